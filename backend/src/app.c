@@ -1,0 +1,79 @@
+#include "app.h"
+
+#include "handlers/handlers.h"
+#include "handlers/read_through.h"
+#include "server/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    app_thread_t *t = H2O_STRUCT_FROM_MEMBER(app_thread_t, control_receiver, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&msg->link);
+        if (msg == &t->drain_msg && !t->draining) {
+            t->draining = 1;
+            server_stop_accepting(t);
+        }
+    }
+}
+
+static void *thread_main(void *arg)
+{
+    app_thread_t *t = arg;
+    h2o_evloop_t *loop = h2o_evloop_create();
+    h2o_context_init(&t->ctx, loop, &t->app->h2o);
+    if (getrandom(&t->rand_state, sizeof(t->rand_state), 0) != sizeof(t->rand_state) || t->rand_state == 0)
+        t->rand_state = 0x9E3779B97F4A7C15ull ^ ((uint64_t)time(NULL) << 8) ^ t->index;
+    h2o_multithread_register_receiver(t->ctx.queue, &t->control_receiver, on_control);
+    read_through_init_thread(t);
+    health_init_thread(t);
+    t->cache = cache_create(&t->ctx, &t->app->cfg);
+    server_start_accepting(t);
+
+    /* one iteration per call: after each, check whether the drain is over */
+    while (!(t->draining && t->inflight == 0))
+        h2o_evloop_run(loop, t->draining ? 10 : INT32_MAX);
+    atomic_store(&t->drained, 1);
+    return NULL;
+}
+
+int app_start(app_t *app)
+{
+    app->started_at = time(NULL);
+    for (unsigned i = 0; i < app->cfg.threads; i++) {
+        app_thread_t *t = &app->threads[i];
+        t->app = app;
+        t->index = i;
+        pthread_t tid;
+        if (pthread_create(&tid, NULL, thread_main, t) != 0) {
+            fprintf(stderr, "catalog-backend: cannot start loop thread %u\n", i);
+            return -1;
+        }
+        pthread_detach(tid);
+    }
+    return 0;
+}
+
+int app_drain(app_t *app, unsigned timeout_ms)
+{
+    atomic_store(&app->draining, 1);
+    for (unsigned i = 0; i < app->cfg.threads; i++)
+        h2o_multithread_send_message(&app->threads[i].control_receiver, &app->threads[i].drain_msg);
+    for (unsigned waited = 0;; waited += 5) {
+        unsigned done = 0;
+        for (unsigned i = 0; i < app->cfg.threads; i++)
+            done += (unsigned)atomic_load(&app->threads[i].drained);
+        if (done == app->cfg.threads)
+            return 1;
+        if (waited >= timeout_ms)
+            return 0;
+        struct timespec d = {0, 5 * 1000000};
+        nanosleep(&d, NULL);
+    }
+}

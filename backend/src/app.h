@@ -1,0 +1,83 @@
+/* The process and its loop threads: the shared, read-mostly app_t and one
+ * app_thread_t per event loop (no globals on the request path: handlers
+ * reach both through the request's h2o context). */
+#ifndef CATALOG_APP_H
+#define CATALOG_APP_H
+
+#include <h2o.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cache/cache.h"
+#include "cache/flight.h"
+#include "config.h"
+#include "store/mongo_pool.h"
+
+/* Counters of one loop thread: written by their thread only (relaxed
+ * atomics so /api/stats may read them from another). */
+typedef struct {
+    _Atomic uint64_t requests;
+    _Atomic uint64_t cache_hits;
+    _Atomic uint64_t cache_misses;
+    _Atomic uint64_t cache_bypass;
+    _Atomic uint64_t not_modified;
+    _Atomic uint64_t store_jobs;     /* jobs submitted by this thread (one per flight) */
+    _Atomic uint64_t store_errors;   /* jobs that failed or expired */
+    _Atomic uint64_t store_rejected; /* queue full: 503 */
+    _Atomic uint64_t responses_4xx;
+    _Atomic uint64_t responses_5xx;
+    _Atomic uint64_t latency_us_total; /* summed over answered requests */
+} app_stats_t;
+
+typedef struct app app_t;
+
+typedef struct app_thread {
+    app_t *app;
+    unsigned index;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    int listen_fd;
+    h2o_socket_t *listener;
+    h2o_multithread_receiver_t store_receiver;   /* completions of jobs this thread submitted */
+    h2o_multithread_receiver_t flight_receiver;  /* results for requests of this thread */
+    h2o_multithread_receiver_t ping_receiver;    /* readiness pings this thread submitted */
+    h2o_multithread_receiver_t control_receiver; /* drain */
+    h2o_multithread_message_t drain_msg;
+    cache_t *cache;
+    h2o_timeout_t store_timeout;  /* time box of a request waiting on a store job */
+    h2o_timeout_t health_timeout; /* time box of each readiness check */
+    size_t inflight;              /* requests received and not yet disposed */
+    int draining;
+    _Atomic int drained;
+    uint64_t rand_state;
+    app_stats_t stats;
+} app_thread_t;
+
+struct app {
+    config_t cfg;
+    h2o_globalconf_t h2o;
+    app_thread_t *threads;
+    mongo_pool_t *store;
+    flight_table_t *flights;
+    _Atomic int draining;
+    time_t started_at;
+};
+
+#define APP_STAT_ADD(thread, field, n) atomic_fetch_add_explicit(&(thread)->stats.field, (n), memory_order_relaxed)
+
+/* The loop thread that serves req. */
+static inline app_thread_t *app_thread_of(h2o_req_t *req)
+{
+    return H2O_STRUCT_FROM_MEMBER(app_thread_t, ctx, req->conn->ctx);
+}
+
+/* Starts the loop threads on their listeners and returns; app->threads
+ * must have listen_fd set. Returns 0 or -1 (message on stderr). */
+int app_start(app_t *app);
+
+/* Asks every loop to stop accepting and finish in-flight requests, then
+ * waits up to timeout_ms for them. Returns 1 when all drained in time. */
+int app_drain(app_t *app, unsigned timeout_ms);
+
+#endif

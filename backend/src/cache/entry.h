@@ -1,0 +1,43 @@
+/* The bytes a cached read is stored as in Redis: a short text header
+ * (format version, status, lengths) followed by the ETag, the Link header
+ * value and the body, so a hit is answered without parsing JSON or hashing.
+ *
+ *   "CE1 <status> <etag_len> <link_len> <body_len>\n" <etag> <link> <body>
+ *
+ * Pure code. */
+#ifndef CATALOG_ENTRY_H
+#define CATALOG_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int status; /* 200, or 404 for a cached "no such product" */
+    const char *etag;
+    size_t etag_len;
+    const char *link;
+    size_t link_len;
+    const char *body;
+    size_t body_len;
+} entry_view_t;
+
+/* Encodes an entry. Returns a malloc'd buffer (caller frees) and its length
+ * in *len, or NULL when out of memory. */
+char *entry_encode(int status, const char *etag, size_t etag_len, const char *link, size_t link_len, const char *body,
+                   size_t body_len, size_t *len);
+
+/* Checks and splits stored bytes; the view points into buf. Returns 0, or -1
+ * when the bytes are not a well-formed entry (old format, truncated, junk):
+ * the caller treats that as a miss and overwrites the key. */
+int entry_decode(const char *buf, size_t len, entry_view_t *view);
+
+/* Computes a strong ETag from a body's SHA-256: "\"<22 base64url chars>\"".
+ * buf needs 32 bytes. Returns the length. */
+int entry_hash_etag(const char *body, size_t len, char *buf);
+
+/* The TTL a fill uses: ttl shortened by random(0 .. ttl*pct/100), so
+ * entries filled together do not all expire together; never longer than
+ * ttl, never below 1. */
+unsigned entry_jittered_ttl(unsigned ttl, unsigned pct, uint64_t random);
+
+#endif

@@ -1,0 +1,331 @@
+#include "cache/redis_loop.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_STEPS 7 /* 50, 100, 200, 400, 800, 1600, 2000 ms */
+
+typedef enum { RL_IDLE, RL_RESOLVING, RL_CONNECTING, RL_READY } rl_state_t;
+
+struct redis_loop {
+    h2o_context_t *ctx;
+    const config_t *cfg;
+    redisAsyncContext *ac;
+    h2o_socket_t *sock;
+    rl_state_t state;
+    unsigned attempt; /* consecutive failures, for the backoff */
+    h2o_timeout_t cmd_timeout;
+    h2o_timeout_t backoff[BACKOFF_STEPS];
+    h2o_timeout_entry_t retry_entry;
+    h2o_timeout_t connect_timeout; /* bounds connect + AUTH + SELECT: hiredis has none */
+    h2o_timeout_entry_t connect_entry;
+    h2o_hostinfo_getaddr_req_t *resolving;
+    redis_loop_ready_cb on_ready;
+    void *ready_data;
+    int logged_down; /* log one line per outage, not one per retry */
+};
+
+typedef struct {
+    h2o_timeout_entry_t timeout; /* first: the timeout callback recovers the struct */
+    redis_loop_t *rl;
+    redis_loop_cb cb;
+    void *data;
+} rl_cmd_t;
+
+static void start_connect(redis_loop_t *rl);
+static void log_down(redis_loop_t *rl, const char *why);
+
+/* ---- the hiredis <-> h2o_socket_t adapter ---- */
+
+static void on_readable(h2o_socket_t *sock, const char *err)
+{
+    redisAsyncContext *ac = sock->data;
+    /* may free ac (and close sock) on EOF: touch nothing afterwards */
+    redisAsyncHandleRead(ac);
+}
+
+static void on_writable(h2o_socket_t *sock, const char *err)
+{
+    redisAsyncContext *ac = sock->data;
+    redisAsyncHandleWrite(ac);
+}
+
+static void ev_add_read(void *privdata)
+{
+    redis_loop_t *rl = privdata;
+    if (!h2o_socket_is_reading(rl->sock))
+        h2o_socket_read_start(rl->sock, on_readable);
+}
+
+static void ev_del_read(void *privdata)
+{
+    redis_loop_t *rl = privdata;
+    if (h2o_socket_is_reading(rl->sock))
+        h2o_socket_read_stop(rl->sock);
+}
+
+static void ev_add_write(void *privdata)
+{
+    redis_loop_t *rl = privdata;
+    if (!h2o_socket_is_writing(rl->sock))
+        h2o_socket_notify_write(rl->sock, on_writable);
+}
+
+static void ev_del_write(void *privdata)
+{
+    /* h2o 2.2.5 cannot cancel a write notification; hiredis only calls this
+     * after the notification fired, so there is nothing to undo */
+}
+
+static void ev_cleanup(void *privdata)
+{
+    redis_loop_t *rl = privdata;
+    if (rl->sock == NULL)
+        return;
+    redisAsyncContext *ac = rl->sock->data;
+    h2o_socket_close(rl->sock); /* closes the fd */
+    rl->sock = NULL;
+    ac->c.fd = -1; /* so redisFree does not close it a second time */
+    ac->ev.data = NULL;
+}
+
+/* ---- connection life cycle ---- */
+
+static void schedule_retry(redis_loop_t *rl)
+{
+    rl->state = RL_IDLE;
+    unsigned step = rl->attempt < BACKOFF_STEPS ? rl->attempt : BACKOFF_STEPS - 1;
+    rl->attempt++;
+    if (!h2o_timeout_is_linked(&rl->retry_entry))
+        h2o_timeout_link(rl->ctx->loop, &rl->backoff[step], &rl->retry_entry);
+}
+
+static void on_connect_timeout(h2o_timeout_entry_t *entry)
+{
+    redis_loop_t *rl = H2O_STRUCT_FROM_MEMBER(redis_loop_t, connect_entry, entry);
+    redisAsyncContext *ac = rl->ac;
+    log_down(rl, "connect timed out");
+    if (ac != NULL) {
+        rl->ac = NULL;
+        redisAsyncFree(ac); /* calls on_disconnect only if the TCP connect had completed */
+    }
+    schedule_retry(rl);
+}
+
+static void on_retry(h2o_timeout_entry_t *entry)
+{
+    redis_loop_t *rl = H2O_STRUCT_FROM_MEMBER(redis_loop_t, retry_entry, entry);
+    start_connect(rl);
+}
+
+static void log_down(redis_loop_t *rl, const char *why)
+{
+    if (!rl->logged_down) {
+        fprintf(stderr, "redis: %s unavailable (%s); serving from MongoDB, retrying with backoff\n", rl->cfg->redis_url, why);
+        rl->logged_down = 1;
+    }
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    redis_loop_t *rl = ac->data;
+    rl->ac = NULL;
+    if (h2o_timeout_is_linked(&rl->connect_entry))
+        h2o_timeout_unlink(&rl->connect_entry);
+    log_down(rl, status == REDIS_OK ? "disconnected" : (ac->errstr[0] ? ac->errstr : "connection lost"));
+    schedule_retry(rl);
+}
+
+static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redis_loop_t *rl = privdata;
+    redisReply *reply = r;
+    if (reply == NULL)
+        return; /* connection dropping: on_disconnect schedules the retry */
+    if (reply->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "redis: set-up command refused: %.*s\n", (int)reply->len, reply->str);
+        log_down(rl, "set-up refused");
+        redisAsyncDisconnect(ac);
+    }
+}
+
+static void on_ready_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redis_loop_t *rl = privdata;
+    redisReply *reply = r;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+        return; /* an earlier set-up command failed, or the connection dropped */
+    rl->state = RL_READY;
+    rl->attempt = 0;
+    if (h2o_timeout_is_linked(&rl->connect_entry))
+        h2o_timeout_unlink(&rl->connect_entry);
+    if (rl->logged_down)
+        fprintf(stderr, "redis: %s connected again\n", rl->cfg->redis_url);
+    rl->logged_down = 0;
+    if (rl->on_ready != NULL)
+        rl->on_ready(rl, rl->ready_data);
+}
+
+static void on_connect(const redisAsyncContext *cac, int status)
+{
+    redisAsyncContext *ac = (redisAsyncContext *)cac;
+    redis_loop_t *rl = ac->data;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this callback */
+        rl->ac = NULL;
+        if (h2o_timeout_is_linked(&rl->connect_entry))
+            h2o_timeout_unlink(&rl->connect_entry);
+        log_down(rl, ac->errstr[0] ? ac->errstr : "connect failed");
+        schedule_retry(rl);
+        return;
+    }
+    const config_t *cfg = rl->cfg;
+    if (cfg->redis_password[0] != '\0') {
+        if (cfg->redis_user[0] != '\0')
+            redisAsyncCommand(ac, on_setup_reply, rl, "AUTH %s %s", cfg->redis_user, cfg->redis_password);
+        else
+            redisAsyncCommand(ac, on_setup_reply, rl, "AUTH %s", cfg->redis_password);
+    }
+    if (cfg->redis_db != 0)
+        redisAsyncCommand(ac, on_setup_reply, rl, "SELECT %u", cfg->redis_db);
+    redisAsyncCommand(ac, on_ready_reply, rl, "PING");
+}
+
+static void connect_to(redis_loop_t *rl, const char *ip, uint16_t port)
+{
+    redisAsyncContext *ac = rl->cfg->redis_unix[0] ? redisAsyncConnectUnix(rl->cfg->redis_unix) : redisAsyncConnect(ip, port);
+    if (ac == NULL || ac->err) {
+        log_down(rl, ac ? ac->errstr : "out of memory");
+        if (ac != NULL)
+            redisAsyncFree(ac);
+        schedule_retry(rl);
+        return;
+    }
+    rl->ac = ac;
+    ac->data = rl;
+    rl->sock = h2o_evloop_socket_create(rl->ctx->loop, ac->c.fd, H2O_SOCKET_FLAG_DONT_READ);
+    rl->sock->data = ac;
+    /* the hooks first: setting the connect callback fires addWrite at once */
+    ac->ev.data = rl;
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    rl->state = RL_CONNECTING;
+    h2o_timeout_link(rl->ctx->loop, &rl->connect_timeout, &rl->connect_entry);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+}
+
+static void on_resolved(h2o_hostinfo_getaddr_req_t *req, const char *errstr, struct addrinfo *res, void *data)
+{
+    redis_loop_t *rl = data;
+    rl->resolving = NULL;
+    if (errstr != NULL || res == NULL) {
+        log_down(rl, errstr ? errstr : "no address");
+        schedule_retry(rl);
+        return;
+    }
+    char ip[INET6_ADDRSTRLEN];
+    uint16_t port;
+    if (res->ai_family == AF_INET6) {
+        struct sockaddr_in6 *sa = (struct sockaddr_in6 *)res->ai_addr;
+        inet_ntop(AF_INET6, &sa->sin6_addr, ip, sizeof(ip));
+        port = ntohs(sa->sin6_port);
+    } else {
+        struct sockaddr_in *sa = (struct sockaddr_in *)res->ai_addr;
+        inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
+        port = ntohs(sa->sin_port);
+    }
+    connect_to(rl, ip, port);
+}
+
+static void start_connect(redis_loop_t *rl)
+{
+    const config_t *cfg = rl->cfg;
+    unsigned char tmp[16];
+    if (cfg->redis_unix[0] != '\0' || inet_pton(AF_INET, cfg->redis_host, tmp) == 1 ||
+        inet_pton(AF_INET6, cfg->redis_host, tmp) == 1) {
+        connect_to(rl, cfg->redis_host, cfg->redis_port);
+        return;
+    }
+    /* hiredis would resolve a name with a blocking getaddrinfo: do it on h2o's resolver threads */
+    char port[8];
+    snprintf(port, sizeof(port), "%u", cfg->redis_port);
+    rl->state = RL_RESOLVING;
+    rl->resolving = h2o_hostinfo_getaddr(
+        &rl->ctx->receivers.hostinfo_getaddr, h2o_iovec_init(cfg->redis_host, strlen(cfg->redis_host)),
+        h2o_iovec_init(port, strlen(port)), AF_UNSPEC, SOCK_STREAM, IPPROTO_TCP, AI_ADDRCONFIG | AI_NUMERICSERV, on_resolved, rl);
+}
+
+redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_loop_ready_cb on_ready, void *ready_data)
+{
+    static const unsigned steps[BACKOFF_STEPS] = {50, 100, 200, 400, 800, 1600, 2000};
+    redis_loop_t *rl = calloc(1, sizeof(*rl));
+    rl->ctx = ctx;
+    rl->cfg = cfg;
+    rl->on_ready = on_ready;
+    rl->ready_data = ready_data;
+    h2o_timeout_init(ctx->loop, &rl->cmd_timeout, cfg->redis_timeout_ms);
+    for (unsigned i = 0; i < BACKOFF_STEPS; i++)
+        h2o_timeout_init(ctx->loop, &rl->backoff[i], steps[i]);
+    rl->retry_entry.cb = on_retry;
+    h2o_timeout_init(ctx->loop, &rl->connect_timeout, cfg->redis_timeout_ms > 1000 ? cfg->redis_timeout_ms : 1000);
+    rl->connect_entry.cb = on_connect_timeout;
+    start_connect(rl);
+    return rl;
+}
+
+/* ---- commands ---- */
+
+static void on_cmd_timeout(h2o_timeout_entry_t *entry)
+{
+    rl_cmd_t *cmd = (rl_cmd_t *)entry;
+    redis_loop_t *rl = cmd->rl;
+    /* hiredis 0.14 has no async timeouts: drop the connection; every pending
+     * command (this one included) then gets a NULL reply */
+    log_down(rl, "command timed out");
+    redisAsyncContext *ac = rl->ac;
+    if (ac != NULL) {
+        rl->state = RL_IDLE; /* callbacks run from the free below must not send on ac */
+        rl->ac = NULL;
+        redisAsyncFree(ac); /* runs on_disconnect, which schedules the retry */
+    }
+}
+
+static void on_cmd_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    rl_cmd_t *cmd = privdata;
+    if (h2o_timeout_is_linked(&cmd->timeout))
+        h2o_timeout_unlink(&cmd->timeout);
+    if (cmd->cb != NULL)
+        cmd->cb(r, cmd->data);
+    free(cmd);
+}
+
+int redis_loop_command(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen)
+{
+    if (rl->state != RL_READY || rl->ac == NULL)
+        return -1;
+    rl_cmd_t *cmd = malloc(sizeof(*cmd));
+    memset(&cmd->timeout, 0, sizeof(cmd->timeout));
+    cmd->timeout.cb = on_cmd_timeout;
+    cmd->rl = rl;
+    cmd->cb = cb;
+    cmd->data = data;
+    if (redisAsyncCommandArgv(rl->ac, on_cmd_reply, cmd, argc, argv, argvlen) != REDIS_OK) {
+        free(cmd);
+        return -1;
+    }
+    h2o_timeout_link(rl->ctx->loop, &rl->cmd_timeout, &cmd->timeout);
+    return 0;
+}
+
+int redis_loop_is_ready(const redis_loop_t *rl)
+{
+    return rl->state == RL_READY;
+}

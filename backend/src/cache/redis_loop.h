@@ -1,0 +1,38 @@
+/* hiredis async on an h2o event loop: one connection per loop thread,
+ * reached by IP, unix socket or host name (resolved off the loop), with
+ * AUTH/SELECT, a timeout on every command, and reconnection with backoff.
+ * The loop never blocks on Redis. Knows nothing about what is stored. */
+#ifndef CATALOG_REDIS_LOOP_H
+#define CATALOG_REDIS_LOOP_H
+
+#include <h2o.h>
+#include <hiredis/async.h>
+
+#include "config.h"
+
+typedef struct redis_loop redis_loop_t;
+
+/* Called exactly once per accepted command: with the reply (valid only
+ * during the call; copy what you keep), or NULL when the command failed,
+ * timed out or the connection dropped. */
+typedef void (*redis_loop_cb)(redisReply *reply, void *data);
+
+/* Called on the loop each time a connection becomes ready (after AUTH and
+ * SELECT), before any command of the callers is sent: a place to load
+ * scripts. */
+typedef void (*redis_loop_ready_cb)(redis_loop_t *rl, void *data);
+
+/* Creates the client for one loop and starts connecting. ctx gives the loop
+ * and the host-name resolver's receiver. Never fails for an unreachable
+ * server: it keeps retrying with backoff (50 ms doubling to 2 s). */
+redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_loop_ready_cb on_ready, void *ready_data);
+
+/* Sends a command (binary-safe argv). Returns 0 when accepted (cb will be
+ * called once), -1 at once when not connected (cb is not called): the
+ * caller bypasses the cache. cb may be NULL for fire-and-forget. */
+int redis_loop_command(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen);
+
+/* 1 when connected and ready for commands. */
+int redis_loop_is_ready(const redis_loop_t *rl);
+
+#endif

@@ -1,0 +1,49 @@
+/* Process configuration: one immutable struct, filled once from the
+ * environment at start-up and read-only afterwards (shared by all threads). */
+#ifndef CATALOG_CONFIG_H
+#define CATALOG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char host[256];         /* listen address (IP literal) */
+    uint16_t port;          /* listen port */
+    unsigned threads;       /* event-loop threads */
+    unsigned mongo_workers; /* MongoDB worker threads (= client pool size) */
+    unsigned mongo_queue_max;
+    char mongo_uri[1024];
+    char mongo_db[64];
+    unsigned mongo_timeout_ms; /* bound on any store job, queue wait included */
+    /* REDIS_URL, parsed: redis://[[user]:password@]host[:port][/db] or unix:///path */
+    char redis_url[1024];
+    char redis_host[256];
+    uint16_t redis_port;
+    char redis_unix[256];
+    char redis_user[128];
+    char redis_password[256];
+    unsigned redis_db;
+    unsigned redis_timeout_ms;
+    unsigned cache_ttl_s;          /* TTL of cached reads */
+    unsigned cache_jitter_pct;     /* 0..3: a TTL may be shortened by up to this share */
+    unsigned cache_negative_ttl_s; /* TTL of a cached "no such product" */
+    unsigned health_timeout_ms;    /* time box of each /health/ready check */
+    size_t max_body_bytes;
+    unsigned drain_timeout_ms;
+    char currency[4];
+    /* test and bench switches, never reachable from a request */
+    unsigned debug_store_delay_ms;
+    int bench_bypass_cache;
+} config_t;
+
+/* Fills *cfg from the environment (getenv). Returns 0 on success; on a bad
+ * value returns -1 and writes a one-line message naming the variable to err. */
+int config_load(config_t *cfg, char *err, size_t errlen);
+
+/* Parses a Redis URL into cfg's redis_* fields. Returns 0 or -1 (message in err). */
+int config_parse_redis_url(config_t *cfg, const char *url, char *err, size_t errlen);
+
+/* Writes the list of variables with their defaults (for --help). */
+void config_print_help(void *file);
+
+#endif

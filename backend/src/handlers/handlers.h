@@ -1,0 +1,28 @@
+/* HTTP handlers, one file per resource. Each gets the validated route and
+ * answers through server/respond.h; reads go through read_through. */
+#ifndef CATALOG_HANDLERS_H
+#define CATALOG_HANDLERS_H
+
+#include "model/query.h"
+#include "server/respond.h"
+
+void health_live(request_t *r);
+void health_ready(request_t *r);
+void products_list(request_t *r);
+void products_get(request_t *r, const char *id, size_t id_len);
+void categories_list(request_t *r);
+void stats_get(request_t *r);
+
+/* Registers the readiness check's receiver and time box on a loop thread. */
+void health_init_thread(app_thread_t *t);
+
+/* Builds the Link header value for a list page (rel="next" when more
+ * items follow, rel="prev" when offset > 0) into a malloc'd string, or
+ * returns NULL when there is neither. *len gets its length. */
+char *products_link_header(const query_t *q, int64_t count, size_t *len);
+
+/* Rejects any query string: 400 naming the first parameter. Returns 1 when
+ * it answered (the caller stops), 0 when there is no query. */
+int handlers_reject_query(request_t *r);
+
+#endif

@@ -1,0 +1,189 @@
+#include "handlers/handlers.h"
+#include "model/product.h"
+#include "store/products_store.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+/* Liveness: answers without touching Redis or MongoDB, so an outage of a
+ * dependency never makes a monitor restart every instance. */
+void health_live(request_t *r)
+{
+    static const char body[] = "{\"status\":\"OK\",\"service\":\"Backend API\"}";
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    respond_body(r, 200, NULL, NULL, 0, body, sizeof(body) - 1);
+}
+
+/* Readiness: one PING to Redis and one ping job to MongoDB, each time-boxed.
+ * Shared by the request and both checks; freed when all three let go. */
+typedef struct {
+    request_t *r; /* NULL once the request is gone */
+    app_thread_t *thread;
+    int refs;
+    int pending; /* checks not yet settled */
+    struct check {
+        int done, ok;
+        uint64_t started_us, took_us;
+        char detail[160];
+    } redis, mongo;
+    h2o_timeout_entry_t redis_timeout, mongo_timeout;
+    products_job_t *job;
+} ready_t;
+
+typedef struct {
+    ready_t *rd;
+} ready_handle_t;
+
+typedef struct {
+    products_job_t pj;
+    ready_t *rd;
+} ready_job_t;
+
+static void ready_unref(ready_t *rd)
+{
+    if (--rd->refs == 0)
+        free(rd);
+}
+
+static void add_check(cJSON *checks, const char *name, const struct check *c, const char *fail_status, const char *time)
+{
+    cJSON *arr = cJSON_AddArrayToObject(checks, name);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "componentType", "datastore");
+    cJSON_AddNumberToObject(o, "observedValue", (double)(c->took_us / 100) / 10.0);
+    cJSON_AddStringToObject(o, "observedUnit", "ms");
+    cJSON_AddStringToObject(o, "status", c->ok ? "pass" : fail_status);
+    cJSON_AddStringToObject(o, "time", time);
+    if (!c->ok)
+        cJSON_AddStringToObject(o, "output", c->detail);
+    cJSON_AddItemToArray(arr, o);
+}
+
+static void ready_answer(ready_t *rd)
+{
+    request_t *r = rd->r;
+    if (r == NULL)
+        return;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    char now[32];
+    product_format_time((int64_t)tv.tv_sec * 1000, now);
+    const char *status = !rd->mongo.ok ? "fail" : (!rd->redis.ok ? "warn" : "pass");
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "status", status);
+    cJSON_AddStringToObject(root, "serviceId", "catalog-backend");
+    cJSON_AddStringToObject(root, "description", "Backend API");
+    cJSON *checks = cJSON_AddObjectToObject(root, "checks");
+    /* Redis is a cache: without it reads still work (from MongoDB) */
+    add_check(checks, "redis:responseTime", &rd->redis, "warn", now);
+    add_check(checks, "mongodb:responseTime", &rd->mongo, "fail", now);
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    respond_body(r, rd->mongo.ok ? 200 : 503, "application/health+json", NULL, 0, body, strlen(body));
+    free(body);
+}
+
+static void settle(ready_t *rd, struct check *c, int ok, const char *detail)
+{
+    if (c->done)
+        return;
+    c->done = 1;
+    c->ok = ok;
+    c->took_us = respond_now_us() - c->started_us;
+    if (detail != NULL)
+        snprintf(c->detail, sizeof(c->detail), "%.150s", detail);
+    if (--rd->pending == 0)
+        ready_answer(rd);
+}
+
+static void on_redis_pong(redisReply *reply, void *data)
+{
+    ready_t *rd = data;
+    if (h2o_timeout_is_linked(&rd->redis_timeout))
+        h2o_timeout_unlink(&rd->redis_timeout);
+    int ok = reply != NULL && reply->type == REDIS_REPLY_STATUS;
+    settle(rd, &rd->redis, ok, ok ? NULL : (reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "not connected"));
+    ready_unref(rd);
+}
+
+static void on_redis_timeout(h2o_timeout_entry_t *e)
+{
+    ready_t *rd = H2O_STRUCT_FROM_MEMBER(ready_t, redis_timeout, e);
+    settle(rd, &rd->redis, 0, "no answer within the time box");
+}
+
+static void on_mongo_timeout(h2o_timeout_entry_t *e)
+{
+    ready_t *rd = H2O_STRUCT_FROM_MEMBER(ready_t, mongo_timeout, e);
+    settle(rd, &rd->mongo, 0, "no answer within the time box");
+}
+
+static void on_request_gone(void *p)
+{
+    ready_t *rd = ((ready_handle_t *)p)->rd;
+    rd->r = NULL;
+    if (h2o_timeout_is_linked(&rd->redis_timeout))
+        h2o_timeout_unlink(&rd->redis_timeout);
+    if (h2o_timeout_is_linked(&rd->mongo_timeout))
+        h2o_timeout_unlink(&rd->mongo_timeout);
+    ready_unref(rd);
+}
+
+/* Job completions for readiness pings, on the submitting loop. */
+static void on_ping_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&msg->link);
+        ready_job_t *job = (ready_job_t *)H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
+        ready_t *rd = job->rd;
+        if (h2o_timeout_is_linked(&rd->mongo_timeout))
+            h2o_timeout_unlink(&rd->mongo_timeout);
+        int ok = job->pj.base.state == STORE_JOB_DONE && job->pj.result == STORE_OK;
+        settle(rd, &rd->mongo, ok, ok ? NULL : (job->pj.error[0] ? job->pj.error : "no answer within the time box"));
+        products_job_clear(&job->pj);
+        free(job);
+        ready_unref(rd);
+    }
+}
+
+void health_init_thread(app_thread_t *t)
+{
+    h2o_multithread_register_receiver(t->ctx.queue, &t->ping_receiver, on_ping_done);
+    h2o_timeout_init(t->ctx.loop, &t->health_timeout, t->app->cfg.health_timeout_ms);
+}
+
+void health_ready(request_t *r)
+{
+    app_thread_t *t = r->thread;
+    ready_t *rd = calloc(1, sizeof(*rd));
+    rd->r = r;
+    rd->thread = t;
+    rd->refs = 1; /* the request */
+    rd->pending = 2;
+    rd->redis_timeout.cb = on_redis_timeout;
+    rd->mongo_timeout.cb = on_mongo_timeout;
+    ready_handle_t *h = h2o_mem_alloc_shared(&r->req->pool, sizeof(*h), on_request_gone);
+    h->rd = rd;
+
+    rd->mongo.started_us = rd->redis.started_us = respond_now_us();
+    ready_job_t *job = calloc(1, sizeof(*job));
+    job->rd = rd;
+    products_job_init(&job->pj, STORE_PING, t->app->cfg.health_timeout_ms);
+    job->pj.base.reply_to = &t->ping_receiver;
+    rd->refs++;
+    h2o_timeout_link(t->ctx.loop, &t->health_timeout, &rd->mongo_timeout);
+    if (mongo_pool_submit(t->app->store, &job->pj.base) != 0) {
+        free(job);
+        rd->refs--;
+        h2o_timeout_unlink(&rd->mongo_timeout);
+        settle(rd, &rd->mongo, 0, "too many requests are waiting for the database");
+    }
+
+    rd->refs++;
+    h2o_timeout_link(t->ctx.loop, &t->health_timeout, &rd->redis_timeout);
+    cache_ping(t->cache, on_redis_pong, rd); /* calls back at once when not connected */
+}

@@ -1,0 +1,313 @@
+#include "handlers/read_through.h"
+
+#include "cache/entry.h"
+#include "handlers/handlers.h"
+#include "model/product.h"
+#include "server/problem.h"
+#include "store/products_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One request's read; on the heap because Redis replies and flight results
+ * may arrive after the request is gone (then r is NULL). Freed when neither
+ * the request nor an async operation refers to it. */
+typedef struct {
+    flight_waiter_t waiter; /* first: messages are mapped back to the read */
+    request_t *r;
+    app_thread_t *thread;
+    rt_kind_t kind;
+    int busy; /* a Redis lookup or a flight holds a pointer to this read */
+    int answered;
+    const char *xcache;
+    char id[25];
+    char *canon; /* RT_LIST: canonical query */
+    query_t query;
+    char gen[32]; /* the generation the lookup saw ("" when unknown) */
+    size_t gen_len;
+    h2o_timeout_entry_t timeout;
+} rt_t;
+
+/* The store job of a flight, with its encoded result. */
+typedef struct {
+    products_job_t pj; /* first: a store_job_t* maps back to the job */
+    flight_t *flight;
+    char *fill_key; /* Redis key to fill, NULL when the leader bypassed Redis */
+    int status;     /* 200, 404, or 503 */
+    char *blob;     /* entry bytes (200/404) */
+    size_t blob_len;
+    entry_view_t view;
+    unsigned ttl_s;
+} rt_job_t;
+
+typedef struct {
+    rt_t *rt;
+} rt_handle_t;
+
+static void rt_free(rt_t *rt)
+{
+    free(rt->canon);
+    free(rt);
+}
+
+static void on_request_gone(void *p)
+{
+    rt_t *rt = ((rt_handle_t *)p)->rt;
+    rt->r = NULL;
+    if (h2o_timeout_is_linked(&rt->timeout))
+        h2o_timeout_unlink(&rt->timeout);
+    if (!rt->busy)
+        rt_free(rt);
+}
+
+/* ---- answering ---- */
+
+static void answer_not_found(rt_t *rt)
+{
+    char detail[96];
+    snprintf(detail, sizeof(detail), "no product has the id %s", rt->id);
+    respond_problem(rt->r, 404, PROBLEM_TYPE_NOT_FOUND, detail, NULL);
+}
+
+static void answer_entry(rt_t *rt, const entry_view_t *v)
+{
+    request_t *r = rt->r;
+    rt->answered = 1;
+    respond_header(r, "x-cache", rt->xcache, strlen(rt->xcache));
+    if (v->status == 404) {
+        answer_not_found(rt);
+        return;
+    }
+    if (v->link_len != 0)
+        respond_header(r, "link", v->link, v->link_len);
+    /* clients may keep it, but must revalidate (cheap: If-None-Match → 304) */
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    if (respond_etag_matches(r->req, v->etag, v->etag_len))
+        respond_not_modified(r, v->etag, v->etag_len);
+    else
+        respond_body(r, 200, NULL, v->etag, v->etag_len, v->body, v->body_len);
+}
+
+static void answer_unavailable(rt_t *rt, const char *detail)
+{
+    rt->answered = 1;
+    respond_header(rt->r, "x-cache", rt->xcache, strlen(rt->xcache));
+    respond_unavailable(rt->r, detail, 1);
+}
+
+/* ---- the store job (encoding runs on the worker thread) ---- */
+
+static void rt_job_free(void *p)
+{
+    rt_job_t *job = p;
+    products_job_clear(&job->pj);
+    free(job->fill_key);
+    free(job->blob);
+    free(job);
+}
+
+static void rt_job_finish(store_job_t *base)
+{
+    rt_job_t *job = (rt_job_t *)base;
+    products_job_t *pj = &job->pj;
+    job->status = 503;
+    if (base->state == STORE_JOB_EXPIRED || pj->result == STORE_ERROR)
+        return;
+    char etag[32];
+    size_t etag_len = 0, link_len = 0;
+    char *link = NULL;
+    if (pj->result == STORE_NOT_FOUND) {
+        job->status = 404;
+    } else {
+        job->status = 200;
+        if (pj->kind == STORE_GET_PRODUCT)
+            etag_len = (size_t)product_etag(pj->version, etag);
+        else
+            etag_len = (size_t)entry_hash_etag(pj->json, pj->json_len, etag);
+        if (pj->kind == STORE_LIST_PRODUCTS)
+            link = products_link_header(&pj->query, pj->count, &link_len);
+    }
+    job->blob = entry_encode(job->status, etag, etag_len, link, link_len, pj->json, pj->json_len, &job->blob_len);
+    free(link);
+    products_job_clear(pj); /* the blob holds the body now */
+    if (job->blob == NULL || entry_decode(job->blob, job->blob_len, &job->view) != 0)
+        job->status = 503;
+}
+
+/* On the leader's loop: fill Redis first, then post the result to every waiter. */
+static void on_store_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    app_thread_t *t = H2O_STRUCT_FROM_MEMBER(app_thread_t, store_receiver, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&msg->link);
+        rt_job_t *job = (rt_job_t *)H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
+        if (job->status == 503) {
+            APP_STAT_ADD(t, store_errors, 1);
+            if (job->pj.error[0] != '\0')
+                fprintf(stderr, "store: %s\n", job->pj.error);
+        } else if (job->fill_key != NULL) {
+            unsigned ttl = job->status == 404 ? t->app->cfg.cache_negative_ttl_s : t->app->cfg.cache_ttl_s;
+            cache_store(t->cache, job->fill_key, job->blob, job->blob_len, ttl);
+        }
+        flight_finish(t->app->flights, job->flight, job, rt_job_free);
+    }
+}
+
+/* On each waiter's loop. */
+static void on_flight_result(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&msg->link);
+        rt_t *rt = (rt_t *)H2O_STRUCT_FROM_MEMBER(flight_waiter_t, msg, msg);
+        flight_t *f = rt->waiter.flight;
+        rt_job_t *job = flight_result(f);
+        rt->busy = 0;
+        if (h2o_timeout_is_linked(&rt->timeout))
+            h2o_timeout_unlink(&rt->timeout);
+        if (rt->r != NULL && !rt->answered) {
+            if (job->status == 503) {
+                if (job->pj.base.state == STORE_JOB_EXPIRED)
+                    answer_unavailable(rt, "the product database did not answer in time");
+                else if (job->pj.result == STORE_ERROR && job->pj.error[0] == '\0')
+                    answer_unavailable(rt, "too many requests are waiting for the product database");
+                else
+                    answer_unavailable(rt, "the product database is unavailable");
+            } else {
+                answer_entry(rt, &job->view);
+            }
+        }
+        flight_release(f);
+        if (rt->r == NULL)
+            rt_free(rt);
+    }
+}
+
+static void on_wait_timeout(h2o_timeout_entry_t *entry)
+{
+    rt_t *rt = H2O_STRUCT_FROM_MEMBER(rt_t, timeout, entry);
+    /* the flight still holds rt; it is freed when the result arrives */
+    if (rt->r != NULL && !rt->answered)
+        answer_unavailable(rt, "the product database did not answer in time");
+}
+
+static void join_flight(rt_t *rt)
+{
+    app_thread_t *t = rt->thread;
+    app_t *app = t->app;
+    const char *gen = rt->gen_len ? rt->gen : "-";
+    const char *subject = rt->kind == RT_PRODUCT ? rt->id : (rt->kind == RT_LIST ? rt->canon : "");
+    size_t kl = strlen(gen) + strlen(subject) + 8;
+    char *key = malloc(kl);
+    snprintf(key, kl, "%c:%s:%s", "plc"[rt->kind], rt -> kind == RT_PRODUCT ? "" : gen, subject);
+
+    rt->busy = 1;
+    rt->waiter.receiver = &t->flight_receiver;
+    flight_role_t role = flight_join(app->flights, key, &rt->waiter);
+    free(key);
+    h2o_timeout_link(t->ctx.loop, &t->store_timeout, &rt->timeout);
+    if (role == FLIGHT_JOINED)
+        return;
+
+    rt_job_t *job = calloc(1, sizeof(*job));
+    static const products_job_kind_t kinds[] = {STORE_GET_PRODUCT, STORE_LIST_PRODUCTS, STORE_CATEGORIES};
+    products_job_init(&job->pj, kinds[rt->kind], app->cfg.mongo_timeout_ms);
+    job->pj.currency = app->cfg.currency;
+    job->pj.base.reply_to = &t->store_receiver;
+    job->pj.base.finish = rt_job_finish;
+    if (rt->kind == RT_PRODUCT)
+        bson_oid_init_from_string(&job->pj.id, rt->id);
+    else if (rt->kind == RT_LIST)
+        job->pj.query = rt->query;
+    job->flight = rt->waiter.flight;
+    if (rt->gen_len != 0 || (rt->kind == RT_PRODUCT && strcmp(rt->xcache, "MISS") == 0)) {
+        if (rt->kind == RT_PRODUCT)
+            job->fill_key = cache_key(CACHE_PRODUCT_PREFIX, NULL, 0, rt->id);
+        else
+            job->fill_key =
+                cache_key(rt->kind == RT_LIST ? CACHE_LIST_PREFIX : CACHE_CATEGORIES_PREFIX, rt->gen, rt->gen_len, subject);
+    }
+    APP_STAT_ADD(t, store_jobs, 1);
+    if (mongo_pool_submit(app->store, &job->pj.base) != 0) {
+        APP_STAT_ADD(t, store_rejected, 1);
+        job->status = 503; /* pj.error stays empty: "too many requests" */
+        flight_finish(app->flights, job->flight, job, rt_job_free);
+    }
+}
+
+static void on_lookup(void *data, cache_status_t status, const char *gen, size_t gen_len, const char *value, size_t value_len)
+{
+    rt_t *rt = data;
+    rt->busy = 0;
+    if (rt->r == NULL) {
+        rt_free(rt);
+        return;
+    }
+    app_thread_t *t = rt->thread;
+    if (status == CACHE_HIT) {
+        entry_view_t v;
+        if (entry_decode(value, value_len, &v) == 0) {
+            APP_STAT_ADD(t, cache_hits, 1);
+            rt->xcache = "HIT";
+            answer_entry(rt, &v);
+            return;
+        }
+        status = CACHE_MISS; /* unreadable bytes: refill the same key */
+    }
+    if (status == CACHE_MISS) {
+        APP_STAT_ADD(t, cache_misses, 1);
+        rt->xcache = "MISS";
+        if (gen_len >= sizeof(rt->gen))
+            gen_len = 0;
+        memcpy(rt->gen, gen, gen_len);
+        rt->gen[gen_len] = '\0';
+        rt->gen_len = gen_len;
+    } else {
+        APP_STAT_ADD(t, cache_bypass, 1);
+        rt->xcache = "BYPASS";
+    }
+    join_flight(rt);
+}
+
+void read_through_start(request_t *r, rt_kind_t kind, const char *id, const query_t *q)
+{
+    app_thread_t *t = r->thread;
+    rt_t *rt = calloc(1, sizeof(*rt));
+    rt->r = r;
+    rt->thread = t;
+    rt->kind = kind;
+    rt->timeout.cb = on_wait_timeout;
+    if (kind == RT_PRODUCT) {
+        memcpy(rt->id, id, 24);
+        rt->id[24] = '\0';
+    } else if (kind == RT_LIST) {
+        rt->query = *q;
+        char buf[4096];
+        int n = query_canonical(q, q->offset, buf, sizeof(buf));
+        rt->canon = strdup(n >= 0 ? buf : "");
+    }
+    rt_handle_t *h = h2o_mem_alloc_shared(&r->req->pool, sizeof(*h), on_request_gone);
+    h->rt = rt;
+
+    if (!t->app->cfg.bench_bypass_cache) {
+        rt->busy = 1;
+        int rc = kind == RT_PRODUCT ? cache_lookup_product(t->cache, rt->id, on_lookup, rt)
+                                    : cache_lookup_gen(t->cache, kind == RT_LIST ? CACHE_LIST_PREFIX : CACHE_CATEGORIES_PREFIX,
+                                                       kind == RT_LIST ? rt->canon : "", on_lookup, rt);
+        if (rc == 0)
+            return;
+        rt->busy = 0;
+    }
+    APP_STAT_ADD(t, cache_bypass, 1);
+    rt->xcache = "BYPASS";
+    join_flight(rt);
+}
+
+void read_through_init_thread(app_thread_t *t)
+{
+    h2o_multithread_register_receiver(t->ctx.queue, &t->store_receiver, on_store_done);
+    h2o_multithread_register_receiver(t->ctx.queue, &t->flight_receiver, on_flight_result);
+    h2o_timeout_init(t->ctx.loop, &t->store_timeout, t->app->cfg.mongo_timeout_ms);
+}

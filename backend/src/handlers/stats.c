@@ -1,0 +1,59 @@
+#include "handlers/handlers.h"
+#include "store/mongo_pool.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOAD(t, f) atomic_load_explicit(&(t)->stats.f, memory_order_relaxed)
+
+/* GET /api/stats: process-wide counters summed over the loop threads. */
+void stats_get(request_t *r)
+{
+    if (handlers_reject_query(r))
+        return;
+    app_t *app = r->thread->app;
+    uint64_t req = 0, hits = 0, misses = 0, bypass = 0, nm = 0, jobs = 0, errs = 0, rej = 0, e4 = 0, e5 = 0, lat = 0;
+    unsigned redis_up = 0;
+    for (unsigned i = 0; i < app->cfg.threads; i++) {
+        app_thread_t *t = &app->threads[i];
+        req += LOAD(t, requests);
+        hits += LOAD(t, cache_hits);
+        misses += LOAD(t, cache_misses);
+        bypass += LOAD(t, cache_bypass);
+        nm += LOAD(t, not_modified);
+        jobs += LOAD(t, store_jobs);
+        errs += LOAD(t, store_errors);
+        rej += LOAD(t, store_rejected);
+        e4 += LOAD(t, responses_4xx);
+        e5 += LOAD(t, responses_5xx);
+        lat += LOAD(t, latency_us_total);
+    }
+    redis_up = cache_is_connected(r->thread->cache);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "uptime_s", (double)(time(NULL) - app->started_at));
+    cJSON_AddNumberToObject(root, "threads", app->cfg.threads);
+    cJSON_AddNumberToObject(root, "requests", (double)req);
+    cJSON_AddNumberToObject(root, "responses_4xx", (double)e4);
+    cJSON_AddNumberToObject(root, "responses_5xx", (double)e5);
+    cJSON_AddNumberToObject(root, "latency_us_total", (double)lat);
+    cJSON *c = cJSON_AddObjectToObject(root, "cache");
+    cJSON_AddNumberToObject(c, "hits", (double)hits);
+    cJSON_AddNumberToObject(c, "misses", (double)misses);
+    cJSON_AddNumberToObject(c, "bypass", (double)bypass);
+    cJSON_AddNumberToObject(c, "not_modified", (double)nm);
+    uint64_t lookups = hits + misses + bypass;
+    cJSON_AddNumberToObject(c, "hit_ratio", lookups ? (double)hits / (double)lookups : 0.0);
+    cJSON_AddBoolToObject(c, "redis_connected", redis_up);
+    cJSON *s = cJSON_AddObjectToObject(root, "store");
+    cJSON_AddNumberToObject(s, "jobs", (double)jobs);
+    cJSON_AddNumberToObject(s, "errors", (double)errs);
+    cJSON_AddNumberToObject(s, "rejected", (double)rej);
+    cJSON_AddNumberToObject(s, "queue_depth", (double)mongo_pool_queue_depth(app->store));
+    cJSON_AddNumberToObject(s, "flights", (double)flight_count(app->flights));
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    respond_body(r, 200, NULL, NULL, 0, body, strlen(body));
+    free(body);
+}

@@ -1,0 +1,28 @@
+/* The product as the API shows it: shaping MongoDB documents into the one
+ * JSON form used everywhere (item, list, future write responses). Pure code. */
+#ifndef CATALOG_PRODUCT_H
+#define CATALOG_PRODUCT_H
+
+#include <bson/bson.h>
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+/* Builds the JSON object of one stored product document:
+ * id, name, description, price (exact, from integer cents), currency,
+ * category, stock, image, created_at, updated_at (RFC 3339 UTC), version.
+ * Missing optional fields become null (strings) or 0 (numbers).
+ * Returns a new cJSON object owned by the caller, or NULL when the document
+ * has no ObjectId _id or memory runs out. *version_out (if not NULL) gets
+ * the document's version (1 when absent). */
+cJSON *product_to_json(const bson_t *doc, const char *currency, int64_t *version_out);
+
+/* Formats a BSON datetime (ms since the epoch) as RFC 3339 UTC:
+ * "2025-03-14T09:26:53Z", with ".123" before the Z when ms are not zero.
+ * buf needs 32 bytes. Returns the length. */
+int product_format_time(int64_t ms, char *buf);
+
+/* Formats a product's ETag from its version: "\"v<version>\"" (strong).
+ * buf needs 32 bytes. Returns the length. */
+int product_etag(int64_t version, char *buf);
+
+#endif

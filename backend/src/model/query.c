@@ -1,0 +1,363 @@
+#include "model/query.h"
+
+#include <bson/bson.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    P_LIMIT = 1 << 0,
+    P_OFFSET = 1 << 1,
+    P_MIN = 1 << 2,
+    P_MAX = 1 << 3,
+    P_STOCK = 1 << 4,
+    P_Q = 1 << 5,
+    P_ORDER = 1 << 6,
+};
+
+static int set_err(query_error_t *err, const char *param, size_t plen, const char *fmt, const char *arg)
+{
+    size_t n = plen < sizeof(err->param) - 1 ? plen : sizeof(err->param) - 1;
+    memcpy(err->param, param, n);
+    err->param[n] = '\0';
+    snprintf(err->detail, sizeof(err->detail), fmt, err->param, arg ? arg : "");
+    return -1;
+}
+
+int query_url_decode(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
+                return -1;
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            c = (unsigned char)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        if (o + 1 >= cap)
+            return -1;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return (int)o;
+}
+
+int query_is_object_id(const char *s, size_t len)
+{
+    if (len != 24)
+        return 0;
+    for (size_t i = 0; i < 24; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+int query_parse_price(const char *s, size_t len, int64_t *cents)
+{
+    size_t i = 0;
+    int64_t units = 0;
+    if (len == 0 || !isdigit((unsigned char)s[0]))
+        return -1;
+    for (; i < len && isdigit((unsigned char)s[i]); i++) {
+        units = units * 10 + (s[i] - '0');
+        if (units > QUERY_PRICE_MAX_CENTS / 100)
+            return -1;
+    }
+    int64_t frac = 0;
+    if (i < len) {
+        if (s[i] != '.')
+            return -1;
+        size_t digits = len - i - 1;
+        if (digits == 0 || digits > 2)
+            return -1;
+        for (size_t k = i + 1; k < len; k++) {
+            if (!isdigit((unsigned char)s[k]))
+                return -1;
+            frac = frac * 10 + (s[k] - '0');
+        }
+        if (digits == 1)
+            frac *= 10;
+    }
+    *cents = units * 100 + frac;
+    return 0;
+}
+
+int query_format_price(int64_t cents, char *buf)
+{
+    const char *sign = "";
+    uint64_t v = (uint64_t)cents;
+    if (cents < 0) {
+        sign = "-";
+        v = (uint64_t)0 - (uint64_t)cents;
+    }
+    uint64_t units = v / 100, frac = v % 100;
+    if (frac == 0)
+        return sprintf(buf, "%s%llu", sign, (unsigned long long)units);
+    if (frac % 10 == 0)
+        return sprintf(buf, "%s%llu.%llu", sign, (unsigned long long)units, (unsigned long long)(frac / 10));
+    return sprintf(buf, "%s%llu.%02llu", sign, (unsigned long long)units, (unsigned long long)frac);
+}
+
+static int parse_int(const char *v, size_t len, int64_t max, int64_t *out)
+{
+    if (len == 0 || len > 10)
+        return -1;
+    int64_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)v[i]))
+            return -1;
+        n = n * 10 + (v[i] - '0');
+    }
+    if (n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int is_slug(const char *s, size_t len)
+{
+    if (len == 0 || len > QUERY_SLUG_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int cmp_slug(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+int query_parse(const char *qs, size_t len, query_t *q, query_error_t *err)
+{
+    memset(q, 0, sizeof(*q));
+    q->limit = QUERY_LIMIT_DEFAULT;
+    q->in_stock = -1;
+    q->order = QUERY_ORDER_CREATED_AT;
+    q->order_desc = 1;
+    unsigned seen = 0;
+    char val[QUERY_Q_MAX * 4 + 1];
+    char name[32];
+
+    size_t pos = 0;
+    while (qs != NULL && pos < len) {
+        const char *amp = memchr(qs + pos, '&', len - pos);
+        size_t end = amp ? (size_t)(amp - qs) : len;
+        const char *pair = qs + pos;
+        size_t plen = end - pos;
+        pos = end + 1;
+        if (plen == 0)
+            continue; /* "a=1&&b=2" */
+        const char *eq = memchr(pair, '=', plen);
+        size_t rawnamelen = eq ? (size_t)(eq - pair) : plen;
+        int nl = query_url_decode(pair, rawnamelen, name, sizeof(name));
+        if (nl <= 0)
+            return set_err(err, pair, rawnamelen, "parameter '%s' is not supported%s", NULL);
+        if (eq == NULL)
+            return set_err(err, name, (size_t)nl, "parameter '%s' needs a value (%s=…)", name);
+        int vl = query_url_decode(eq + 1, plen - rawnamelen - 1, val, sizeof(val));
+
+        unsigned bit = 0;
+        if (strcmp(name, "limit") == 0)
+            bit = P_LIMIT;
+        else if (strcmp(name, "offset") == 0)
+            bit = P_OFFSET;
+        else if (strcmp(name, "min_price") == 0)
+            bit = P_MIN;
+        else if (strcmp(name, "max_price") == 0)
+            bit = P_MAX;
+        else if (strcmp(name, "in_stock") == 0)
+            bit = P_STOCK;
+        else if (strcmp(name, "q") == 0)
+            bit = P_Q;
+        else if (strcmp(name, "order") == 0)
+            bit = P_ORDER;
+        else if (strcmp(name, "category") != 0)
+            return set_err(err, name, (size_t)nl,
+                           "parameter '%s' is not supported; use limit, offset, category, min_price, max_price, in_stock, q "
+                           "or order%s",
+                           NULL);
+        if (bit != 0 && (seen & bit))
+            return set_err(err, name, (size_t)nl, "parameter '%s' may appear only once%s", NULL);
+        seen |= bit;
+        if (vl < 0) {
+            if (bit == P_Q)
+                return set_err(err, name, (size_t)nl, "parameter '%s' must be at most 100 characters%s", NULL);
+            return set_err(err, name, (size_t)nl, "parameter '%s' has a malformed value%s", NULL);
+        }
+
+        int64_t n;
+        switch (bit) {
+        case P_LIMIT:
+            if (parse_int(val, (size_t)vl, QUERY_LIMIT_MAX, &n) != 0 || n < 1)
+                return set_err(err, name, (size_t)nl, "parameter '%s' must be an integer from 1 to 100%s", NULL);
+            q->limit = (int)n;
+            break;
+        case P_OFFSET:
+            if (parse_int(val, (size_t)vl, QUERY_OFFSET_MAX, &n) != 0)
+                return set_err(err, name, (size_t)nl, "parameter '%s' must be an integer from 0 to 1000000%s", NULL);
+            q->offset = n;
+            break;
+        case P_MIN:
+        case P_MAX:
+            if (query_parse_price(val, (size_t)vl, &n) != 0)
+                return set_err(err, name, (size_t)nl,
+                               "parameter '%s' must be a non-negative amount with at most two decimals, e.g. 19.99%s", NULL);
+            if (bit == P_MIN) {
+                q->has_min_price = 1;
+                q->min_price_cents = n;
+            } else {
+                q->has_max_price = 1;
+                q->max_price_cents = n;
+            }
+            break;
+        case P_STOCK:
+            if (strcmp(val, "true") == 0)
+                q->in_stock = 1;
+            else if (strcmp(val, "false") == 0)
+                q->in_stock = 0;
+            else
+                return set_err(err, name, (size_t)nl, "parameter '%s' must be true or false%s", NULL);
+            break;
+        case P_Q:
+            if (vl == 0)
+                return set_err(err, name, (size_t)nl, "parameter '%s' must not be empty%s", NULL);
+            if (!bson_utf8_validate(val, (size_t)vl, false))
+                return set_err(err, name, (size_t)nl, "parameter '%s' must be valid UTF-8 text%s", NULL);
+            if (utf8_chars(val, (size_t)vl) > QUERY_Q_MAX)
+                return set_err(err, name, (size_t)nl, "parameter '%s' must be at most 100 characters%s", NULL);
+            for (int i = 0; i < vl; i++) {
+                if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f)
+                    return set_err(err, name, (size_t)nl, "parameter '%s' must not contain control characters%s", NULL);
+                q->q[i] = (char)tolower((unsigned char)val[i]);
+            }
+            q->q[vl] = '\0';
+            q->has_q = 1;
+            break;
+        case P_ORDER: {
+            const char *f = val;
+            int desc = 0;
+            if (f[0] == '-') {
+                desc = 1;
+                f++;
+            }
+            if (strcmp(f, "created_at") == 0)
+                q->order = QUERY_ORDER_CREATED_AT;
+            else if (strcmp(f, "price") == 0)
+                q->order = QUERY_ORDER_PRICE;
+            else if (strcmp(f, "name") == 0)
+                q->order = QUERY_ORDER_NAME;
+            else
+                return set_err(err, name, (size_t)nl,
+                               "parameter '%s' must be one of name, price, created_at, optionally prefixed with '-'%s", NULL);
+            q->order_desc = desc;
+            break;
+        }
+        default: /* category, repeatable */
+            if (!is_slug(val, (size_t)vl))
+                return set_err(err, name, (size_t)nl,
+                               "parameter '%s' must be a category slug (a-z, 0-9, '-', at most 64 characters)%s", NULL);
+            int dup = 0;
+            for (size_t i = 0; i < q->ncategories; i++)
+                if (strcmp(q->categories[i], val) == 0)
+                    dup = 1;
+            if (dup)
+                break;
+            if (q->ncategories == QUERY_MAX_CATEGORIES)
+                return set_err(err, name, (size_t)nl, "parameter '%s' may be given at most 20 times%s", NULL);
+            memcpy(q->categories[q->ncategories++], val, (size_t)vl + 1);
+            break;
+        }
+    }
+    if (q->has_min_price && q->has_max_price && q->min_price_cents > q->max_price_cents)
+        return set_err(err, "max_price", 9, "parameter '%s' must not be below min_price%s", NULL);
+    qsort(q->categories, q->ncategories, sizeof(q->categories[0]), cmp_slug);
+    return 0;
+}
+
+/* Appends s percent-encoded (RFC 3986 unreserved kept) to buf. */
+static int append_encoded(char *buf, size_t cap, size_t *o, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            if (*o + 1 >= cap)
+                return -1;
+            buf[(*o)++] = (char)c;
+        } else {
+            if (*o + 3 >= cap)
+                return -1;
+            buf[(*o)++] = '%';
+            buf[(*o)++] = hex[c >> 4];
+            buf[(*o)++] = hex[c & 15];
+        }
+    }
+    buf[*o] = '\0';
+    return 0;
+}
+
+static int append_raw(char *buf, size_t cap, size_t *o, const char *s)
+{
+    size_t n = strlen(s);
+    if (*o + n + 1 > cap)
+        return -1;
+    memcpy(buf + *o, s, n + 1);
+    *o += n;
+    return 0;
+}
+
+int query_canonical(const query_t *q, int64_t offset, char *buf, size_t cap)
+{
+    size_t o = 0;
+    char num[32];
+    buf[0] = '\0';
+    /* alphabetical by parameter name */
+    for (size_t i = 0; i < q->ncategories; i++) {
+        if (append_raw(buf, cap, &o, "category=") || append_encoded(buf, cap, &o, q->categories[i]) ||
+            append_raw(buf, cap, &o, "&"))
+            return -1;
+    }
+    if (q->in_stock >= 0 && append_raw(buf, cap, &o, q->in_stock ? "in_stock=true&" : "in_stock=false&"))
+        return -1;
+    snprintf(num, sizeof(num), "limit=%d&", q->limit);
+    if (append_raw(buf, cap, &o, num))
+        return -1;
+    if (q->has_max_price) {
+        query_format_price(q->max_price_cents, num);
+        if (append_raw(buf, cap, &o, "max_price=") || append_raw(buf, cap, &o, num) || append_raw(buf, cap, &o, "&"))
+            return -1;
+    }
+    if (q->has_min_price) {
+        query_format_price(q->min_price_cents, num);
+        if (append_raw(buf, cap, &o, "min_price=") || append_raw(buf, cap, &o, num) || append_raw(buf, cap, &o, "&"))
+            return -1;
+    }
+    snprintf(num, sizeof(num), "offset=%lld&", (long long)offset);
+    if (append_raw(buf, cap, &o, num))
+        return -1;
+    static const char *const names[] = {"created_at", "price", "name"};
+    if (append_raw(buf, cap, &o, "order=") || (q->order_desc && append_raw(buf, cap, &o, "-")) ||
+        append_raw(buf, cap, &o, names[q->order]))
+        return -1;
+    if (q->has_q && (append_raw(buf, cap, &o, "&q=") || append_encoded(buf, cap, &o, q->q)))
+        return -1;
+    return (int)o;
+}

@@ -1,0 +1,60 @@
+#include "server/problem.h"
+
+#include <cjson/cJSON.h>
+
+const char *problem_title(int status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Error";
+    }
+}
+
+char *problem_json(int status, const char *type, const char *detail, const char *instance, const char *parameter)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    cJSON_AddStringToObject(o, "type", type ? type : "about:blank");
+    cJSON_AddStringToObject(o, "title", problem_title(status));
+    cJSON_AddNumberToObject(o, "status", status);
+    if (detail != NULL)
+        cJSON_AddStringToObject(o, "detail", detail);
+    if (instance != NULL)
+        cJSON_AddStringToObject(o, "instance", instance);
+    if (parameter != NULL)
+        cJSON_AddStringToObject(o, "parameter", parameter);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}

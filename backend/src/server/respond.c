@@ -1,0 +1,185 @@
+#include "server/respond.h"
+
+#include "server/problem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t respond_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void on_request_disposed(void *p)
+{
+    request_t *r = p;
+    r->thread->inflight--;
+}
+
+static int valid_request_id(h2o_iovec_t v)
+{
+    if (v.len == 0 || v.len > 128)
+        return 0;
+    for (size_t i = 0; i < v.len; i++) {
+        char c = v.base[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+              c == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+request_t *respond_begin(h2o_req_t *req)
+{
+    app_thread_t *t = app_thread_of(req);
+    request_t *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_request_disposed);
+    r->req = req;
+    r->thread = t;
+    r->started_us = respond_now_us();
+    t->inflight++;
+    APP_STAT_ADD(t, requests, 1);
+
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    if (i != -1 && valid_request_id(req->headers.entries[i].value)) {
+        r->request_id = req->headers.entries[i].value;
+    } else {
+        /* xorshift64*: unique enough to correlate logs, not a secret */
+        uint64_t x = t->rand_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        t->rand_state = x;
+        uint64_t a = x * 0x2545F4914F6CDD1Dull, b = a ^ (respond_now_us() << 20) ^ t->index;
+        char *buf = h2o_mem_alloc_pool(&req->pool, 33);
+        snprintf(buf, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+        r->request_id = h2o_iovec_init(buf, 32);
+    }
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, r->request_id.base,
+                          r->request_id.len);
+    if (atomic_load_explicit(&t->app->draining, memory_order_relaxed))
+        req->http1_is_persistent = 0; /* Connection: close while draining */
+    return r;
+}
+
+void respond_header(request_t *r, const char *name, const char *value, size_t len)
+{
+    h2o_req_t *req = r->req;
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, v.base, v.len);
+}
+
+static void finish_stats(request_t *r, int status)
+{
+    app_thread_t *t = r->thread;
+    if (status >= 500)
+        APP_STAT_ADD(t, responses_5xx, 1);
+    else if (status >= 400)
+        APP_STAT_ADD(t, responses_4xx, 1);
+    APP_STAT_ADD(t, latency_us_total, respond_now_us() - r->started_us);
+}
+
+void respond_body(request_t *r, int status, const char *content_type, const char *etag, size_t etag_len, const char *body,
+                  size_t len)
+{
+    h2o_req_t *req = r->req;
+    req->res.status = status;
+    req->res.reason = problem_title(status);
+    if (status == 200)
+        req->res.reason = "OK";
+    else if (status == 201)
+        req->res.reason = "Created";
+    const char *ct = content_type ? content_type : "application/json";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct, strlen(ct));
+    if (etag != NULL) {
+        h2o_iovec_t v = h2o_strdup(&req->pool, etag, etag_len);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, v.base, v.len);
+    }
+    req->res.content_length = len;
+    finish_stats(r, status);
+    h2o_send_inline(req, body, len);
+}
+
+void respond_not_modified(request_t *r, const char *etag, size_t etag_len)
+{
+    h2o_req_t *req = r->req;
+    req->res.status = 304;
+    req->res.reason = "Not Modified";
+    h2o_iovec_t v = h2o_strdup(&req->pool, etag, etag_len);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, v.base, v.len);
+    APP_STAT_ADD(r->thread, not_modified, 1);
+    finish_stats(r, 304);
+    h2o_send_inline(req, NULL, 0);
+}
+
+void respond_problem(request_t *r, int status, const char *type, const char *detail, const char *parameter)
+{
+    char id[130];
+    snprintf(id, sizeof(id), "%.*s", (int)r->request_id.len, r->request_id.base);
+    char *body = problem_json(status, type, detail, id, parameter);
+    if (body == NULL) {
+        static const char oom[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\",\"status\":500}";
+        respond_body(r, 500, "application/problem+json", NULL, 0, oom, sizeof(oom) - 1);
+        return;
+    }
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    respond_body(r, status, "application/problem+json", NULL, 0, body, strlen(body));
+    free(body);
+}
+
+void respond_unavailable(request_t *r, const char *detail, unsigned retry_after_s)
+{
+    char ra[16];
+    int n = snprintf(ra, sizeof(ra), "%u", retry_after_s);
+    respond_header(r, "retry-after", ra, (size_t)n);
+    respond_problem(r, 503, PROBLEM_TYPE_UNAVAILABLE, detail, NULL);
+}
+
+/* Strips W/ and compares opaque tags (RFC 9110 weak comparison). */
+static int tag_equal(const char *a, size_t al, const char *b, size_t bl)
+{
+    if (al >= 2 && a[0] == 'W' && a[1] == '/') {
+        a += 2;
+        al -= 2;
+    }
+    if (bl >= 2 && b[0] == 'W' && b[1] == '/') {
+        b += 2;
+        bl -= 2;
+    }
+    return al == bl && memcmp(a, b, al) == 0;
+}
+
+int respond_etag_matches(h2o_req_t *req, const char *etag, size_t etag_len)
+{
+    ssize_t i = -1;
+    while ((i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, i)) != -1) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        size_t p = 0;
+        while (p < v.len) {
+            while (p < v.len && (v.base[p] == ' ' || v.base[p] == '\t' || v.base[p] == ','))
+                p++;
+            if (p >= v.len)
+                break;
+            size_t start = p;
+            if (v.base[p] == '*')
+                return 1;
+            if (v.base[p] == 'W' && p + 1 < v.len && v.base[p + 1] == '/')
+                p += 2;
+            if (p < v.len && v.base[p] == '"') {
+                const char *close = memchr(v.base + p + 1, '"', v.len - p - 1);
+                if (close == NULL)
+                    break;
+                p = (size_t)(close - v.base) + 1;
+            } else {
+                while (p < v.len && v.base[p] != ',')
+                    p++;
+            }
+            if (tag_equal(v.base + start, p - start, etag, etag_len))
+                return 1;
+        }
+    }
+    return 0;
+}

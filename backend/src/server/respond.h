@@ -1,0 +1,49 @@
+/* Response helpers shared by the handlers: JSON bodies, problem+json
+ * errors, ETag / If-None-Match, the request id, per-request bookkeeping. */
+#ifndef CATALOG_RESPOND_H
+#define CATALOG_RESPOND_H
+
+#include <h2o.h>
+
+#include "app.h"
+
+/* Per-request state every handler gets, allocated from the request pool
+ * (freed with the request; its dispose hook ends the in-flight count). */
+typedef struct {
+    h2o_req_t *req;
+    app_thread_t *thread;
+    h2o_iovec_t request_id;
+    uint64_t started_us;
+} request_t;
+
+/* Sets up request_t for req: counts it in flight, takes X-Request-Id from
+ * the request when well-formed (1..128 of [A-Za-z0-9._:-]) or generates
+ * one, and echoes it in the response. Never fails. */
+request_t *respond_begin(h2o_req_t *req);
+
+/* Sends a 200/404/... with a JSON body: content_type (NULL: application/json),
+ * etag (may be NULL), copied into the request pool. Bodies are sent with
+ * Content-Length. */
+void respond_body(request_t *r, int status, const char *content_type, const char *etag, size_t etag_len, const char *body,
+                  size_t len);
+
+/* Sends 304 Not Modified with the ETag. */
+void respond_not_modified(request_t *r, const char *etag, size_t etag_len);
+
+/* Sends an RFC 9457 problem: type, title, status, detail, instance (the
+ * request id) and, when parameter is not NULL, "parameter". */
+void respond_problem(request_t *r, int status, const char *type, const char *detail, const char *parameter);
+
+/* 503 + Retry-After: <seconds> problem. */
+void respond_unavailable(request_t *r, const char *detail, unsigned retry_after_s);
+
+/* 1 when If-None-Match names etag (weak comparison, "*" matches). */
+int respond_etag_matches(h2o_req_t *req, const char *etag, size_t etag_len);
+
+/* Adds a response header by name (value copied). */
+void respond_header(request_t *r, const char *name, const char *value, size_t len);
+
+/* Monotonic microseconds. */
+uint64_t respond_now_us(void);
+
+#endif

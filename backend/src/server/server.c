@@ -1,0 +1,170 @@
+#include "server/server.h"
+
+#include "handlers/handlers.h"
+#include "server/problem.h"
+#include "server/respond.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* h2o buffers a whole body before the handler runs; up to this size the
+ * router answers an oversized body with problem+json, beyond it h2o itself
+ * answers 413 in plain text (documented in README.md). */
+#define SERVER_H2O_BODY_LIMIT (1024 * 1024)
+
+static int path_is(h2o_iovec_t path, const char *s)
+{
+    return h2o_memis(path.base, path.len, s, strlen(s));
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    request_t *r = respond_begin(req);
+    app_t *app = r->thread->app;
+    h2o_iovec_t path = req->path_normalized;
+
+    if (req->entity.base != NULL && req->entity.len > app->cfg.max_body_bytes) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "request bodies are limited to %zu bytes", app->cfg.max_body_bytes);
+        req->http1_is_persistent = 0;
+        respond_problem(r, 413, PROBLEM_TYPE_PAYLOAD_TOO_LARGE, detail, NULL);
+        return 0;
+    }
+
+    enum { R_NONE, R_LIVE, R_READY, R_LIST, R_ITEM, R_CATEGORIES, R_STATS } route = R_NONE;
+    static const char item_prefix[] = "/api/products/";
+    if (path_is(path, "/health"))
+        route = R_LIVE;
+    else if (path_is(path, "/health/ready"))
+        route = R_READY;
+    else if (path_is(path, "/api/products"))
+        route = R_LIST;
+    else if (path.len > sizeof(item_prefix) - 1 && memcmp(path.base, item_prefix, sizeof(item_prefix) - 1) == 0 &&
+             memchr(path.base + sizeof(item_prefix) - 1, '/', path.len - (sizeof(item_prefix) - 1)) == NULL)
+        route = R_ITEM;
+    else if (path_is(path, "/api/categories"))
+        route = R_CATEGORIES;
+    else if (path_is(path, "/api/stats"))
+        route = R_STATS;
+
+    if (route == R_NONE) {
+        respond_problem(r, 404, PROBLEM_TYPE_NOT_FOUND, "no such resource", NULL);
+        return 0;
+    }
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+        respond_header(r, "allow", H2O_STRLIT("GET, HEAD"));
+        char detail[96];
+        snprintf(detail, sizeof(detail), "%.*s is not allowed here; use GET or HEAD",
+                 (int)(req->method.len < 16 ? req->method.len : 16), req->method.base);
+        respond_problem(r, 405, PROBLEM_TYPE_METHOD_NOT_ALLOWED, detail, NULL);
+        return 0;
+    }
+    switch (route) {
+    case R_LIVE:
+        health_live(r);
+        break;
+    case R_READY:
+        health_ready(r);
+        break;
+    case R_LIST:
+        products_list(r);
+        break;
+    case R_ITEM:
+        products_get(r, path.base + sizeof(item_prefix) - 1, path.len - (sizeof(item_prefix) - 1));
+        break;
+    case R_CATEGORIES:
+        categories_list(r);
+        break;
+    case R_STATS:
+        stats_get(r);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+void server_configure(app_t *app)
+{
+    h2o_config_init(&app->h2o);
+    app->h2o.server_name = h2o_iovec_init(H2O_STRLIT("catalog-backend"));
+    app->h2o.max_request_entity_size =
+        app->cfg.max_body_bytes < SERVER_H2O_BODY_LIMIT ? SERVER_H2O_BODY_LIMIT : app->cfg.max_body_bytes + 1;
+    h2o_hostconf_t *host = h2o_config_register_host(&app->h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
+    handler->on_req = on_req;
+}
+
+int server_listen(const config_t *cfg, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, cfg->host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(cfg->port);
+        sl = sizeof(*s4);
+    } else if (inet_pton(AF_INET6, cfg->host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(cfg->port);
+        sl = sizeof(*s6);
+    } else {
+        snprintf(err, errlen, "HOST: '%s' is not an IP address", cfg->host);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 || bind(fd, (struct sockaddr *)&ss, sl) != 0 ||
+        listen(fd, 4096) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%u: %s", cfg->host, cfg->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)); /* inherited by accepted sockets */
+    return fd;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    app_thread_t *t = listener->data;
+    if (err != NULL)
+        return;
+    for (int i = 0; i < 32; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL)
+            break;
+        h2o_accept(&t->accept_ctx, sock);
+    }
+}
+
+void server_start_accepting(app_thread_t *t)
+{
+    t->accept_ctx.ctx = &t->ctx;
+    t->accept_ctx.hosts = t->app->h2o.hosts;
+    t->listener = h2o_evloop_socket_create(t->ctx.loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    t->listener->data = t;
+    h2o_socket_read_start(t->listener, on_accept);
+}
+
+void server_stop_accepting(app_thread_t *t)
+{
+    if (t->listener != NULL) {
+        h2o_socket_read_stop(t->listener);
+        h2o_socket_close(t->listener);
+        t->listener = NULL;
+    }
+    h2o_context_request_shutdown(&t->ctx);
+}

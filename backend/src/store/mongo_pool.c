@@ -1,0 +1,132 @@
+#include "store/mongo_pool.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct mongo_pool {
+    mongoc_client_pool_t *clients;
+    char db[64];
+    unsigned delay_ms; /* DEBUG_STORE_DELAY_MS */
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    store_job_t *head, *tail;
+    size_t depth, max_depth;
+};
+
+uint64_t mongo_pool_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void *worker_main(void *arg)
+{
+    mongo_pool_t *pool = arg;
+    for (;;) {
+        pthread_mutex_lock(&pool->mutex);
+        while (pool->head == NULL)
+            pthread_cond_wait(&pool->cond, &pool->mutex);
+        store_job_t *job = pool->head;
+        pool->head = job->_next;
+        if (pool->head == NULL)
+            pool->tail = NULL;
+        pool->depth--;
+        pthread_mutex_unlock(&pool->mutex); /* never hold the lock across I/O */
+
+        if (mongo_pool_now_ms() >= job->deadline_ms) {
+            job->state = STORE_JOB_EXPIRED;
+        } else {
+            if (pool->delay_ms != 0) {
+                struct timespec d = {pool->delay_ms / 1000, (long)(pool->delay_ms % 1000) * 1000000};
+                nanosleep(&d, NULL);
+            }
+            mongoc_client_t *client = mongoc_client_pool_pop(pool->clients);
+            job->run(job, client, pool->db);
+            mongoc_client_pool_push(pool->clients, client);
+            job->state = STORE_JOB_DONE;
+        }
+        if (job->finish != NULL)
+            job->finish(job);
+        h2o_multithread_send_message(job->reply_to, &job->msg);
+    }
+    return NULL;
+}
+
+static void set_default_timeout(mongoc_uri_t *uri, const char *option, int32_t ms)
+{
+    if (!mongoc_uri_has_option(uri, option))
+        mongoc_uri_set_option_as_int32(uri, option, ms);
+}
+
+mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen)
+{
+    bson_error_t error;
+    mongoc_uri_t *uri = mongoc_uri_new_with_error(cfg->mongo_uri, &error);
+    if (uri == NULL) {
+        snprintf(err, errlen, "MONGO_URI: %s", error.message);
+        return NULL;
+    }
+    /* nothing may wait longer than a job's own bound */
+    int32_t t = (int32_t)cfg->mongo_timeout_ms;
+    set_default_timeout(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, t);
+    set_default_timeout(uri, MONGOC_URI_SOCKETTIMEOUTMS, t);
+    set_default_timeout(uri, MONGOC_URI_CONNECTTIMEOUTMS, t < 1000 ? t : 1000);
+    set_default_timeout(uri, MONGOC_URI_WAITQUEUETIMEOUTMS, t);
+    mongoc_uri_set_appname(uri, "catalog-backend");
+
+    mongo_pool_t *pool = calloc(1, sizeof(*pool));
+    pool->clients = mongoc_client_pool_new_with_error(uri, &error);
+    mongoc_uri_destroy(uri);
+    if (pool->clients == NULL) {
+        snprintf(err, errlen, "MONGO_URI: %s", error.message);
+        free(pool);
+        return NULL;
+    }
+    mongoc_client_pool_set_error_api(pool->clients, MONGOC_ERROR_API_VERSION_2);
+    mongoc_client_pool_max_size(pool->clients, cfg->mongo_workers);
+    snprintf(pool->db, sizeof(pool->db), "%s", cfg->mongo_db);
+    pool->delay_ms = cfg->debug_store_delay_ms;
+    pool->max_depth = cfg->mongo_queue_max;
+    pthread_mutex_init(&pool->mutex, NULL);
+    pthread_cond_init(&pool->cond, NULL);
+    for (unsigned i = 0; i < cfg->mongo_workers; i++) {
+        pthread_t tid;
+        if (pthread_create(&tid, NULL, worker_main, pool) != 0) {
+            snprintf(err, errlen, "cannot start MongoDB worker threads");
+            return NULL;
+        }
+        pthread_detach(tid);
+    }
+    return pool;
+}
+
+int mongo_pool_submit(mongo_pool_t *pool, store_job_t *job)
+{
+    job->_next = NULL;
+    pthread_mutex_lock(&pool->mutex);
+    if (pool->depth >= pool->max_depth) {
+        pthread_mutex_unlock(&pool->mutex);
+        return -1;
+    }
+    if (pool->tail != NULL)
+        pool->tail->_next = job;
+    else
+        pool->head = job;
+    pool->tail = job;
+    pool->depth++;
+    pthread_cond_signal(&pool->cond);
+    pthread_mutex_unlock(&pool->mutex);
+    return 0;
+}
+
+size_t mongo_pool_queue_depth(mongo_pool_t *pool)
+{
+    pthread_mutex_lock(&pool->mutex);
+    size_t d = pool->depth;
+    pthread_mutex_unlock(&pool->mutex);
+    return d;
+}

@@ -1,0 +1,49 @@
+/* MongoDB off the event loop: a fixed set of worker threads taking jobs from
+ * a bounded queue, each job run with a client from a mongoc_client_pool_t,
+ * its completion posted back to the submitting loop through h2o's
+ * multithread queue. Knows nothing about HTTP. */
+#ifndef CATALOG_MONGO_POOL_H
+#define CATALOG_MONGO_POOL_H
+
+#include <h2o/multithread.h>
+#include <mongoc/mongoc.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+typedef struct mongo_pool mongo_pool_t;
+typedef struct store_job store_job_t;
+
+typedef enum {
+    STORE_JOB_DONE = 0, /* run() was called; its own fields tell success */
+    STORE_JOB_EXPIRED,  /* the deadline passed while queued; run() was not called */
+} store_job_state_t;
+
+struct store_job {
+    h2o_multithread_message_t msg;                                          /* zeroed; posted to reply_to when finished */
+    h2o_multithread_receiver_t *reply_to;                                   /* the submitting loop's receiver */
+    void (*run)(store_job_t *job, mongoc_client_t *client, const char *db); /* on a worker */
+    void (*finish)(store_job_t *job);                                       /* optional, on the worker after run (or expiry) */
+    uint64_t deadline_ms;                                                   /* monotonic, see mongo_pool_now_ms() */
+    store_job_state_t state;
+    store_job_t *_next;
+};
+
+/* Creates the client pool (timeouts from cfg added to the URI unless it sets
+ * them) and starts cfg->mongo_workers threads. Does not connect: the first
+ * job does. Returns NULL with a message in err on a bad URI. */
+mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen);
+
+/* Queues a job. The job stays owned by the caller but must stay alive until
+ * its message arrives on reply_to (exactly once). Returns 0, or -1 when the
+ * queue is full (the caller answers 503 + Retry-After). Thread-safe. */
+int mongo_pool_submit(mongo_pool_t *pool, store_job_t *job);
+
+/* Jobs queued and not yet started (for stats). */
+size_t mongo_pool_queue_depth(mongo_pool_t *pool);
+
+/* Monotonic milliseconds, the clock of store_job_t.deadline_ms. */
+uint64_t mongo_pool_now_ms(void);
+
+#endif

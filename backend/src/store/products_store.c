@@ -1,0 +1,328 @@
+#include "store/products_store.h"
+
+#include "model/product.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PRODUCTS "products"
+#define CATEGORIES "categories"
+
+void products_store_list_filter(const query_t *q, bson_t *filter)
+{
+    if (q->ncategories > 0) {
+        bson_t cat, in;
+        BSON_APPEND_DOCUMENT_BEGIN(filter, "category", &cat);
+        BSON_APPEND_ARRAY_BEGIN(&cat, "$in", &in);
+        for (size_t i = 0; i < q->ncategories; i++) {
+            char idx[16];
+            const char *key;
+            bson_uint32_to_string((uint32_t)i, &key, idx, sizeof(idx));
+            bson_append_utf8(&in, key, -1, q->categories[i], -1);
+        }
+        bson_append_array_end(&cat, &in);
+        bson_append_document_end(filter, &cat);
+    }
+    if (q->has_min_price || q->has_max_price) {
+        bson_t price;
+        BSON_APPEND_DOCUMENT_BEGIN(filter, "price_cents", &price);
+        if (q->has_min_price)
+            BSON_APPEND_INT64(&price, "$gte", q->min_price_cents);
+        if (q->has_max_price)
+            BSON_APPEND_INT64(&price, "$lte", q->max_price_cents);
+        bson_append_document_end(filter, &price);
+    }
+    if (q->in_stock >= 0) {
+        bson_t stock;
+        BSON_APPEND_DOCUMENT_BEGIN(filter, "stock", &stock);
+        BSON_APPEND_INT32(&stock, q->in_stock ? "$gt" : "$eq", 0);
+        bson_append_document_end(filter, &stock);
+    }
+    if (q->has_q) {
+        /* a literal substring: every ASCII punctuation character escaped, which
+         * both PCRE (MongoDB) and RE2 (FerretDB) read as itself */
+        char re[sizeof(q->q) * 2];
+        size_t o = 0;
+        for (const char *p = q->q; *p; p++) {
+            unsigned char c = (unsigned char)*p;
+            if (c < 0x80 && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == ' '))
+                re[o++] = '\\';
+            re[o++] = (char)c;
+        }
+        re[o] = '\0';
+        bson_t or, alt;
+        BSON_APPEND_ARRAY_BEGIN(filter, "$or", & or);
+        BSON_APPEND_DOCUMENT_BEGIN(& or, "0", &alt);
+        BSON_APPEND_REGEX(&alt, "name", re, "i");
+        bson_append_document_end(& or, &alt);
+        BSON_APPEND_DOCUMENT_BEGIN(& or, "1", &alt);
+        BSON_APPEND_REGEX(&alt, "description", re, "i");
+        bson_append_document_end(& or, &alt);
+        bson_append_array_end(filter, & or);
+    }
+}
+
+void products_store_list_opts(const query_t *q, bson_t *opts)
+{
+    static const char *const fields[] = {"created_at", "price_cents", "name_lc"};
+    int dir = q->order_desc ? -1 : 1;
+    bson_t sort, proj;
+    BSON_APPEND_DOCUMENT_BEGIN(opts, "sort", &sort);
+    BSON_APPEND_INT32(&sort, fields[q->order], dir);
+    /* the tie-breaker: pages never repeat or skip items with equal sort keys */
+    BSON_APPEND_INT32(&sort, "_id", dir);
+    bson_append_document_end(opts, &sort);
+    BSON_APPEND_INT64(opts, "skip", q->offset);
+    BSON_APPEND_INT64(opts, "limit", q->limit);
+    BSON_APPEND_DOCUMENT_BEGIN(opts, "projection", &proj);
+    BSON_APPEND_INT32(&proj, "name_lc", 0);
+    bson_append_document_end(opts, &proj);
+}
+
+static void set_error(products_job_t *job, const bson_error_t *e)
+{
+    job->result = STORE_ERROR;
+    snprintf(job->error, sizeof(job->error), "%s", e->message);
+}
+
+static int take_json(products_job_t *job, cJSON *root)
+{
+    job->json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (job->json == NULL) {
+        job->result = STORE_ERROR;
+        snprintf(job->error, sizeof(job->error), "out of memory");
+        return -1;
+    }
+    job->json_len = strlen(job->json);
+    return 0;
+}
+
+static void run_get(products_job_t *job, mongoc_collection_t *coll)
+{
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
+    BSON_APPEND_OID(&filter, "_id", &job->id);
+    BSON_APPEND_INT64(&opts, "limit", 1);
+    BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+    BSON_APPEND_INT32(&proj, "name_lc", 0);
+    bson_append_document_end(&opts, &proj);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+    const bson_t *doc;
+    bson_error_t err;
+    job->result = STORE_NOT_FOUND;
+    if (mongoc_cursor_next(cur, &doc)) {
+        cJSON *obj = product_to_json(doc, job->currency, &job->version);
+        if (obj == NULL) {
+            job->result = STORE_ERROR;
+            snprintf(job->error, sizeof(job->error), "stored product is malformed");
+        } else if (take_json(job, obj) == 0) {
+            job->result = STORE_OK;
+        }
+    } else if (mongoc_cursor_error(cur, &err)) {
+        set_error(job, &err);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+}
+
+static void run_list(products_job_t *job, mongoc_collection_t *coll)
+{
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    bson_error_t err;
+    products_store_list_filter(&job->query, &filter);
+    products_store_list_opts(&job->query, &opts);
+
+    int64_t count = mongoc_collection_count_documents(coll, &filter, NULL, NULL, NULL, &err);
+    if (count < 0) {
+        set_error(job, &err);
+        goto done;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(root, "products");
+    /* skip the find when the page is past the end: the count already says so */
+    if (job->query.offset < count) {
+        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+        const bson_t *doc;
+        while (mongoc_cursor_next(cur, &doc)) {
+            cJSON *obj = product_to_json(doc, job->currency, NULL);
+            if (obj != NULL)
+                cJSON_AddItemToArray(items, obj);
+        }
+        if (mongoc_cursor_error(cur, &err)) {
+            mongoc_cursor_destroy(cur);
+            cJSON_Delete(root);
+            set_error(job, &err);
+            goto done;
+        }
+        mongoc_cursor_destroy(cur);
+    }
+    cJSON_AddNumberToObject(root, "count", (double)count);
+    cJSON_AddNumberToObject(root, "offset", (double)job->query.offset);
+    cJSON_AddNumberToObject(root, "limit", job->query.limit);
+    job->count = count;
+    if (take_json(job, root) == 0)
+        job->result = STORE_OK;
+done:
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+}
+
+static int cmp_category(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    const char *nx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "name"));
+    const char *ny = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(y, "name"));
+    int c = strcasecmp(nx ? nx : "", ny ? ny : "");
+    if (c != 0)
+        return c;
+    return strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "slug")),
+                  cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(y, "slug")));
+}
+
+/* Categories: names from the categories collection, counts from a $group
+ * over products; a slug used by products but missing from the collection is
+ * shown with its slug as name, a category without products with count 0. */
+static void run_categories(products_job_t *job, mongoc_collection_t *products, mongoc_collection_t *categories)
+{
+    bson_error_t err;
+    cJSON *bySlug = cJSON_CreateObject();
+    bson_t empty = BSON_INITIALIZER;
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(categories, &empty, NULL, NULL);
+    const bson_t *doc;
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        const char *slug = NULL, *name = NULL;
+        if (bson_iter_init_find(&it, doc, "slug") && BSON_ITER_HOLDS_UTF8(&it))
+            slug = bson_iter_utf8(&it, NULL);
+        if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it))
+            name = bson_iter_utf8(&it, NULL);
+        if (slug == NULL || cJSON_GetObjectItemCaseSensitive(bySlug, slug) != NULL)
+            continue;
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "slug", slug);
+        cJSON_AddStringToObject(c, "name", name ? name : slug);
+        cJSON_AddNumberToObject(c, "count", 0);
+        cJSON_AddItemToObject(bySlug, slug, c);
+    }
+    if (mongoc_cursor_error(cur, &err)) {
+        mongoc_cursor_destroy(cur);
+        cJSON_Delete(bySlug);
+        set_error(job, &err);
+        return;
+    }
+    mongoc_cursor_destroy(cur);
+
+    bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$group", "{", "_id", BCON_UTF8("$category"), "count", "{", "$sum",
+                                BCON_INT32(1), "}", "}", "}", "]");
+    cur = mongoc_collection_aggregate(products, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        const char *slug = NULL;
+        int64_t n = 0;
+        if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it))
+            slug = bson_iter_utf8(&it, NULL);
+        if (bson_iter_init_find(&it, doc, "count"))
+            n = BSON_ITER_HOLDS_INT32(&it) ? bson_iter_int32(&it) : bson_iter_as_int64(&it);
+        if (slug == NULL)
+            continue;
+        cJSON *c = cJSON_GetObjectItemCaseSensitive(bySlug, slug);
+        if (c == NULL) {
+            c = cJSON_CreateObject();
+            cJSON_AddStringToObject(c, "slug", slug);
+            cJSON_AddStringToObject(c, "name", slug);
+            cJSON_AddNumberToObject(c, "count", 0);
+            cJSON_AddItemToObject(bySlug, slug, c);
+        }
+        cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "count"), (double)n);
+    }
+    bson_destroy(pipeline);
+    bson_destroy(&empty);
+    if (mongoc_cursor_error(cur, &err)) {
+        mongoc_cursor_destroy(cur);
+        cJSON_Delete(bySlug);
+        set_error(job, &err);
+        return;
+    }
+    mongoc_cursor_destroy(cur);
+
+    /* move into an array sorted by name */
+    int n = cJSON_GetArraySize(bySlug);
+    cJSON **tmp = calloc((size_t)n + 1, sizeof(*tmp));
+    for (int i = 0; i < n; i++)
+        tmp[i] = cJSON_DetachItemFromArray(bySlug, 0);
+    qsort(tmp, (size_t)n, sizeof(*tmp), cmp_category);
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(root, "categories");
+    for (int i = 0; i < n; i++) {
+        cJSON_free(tmp[i]->string); /* the object key, not wanted in an array */
+        tmp[i]->string = NULL;
+        cJSON_AddItemToArray(arr, tmp[i]);
+    }
+    free(tmp);
+    cJSON_Delete(bySlug);
+    if (take_json(job, root) == 0)
+        job->result = STORE_OK;
+}
+
+static void run_ping(products_job_t *job, mongoc_client_t *client, const char *db)
+{
+    bson_t *cmd = BCON_NEW("ping", BCON_INT32(1));
+    bson_error_t err;
+    if (mongoc_client_command_simple(client, db, cmd, NULL, NULL, &err))
+        job->result = STORE_OK;
+    else
+        set_error(job, &err);
+    bson_destroy(cmd);
+}
+
+static void products_run(store_job_t *base, mongoc_client_t *client, const char *db)
+{
+    products_job_t *job = (products_job_t *)base;
+    if (job->kind == STORE_PING) {
+        run_ping(job, client, db);
+        return;
+    }
+    mongoc_collection_t *coll = mongoc_client_get_collection(client, db, PRODUCTS);
+    switch (job->kind) {
+    case STORE_GET_PRODUCT:
+        run_get(job, coll);
+        break;
+    case STORE_LIST_PRODUCTS:
+        run_list(job, coll);
+        break;
+    case STORE_CATEGORIES: {
+        mongoc_collection_t *cats = mongoc_client_get_collection(client, db, CATEGORIES);
+        run_categories(job, coll, cats);
+        mongoc_collection_destroy(cats);
+        break;
+    }
+    default:
+        break;
+    }
+    mongoc_collection_destroy(coll);
+}
+
+void products_job_init(products_job_t *job, products_job_kind_t kind, unsigned timeout_ms)
+{
+    memset(&job->base.msg, 0, sizeof(job->base.msg));
+    job->base.run = products_run;
+    job->base.deadline_ms = mongo_pool_now_ms() + timeout_ms;
+    job->base.state = STORE_JOB_DONE;
+    job->kind = kind;
+    job->result = STORE_ERROR;
+    job->json = NULL;
+    job->json_len = 0;
+    job->count = 0;
+    job->version = 0;
+    job->error[0] = '\0';
+}
+
+void products_job_clear(products_job_t *job)
+{
+    if (job->json != NULL)
+        cJSON_free(job->json);
+    job->json = NULL;
+}

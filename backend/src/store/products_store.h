@@ -1,0 +1,54 @@
+/* Product queries against MongoDB, run on a worker thread, producing the
+ * API's JSON. Filters are built as typed BSON from validated parameters,
+ * never from user JSON. Knows nothing about HTTP or Redis. */
+#ifndef CATALOG_PRODUCTS_STORE_H
+#define CATALOG_PRODUCTS_STORE_H
+
+#include "model/query.h"
+#include "store/mongo_pool.h"
+
+typedef enum {
+    STORE_GET_PRODUCT,
+    STORE_LIST_PRODUCTS,
+    STORE_CATEGORIES,
+    STORE_PING,
+} products_job_kind_t;
+
+typedef enum {
+    STORE_OK = 1,
+    STORE_NOT_FOUND = 0,
+    STORE_ERROR = -1,
+} products_result_t;
+
+/* A products job: fill the inputs, set base.reply_to (and base.finish if
+ * wanted), call products_job_init, submit base to the pool. */
+typedef struct {
+    store_job_t base;
+    products_job_kind_t kind;
+    const char *currency;
+    bson_oid_t id; /* STORE_GET_PRODUCT */
+    query_t query; /* STORE_LIST_PRODUCTS */
+    /* outputs, valid once the job's message arrived */
+    products_result_t result;
+    char *json; /* malloc'd body (item, list or categories), owned by the job */
+    size_t json_len;
+    int64_t count;   /* STORE_LIST_PRODUCTS: total matching */
+    int64_t version; /* STORE_GET_PRODUCT */
+    char error[512]; /* STORE_ERROR: the driver's message, for the log */
+} products_job_t;
+
+/* Sets base.run and the deadline (now + timeout_ms); clears outputs. */
+void products_job_init(products_job_t *job, products_job_kind_t kind, unsigned timeout_ms);
+
+/* Frees the job's outputs (not the job). */
+void products_job_clear(products_job_t *job);
+
+/* Builds the list filter for a query into *filter (initialised by caller).
+ * Exposed for tests and the bare-client benchmark. */
+void products_store_list_filter(const query_t *q, bson_t *filter);
+
+/* Builds the find options (sort with _id tie-breaker, skip, limit,
+ * projection) into *opts (initialised by caller). */
+void products_store_list_opts(const query_t *q, bson_t *opts);
+
+#endif

@@ -1,0 +1,70 @@
+#include "check.h"
+#include "model/product.h"
+
+#include <stdlib.h>
+
+int main(void)
+{
+    char buf[32];
+    product_format_time(0, buf);
+    CHECK_STR(buf, "1970-01-01T00:00:00Z");
+    product_format_time(1741944413000LL, buf);
+    CHECK_STR(buf, "2025-03-14T09:26:53Z");
+    product_format_time(1741944413123LL, buf);
+    CHECK_STR(buf, "2025-03-14T09:26:53.123Z");
+    product_format_time(-1, buf);
+    CHECK_STR(buf, "1969-12-31T23:59:59.999Z");
+    product_etag(7, buf);
+    CHECK_STR(buf, "\"v7\"");
+
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, "650000000000000000000001");
+    bson_t *doc =
+        BCON_NEW("_id", BCON_OID(&oid), "name", BCON_UTF8("Caf\xc3\xa9 \"mug\""), "name_lc", BCON_UTF8("x"), "description",
+                 BCON_UTF8("A mug."), "price_cents", BCON_INT64(1999), "category", BCON_UTF8("home-kitchen"), "stock",
+                 BCON_INT32(3), "image", BCON_UTF8("/images/products/mug.svg"), "created_at", BCON_DATE_TIME(1741944413000LL),
+                 "updated_at", BCON_DATE_TIME(1741944413500LL), "version", BCON_INT32(4));
+    int64_t version = 0;
+    cJSON *obj = product_to_json(doc, "EUR", &version);
+    CHECK(obj != NULL);
+    char *s = cJSON_PrintUnformatted(obj);
+    CHECK_STR(s, "{\"id\":\"650000000000000000000001\",\"name\":\"Caf\xc3\xa9 \\\"mug\\\"\",\"description\":\"A mug.\","
+                 "\"price\":19.99,\"currency\":\"EUR\",\"category\":\"home-kitchen\",\"stock\":3,"
+                 "\"image\":\"/images/products/mug.svg\",\"created_at\":\"2025-03-14T09:26:53Z\","
+                 "\"updated_at\":\"2025-03-14T09:26:53.500Z\",\"version\":4}");
+    CHECK(version == 4);
+    free(s);
+    cJSON_Delete(obj);
+    bson_destroy(doc);
+
+    /* price exactness over a range of cents: parse the printed text back */
+    for (int64_t cents = 0; cents < 100000; cents += 7) {
+        bson_t *d = BCON_NEW("_id", BCON_OID(&oid), "price_cents", BCON_INT64(cents));
+        cJSON *o = product_to_json(d, "USD", NULL);
+        const char *raw = cJSON_GetObjectItem(o, "price")->valuestring;
+        char *end;
+        long units = strtol(raw, &end, 10), frac = 0;
+        if (*end == '.') {
+            frac = strtol(end + 1, NULL, 10);
+            if (strlen(end + 1) == 1)
+                frac *= 10;
+        }
+        CHECK(units * 100 + frac == cents);
+        cJSON_Delete(o);
+        bson_destroy(d);
+    }
+
+    /* missing optional fields; no _id -> NULL */
+    bson_t *bare = BCON_NEW("_id", BCON_OID(&oid));
+    obj = product_to_json(bare, "USD", &version);
+    s = cJSON_PrintUnformatted(obj);
+    CHECK_STR(s, "{\"id\":\"650000000000000000000001\",\"name\":null,\"description\":null,\"price\":0,\"currency\":\"USD\","
+                 "\"category\":null,\"stock\":0,\"image\":null,\"created_at\":null,\"updated_at\":null,\"version\":1}");
+    free(s);
+    cJSON_Delete(obj);
+    bson_destroy(bare);
+    bson_t *noid = BCON_NEW("name", BCON_UTF8("x"));
+    CHECK(product_to_json(noid, "USD", NULL) == NULL);
+    bson_destroy(noid);
+    return check_report("test_product");
+}

@@ -1,0 +1,120 @@
+#include "check.h"
+#include "model/query.h"
+
+static int parse(const char *qs, query_t *q, query_error_t *e)
+{
+    return query_parse(qs, strlen(qs), q, e);
+}
+
+static void expect_error(const char *qs, const char *param)
+{
+    query_t q;
+    query_error_t e;
+    int rc = parse(qs, &q, &e);
+    CHECK(rc == -1);
+    if (rc == -1)
+        CHECK_STR(e.param, param);
+    else
+        fprintf(stderr, "  (query '%s' was accepted)\n", qs);
+}
+
+static const char *canon(const char *qs)
+{
+    static char buf[4096];
+    query_t q;
+    query_error_t e;
+    if (parse(qs, &q, &e) != 0)
+        return "ERROR";
+    query_canonical(&q, q.offset, buf, sizeof(buf));
+    return buf;
+}
+
+int main(void)
+{
+    query_t q;
+    query_error_t e;
+
+    /* defaults */
+    CHECK(query_parse(NULL, 0, &q, &e) == 0);
+    CHECK(q.limit == 20 && q.offset == 0 && q.order == QUERY_ORDER_CREATED_AT && q.order_desc == 1 && q.in_stock == -1);
+    CHECK_STR(canon(""), "limit=20&offset=0&order=-created_at");
+
+    /* every parameter */
+    CHECK(parse("limit=5&offset=10&category=books&category=electronics&min_price=1.5&max_price=20&in_stock=true&q=Red+Mug&"
+                "order=price",
+                &q, &e) == 0);
+    CHECK(q.limit == 5 && q.offset == 10 && q.ncategories == 2 && q.min_price_cents == 150 && q.max_price_cents == 2000);
+    CHECK(q.in_stock == 1 && q.has_q && q.order == QUERY_ORDER_PRICE && q.order_desc == 0);
+    CHECK_STR(q.q, "red mug");
+
+    /* normalisation: any order, duplicates, case of q, equivalent prices -> one key */
+    CHECK_STR(canon("category=toys&category=books&q=Mug&min_price=1.50"),
+              canon("min_price=1.5&q=mUG&category=books&category=toys&category=books"));
+    CHECK_STR(canon("category=toys&category=books&q=Mug&min_price=1.50"),
+              "category=books&category=toys&limit=20&min_price=1.5&offset=0&order=-created_at&q=mug");
+    CHECK_STR(canon("limit=20&order=-created_at"), canon(""));
+    CHECK_STR(canon("q=a%2Bb%26c%20d"), "limit=20&offset=0&order=-created_at&q=a%2Bb%26c%20d");
+    CHECK_STR(canon("in_stock=false&order=-name"), "in_stock=false&limit=20&offset=0&order=-name");
+    CHECK_STR(canon("a=1&&limit=3"), "ERROR");
+    CHECK_STR(canon("&&limit=3&"), "limit=3&offset=0&order=-created_at");
+
+    /* errors name the parameter */
+    expect_error("colour=red", "colour");
+    expect_error("limit=0", "limit");
+    expect_error("limit=101", "limit");
+    expect_error("limit=abc", "limit");
+    expect_error("limit=", "limit");
+    expect_error("limit", "limit");
+    expect_error("limit=5&limit=6", "limit");
+    expect_error("offset=-1", "offset");
+    expect_error("offset=1.5", "offset");
+    expect_error("min_price=1.234", "min_price");
+    expect_error("min_price=-1", "min_price");
+    expect_error("max_price=abc", "max_price");
+    expect_error("max_price=1e3", "max_price");
+    expect_error("min_price=10&max_price=5", "max_price");
+    expect_error("in_stock=yes", "in_stock");
+    expect_error("order=colour", "order");
+    expect_error("order=--price", "order");
+    expect_error("order=price&order=name", "order");
+    expect_error("category=Books", "category");
+    expect_error("category=%24gt", "category");
+    expect_error("q=", "q");
+    expect_error("q=%ff%fe", "q");
+    expect_error("q=%zz", "q");
+    expect_error("q=a&q=b", "q");
+    expect_error("q=%01", "q");
+    char longq[300] = "q=";
+    memset(longq + 2, 'x', 101);
+    expect_error(longq, "q");
+    memset(longq + 2, 'x', 100);
+    longq[102] = '\0';
+    CHECK(parse(longq, &q, &e) == 0);
+    expect_error("%24where=1", "$where");
+
+    /* prices: exact, no floating point */
+    int64_t c;
+    CHECK(query_parse_price("0", 1, &c) == 0 && c == 0);
+    CHECK(query_parse_price("19.99", 5, &c) == 0 && c == 1999);
+    CHECK(query_parse_price("0.1", 3, &c) == 0 && c == 10);
+    CHECK(query_parse_price("12.", 3, &c) == -1);
+    CHECK(query_parse_price(".5", 2, &c) == -1);
+    char buf[24];
+    query_format_price(1999, buf);
+    CHECK_STR(buf, "19.99");
+    query_format_price(1250, buf);
+    CHECK_STR(buf, "12.5");
+    query_format_price(2000, buf);
+    CHECK_STR(buf, "20");
+    query_format_price(5, buf);
+    CHECK_STR(buf, "0.05");
+    query_format_price(-150, buf);
+    CHECK_STR(buf, "-1.5");
+
+    /* ids */
+    CHECK(query_is_object_id("650000000000000000000001", 24));
+    CHECK(query_is_object_id("65000000000000000000000A", 24));
+    CHECK(!query_is_object_id("65000000000000000000000g", 24));
+    CHECK(!query_is_object_id("6500000000000000000001", 22));
+    return check_report("test_query");
+}

@@ -1,0 +1,255 @@
+// Starts the real stack for black-box tests on free loopback ports: Redis,
+// FerretDB (SQLite), mongo-init, N backend processes and nginx. Every test
+// file gets its own stack in a fresh temporary state folder; nothing is
+// mocked. Faults are made for real (stop/kill/SIGSTOP a server).
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const stateBin = path.join(process.env.STATE_DIR || path.join(root, 'state'), 'bin');
+export const backendBin = process.env.BACKEND_BIN || path.join(root, 'backend/build/release/catalog-backend');
+export const sanitized = process.env.SANITIZED === '1';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitPort(port, ms = 20000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`port ${port} did not open within ${ms} ms`);
+}
+
+async function waitHttp(url, ms = 20000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(url);
+      if (r.status === 200) return;
+      last = r.status;
+    } catch (e) { last = e.message; }
+    await sleep(50);
+  }
+  throw new Error(`${url} not ready within ${ms} ms (${last})`);
+}
+
+class Proc {
+  constructor(name, cmd, args, opts, logDir) {
+    this.name = name;
+    this.cmd = cmd;
+    this.args = args;
+    this.opts = opts;
+    this.logFile = path.join(logDir, `${name}.log`);
+    this.start();
+  }
+
+  start() {
+    const out = fs.openSync(this.logFile, 'a');
+    this.child = spawn(this.cmd, this.args, { stdio: ['ignore', out, out], ...this.opts });
+    fs.closeSync(out);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid() { return this.child.pid; }
+
+  alive() { return this.child.exitCode === null && this.child.signalCode === null; }
+
+  signal(sig) { if (this.alive()) process.kill(this.child.pid, sig); }
+
+  async stop(sig = 'SIGTERM', ms = 10000) {
+    if (!this.alive()) return this.exited;
+    this.signal('SIGCONT');
+    this.signal(sig);
+    const t = setTimeout(() => this.signal('SIGKILL'), ms);
+    const r = await this.exited;
+    clearTimeout(t);
+    return r;
+  }
+
+  log() { try { return fs.readFileSync(this.logFile, 'utf8'); } catch { return ''; } }
+}
+
+// Options: backends (count), backendEnv (extra env), nginx (bool), init (bool)
+export async function startStack(opts = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-test-'));
+  const logDir = path.join(dir, 'log');
+  fs.mkdirSync(logDir);
+  const stack = new Stack(dir, logDir, opts);
+  try {
+    await stack.boot();
+  } catch (e) {
+    await stack.stop();
+    throw e;
+  }
+  return stack;
+}
+
+class Stack {
+  constructor(dir, logDir, opts) {
+    this.dir = dir;
+    this.logDir = logDir;
+    this.opts = opts;
+    this.backends = [];
+  }
+
+  async boot() {
+    this.redisPort = await freePort();
+    await this.startRedis();
+    this.mongoPort = await freePort();
+    await this.startMongo();
+    this.mongoUri = `mongodb://127.0.0.1:${this.mongoPort}/`;
+    if (this.opts.init !== false) this.runInit();
+    const n = this.opts.backends ?? 1;
+    for (let i = 0; i < n; i++) await this.startBackend(this.opts.backendEnv || {});
+    if (this.opts.nginx) await this.startNginx();
+  }
+
+  async startRedis() {
+    fs.mkdirSync(path.join(this.dir, 'redis'), { recursive: true });
+    this.redis = new Proc('redis', 'redis-server', [
+      '--bind', '127.0.0.1', '--port', String(this.redisPort), '--save', '', '--appendonly', 'no',
+      '--dir', path.join(this.dir, 'redis'), '--maxmemory', '64mb', '--maxmemory-policy', 'volatile-lru',
+    ], {}, this.logDir);
+    await waitPort(this.redisPort);
+  }
+
+  async startMongo() {
+    this.mongo = new Proc('ferretdb', path.join(stateBin, 'ferretdb-local'), [
+      '-listen', `127.0.0.1:${this.mongoPort}`, '-dir', path.join(this.dir, 'ferretdb'),
+    ], {}, this.logDir);
+    await waitPort(this.mongoPort);
+  }
+
+  runInit(db = 'catalog') {
+    return execFileSync(path.join(root, 'node_modules/.bin/mongosh'),
+      [this.mongoUri, '--quiet', '--file', path.join(root, 'mongo-init/init.js')],
+      { env: { ...process.env, MONGO_DB: db }, encoding: 'utf8' });
+  }
+
+  mongosh(script, db = 'catalog') {
+    return execFileSync(path.join(root, 'node_modules/.bin/mongosh'),
+      [`${this.mongoUri}${db}`, '--quiet', '--eval', script], { encoding: 'utf8' }).trim();
+  }
+
+  // Starts one more backend process; returns { port, url, proc }.
+  async startBackend(extraEnv = {}, port) {
+    port = port || await freePort();
+    const env = {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      THREADS: '2',
+      REDIS_URL: `redis://127.0.0.1:${this.redisPort}/0`,
+      MONGO_URI: this.mongoUri,
+      MONGO_DB: 'catalog',
+      // generous: a sanitizer build on two busy cores must not fake an outage
+      REDIS_TIMEOUT_MS: '1000',
+      ASAN_OPTIONS: process.env.ASAN_OPTIONS || '',
+      UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || '',
+      ...extraEnv,
+    };
+    const proc = new Proc(`backend-${port}`, backendBin, [], { env }, this.logDir);
+    const b = { port, url: `http://127.0.0.1:${port}`, proc, env };
+    this.backends.push(b);
+    await waitHttp(`${b.url}/health`);
+    return b;
+  }
+
+  get backend() { return this.backends[0]; }
+
+  async startNginx() {
+    this.nginxPort = await freePort();
+    const state = path.join(this.dir, 'nginx');
+    execFileSync(path.join(root, 'scripts/render-nginx.sh'), {
+      env: {
+        ...process.env, NGINX_STATE: state, NGINX_PORT: String(this.nginxPort),
+        BACKEND_PORTS: this.backends.map((b) => b.port).join(' '), FRONTEND_ROOT: path.join(root, 'frontend'),
+        NGINX_WORKERS: '1',
+      },
+    });
+    this.nginx = new Proc('nginx', 'nginx', ['-p', state, '-c', path.join(state, 'nginx.conf'), '-e', path.join(state, 'error.log')], {}, this.logDir);
+    this.nginxUrl = `http://127.0.0.1:${this.nginxPort}`;
+    await waitHttp(`${this.nginxUrl}/health`);
+  }
+
+  redisCli(...args) {
+    return execFileSync('redis-cli', ['-p', String(this.redisPort), '--raw', ...args], { encoding: 'utf8' }).trim();
+  }
+
+  async stats(b = this.backend) {
+    return (await fetch(`${b.url}/api/stats`)).json();
+  }
+
+  async stop() {
+    if (this.nginx) await this.nginx.stop('SIGQUIT');
+    for (const b of this.backends) {
+      const r = await b.proc.stop();
+      if (sanitized && r.code !== 0 && r.code !== null) {
+        process.stderr.write(`backend exited ${r.code}:\n${b.proc.log()}\n`);
+      }
+    }
+    if (this.mongo) await this.mongo.stop();
+    if (this.redis) await this.redis.stop();
+    if (!process.env.KEEP_TEST_STATE) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// fetch with the status, headers and parsed JSON body (when JSON)
+export async function get(url, init = {}) {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body = text;
+  const ct = res.headers.get('content-type') || '';
+  if (ct.includes('json') && text) body = JSON.parse(text);
+  return { status: res.status, headers: res.headers, body, text };
+}
+
+// Sends raw bytes over TCP and returns the raw response (until close or ms).
+export async function rawHttp(port, bytes, ms = 3000) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    const t = setTimeout(() => { s.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); }, ms);
+    s.on('data', (d) => chunks.push(d));
+    s.on('end', () => { clearTimeout(t); resolve(Buffer.concat(chunks).toString('latin1')); });
+    s.on('error', (e) => { clearTimeout(t); chunks.length ? resolve(Buffer.concat(chunks).toString('latin1')) : reject(e); });
+    s.write(bytes);
+  });
+}
+
+// Checks an RFC 9457 body: exact status and content type, the required members.
+export function assertProblem(assert, r, status, { type, param, detail } = {}) {
+  assert.equal(r.status, status, `status ${r.status}: ${r.text}`);
+  assert.equal(r.headers.get('content-type'), 'application/problem+json');
+  assert.equal(r.body.status, status);
+  assert.equal(typeof r.body.title, 'string');
+  assert.equal(typeof r.body.detail, 'string');
+  assert.ok(r.body.type, 'type');
+  assert.equal(r.body.instance, r.headers.get('x-request-id'));
+  if (type) assert.equal(r.body.type, type);
+  if (param !== undefined) assert.equal(r.body.parameter, param);
+  if (detail) assert.match(r.body.detail, detail);
+}
