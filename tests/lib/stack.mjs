@@ -4,6 +4,7 @@
 // mocked. Faults are made for real (stop/kill/SIGSTOP a server).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -252,4 +253,40 @@ export function assertProblem(assert, r, status, { type, param, detail } = {}) {
   if (type) assert.equal(r.body.type, type);
   if (param !== undefined) assert.equal(r.body.parameter, param);
   if (detail) assert.match(r.body.detail, detail);
+}
+
+// GET on a new TCP connection (no keep-alive pool, so requests spread over
+// the loop threads), bounded by timeoutMs; like get() plus the elapsed ms.
+export async function getFresh(url, { headers = {}, method = 'GET', timeoutMs = 10000 } = {}) {
+  const t0 = performance.now();
+  const res = await new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: false }, (r) => {
+      const chunks = [];
+      r.on('data', (d) => chunks.push(d));
+      r.on('end', () => resolve({ r, text: Buffer.concat(chunks).toString('utf8') }));
+      r.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${url}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+  const h = new Headers();
+  for (const [k, v] of Object.entries(res.r.headers)) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+  let body = res.text;
+  if ((h.get('content-type') || '').includes('json') && res.text) body = JSON.parse(res.text);
+  return { status: res.r.statusCode, headers: h, body, text: res.text, ms: performance.now() - t0 };
+}
+
+// Resolves true when a TCP connect to 127.0.0.1:port is refused, false when it connects.
+export function connectRefused(port, ms = 2000) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const t = setTimeout(() => { s.destroy(); reject(new Error(`connect to ${port}: no outcome within ${ms} ms`)); }, ms);
+    s.once('connect', () => { clearTimeout(t); s.destroy(); resolve(false); });
+    s.once('error', (e) => {
+      clearTimeout(t);
+      if (e.code === 'ECONNREFUSED') resolve(true);
+      else reject(e);
+    });
+  });
 }

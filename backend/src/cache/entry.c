@@ -7,13 +7,14 @@
 #include <string.h>
 
 #define ENTRY_MAGIC "CE1 "
-#define ENTRY_HEADER_MAX 64
+#define ENTRY_HEADER_MAX 96
 
-char *entry_encode(int status, const char *etag, size_t etag_len, const char *link, size_t link_len, const char *body,
+char *entry_encode(int status, uint64_t gen, const char *etag, size_t etag_len, const char *link, size_t link_len, const char *body,
                    size_t body_len, size_t *len)
 {
     char head[ENTRY_HEADER_MAX];
-    int hl = snprintf(head, sizeof(head), ENTRY_MAGIC "%d %zu %zu %zu\n", status, etag_len, link_len, body_len);
+    int hl = snprintf(head, sizeof(head), ENTRY_MAGIC "%d %llu %zu %zu %zu\n", status, (unsigned long long)gen, etag_len, link_len,
+                      body_len);
     size_t total = (size_t)hl + etag_len + link_len + body_len;
     char *buf = malloc(total);
     if (buf == NULL)
@@ -34,14 +35,14 @@ char *entry_encode(int status, const char *etag, size_t etag_len, const char *li
 }
 
 /* Reads a decimal up to the delimiter; returns a pointer past it or NULL. */
-static const char *read_num(const char *p, const char *end, char delim, size_t *out)
+static const char *read_num(const char *p, const char *end, char delim, uint64_t *out)
 {
-    size_t n = 0;
+    uint64_t n = 0;
     const char *start = p;
     while (p < end && *p >= '0' && *p <= '9') {
-        if (p - start >= 12)
+        if (p - start >= 19)
             return NULL;
-        n = n * 10 + (size_t)(*p - '0');
+        n = n * 10 + (uint64_t)(*p - '0');
         p++;
     }
     if (p == start || p >= end || *p != delim)
@@ -53,21 +54,23 @@ static const char *read_num(const char *p, const char *end, char delim, size_t *
 int entry_decode(const char *buf, size_t len, entry_view_t *view)
 {
     const char *end = buf + (len < ENTRY_HEADER_MAX ? len : ENTRY_HEADER_MAX);
-    size_t status, el, ll, bl;
+    uint64_t status, gen, el, ll, bl;
     if (len < sizeof(ENTRY_MAGIC) - 1 || memcmp(buf, ENTRY_MAGIC, sizeof(ENTRY_MAGIC) - 1) != 0)
         return -1;
     const char *p = buf + sizeof(ENTRY_MAGIC) - 1;
-    if ((p = read_num(p, end, ' ', &status)) == NULL || (p = read_num(p, end, ' ', &el)) == NULL ||
-        (p = read_num(p, end, ' ', &ll)) == NULL || (p = read_num(p, end, '\n', &bl)) == NULL)
+    if ((p = read_num(p, end, ' ', &status)) == NULL || (p = read_num(p, end, ' ', &gen)) == NULL ||
+        (p = read_num(p, end, ' ', &el)) == NULL || (p = read_num(p, end, ' ', &ll)) == NULL ||
+        (p = read_num(p, end, '\n', &bl)) == NULL)
         return -1;
     size_t hl = (size_t)(p - buf);
     if (status != 200 && status != 404)
         return -1;
-    if (hl + el + ll + bl != len)
+    if (el > len || ll > len || bl > len || hl + el + ll + bl != len)
         return -1;
     if (status == 200 && el < 2)
         return -1;
     view->status = (int)status;
+    view->gen = gen;
     view->etag = p;
     view->etag_len = el;
     view->link = p + el;

@@ -1,8 +1,12 @@
 /* The bytes a cached read is stored as in Redis: a short text header
- * (format version, status, lengths) followed by the ETag, the Link header
- * value and the body, so a hit is answered without parsing JSON or hashing.
+ * (format version, status, generation, lengths) followed by the ETag, the
+ * Link header value and the body, so a hit is answered without parsing
+ * JSON or hashing.
  *
- *   "CE1 <status> <etag_len> <link_len> <body_len>\n" <etag> <link> <body>
+ *   "CE1 <status> <gen> <etag_len> <link_len> <body_len>\n" <etag> <link> <body>
+ *
+ * gen is the list generation the value was read under (0 for products): a
+ * list value of another generation than the current one is a miss.
  *
  * Pure code. */
 #ifndef CATALOG_ENTRY_H
@@ -13,6 +17,7 @@
 
 typedef struct {
     int status; /* 200, or 404 for a cached "no such product" */
+    uint64_t gen;
     const char *etag;
     size_t etag_len;
     const char *link;
@@ -23,7 +28,7 @@ typedef struct {
 
 /* Encodes an entry. Returns a malloc'd buffer (caller frees) and its length
  * in *len, or NULL when out of memory. */
-char *entry_encode(int status, const char *etag, size_t etag_len, const char *link, size_t link_len, const char *body,
+char *entry_encode(int status, uint64_t gen, const char *etag, size_t etag_len, const char *link, size_t link_len, const char *body,
                    size_t body_len, size_t *len);
 
 /* Checks and splits stored bytes; the view points into buf. Returns 0, or -1

@@ -24,8 +24,8 @@ typedef struct {
     char id[25];
     char *canon; /* RT_LIST: canonical query */
     query_t query;
-    char gen[32]; /* the generation the lookup saw ("" when unknown) */
-    size_t gen_len;
+    char *key;    /* the Redis key */
+    uint64_t gen; /* lists: the generation the lookup saw (0: unknown, Redis bypassed) */
     h2o_timeout_entry_t timeout;
 } rt_t;
 
@@ -33,9 +33,10 @@ typedef struct {
 typedef struct {
     products_job_t pj; /* first: a store_job_t* maps back to the job */
     flight_t *flight;
-    char *fill_key; /* Redis key to fill, NULL when the leader bypassed Redis */
-    int status;     /* 200, 404, or 503 */
-    char *blob;     /* entry bytes (200/404) */
+    char *fill_key;    /* Redis key to fill, NULL when the leader bypassed Redis */
+    uint64_t fill_gen; /* lists: the generation the value is stamped with and filled under */
+    int status;        /* 200, 404, or 503 */
+    char *blob;        /* entry bytes (200/404) */
     size_t blob_len;
     entry_view_t view;
     unsigned ttl_s;
@@ -48,6 +49,7 @@ typedef struct {
 static void rt_free(rt_t *rt)
 {
     free(rt->canon);
+    free(rt->key);
     free(rt);
 }
 
@@ -128,7 +130,7 @@ static void rt_job_finish(store_job_t *base)
         if (pj->kind == STORE_LIST_PRODUCTS)
             link = products_link_header(&pj->query, pj->count, &link_len);
     }
-    job->blob = entry_encode(job->status, etag, etag_len, link, link_len, pj->json, pj->json_len, &job->blob_len);
+    job->blob = entry_encode(job->status, job->fill_gen, etag, etag_len, link, link_len, pj->json, pj->json_len, &job->blob_len);
     free(link);
     products_job_clear(pj); /* the blob holds the body now */
     if (job->blob == NULL || entry_decode(job->blob, job->blob_len, &job->view) != 0)
@@ -149,7 +151,10 @@ static void on_store_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
                 fprintf(stderr, "store: %s\n", job->pj.error);
         } else if (job->fill_key != NULL) {
             unsigned ttl = job->status == 404 ? t->app->cfg.cache_negative_ttl_s : t->app->cfg.cache_ttl_s;
-            cache_store(t->cache, job->fill_key, job->blob, job->blob_len, ttl);
+            if (job->pj.kind == STORE_GET_PRODUCT)
+                cache_store(t->cache, job->fill_key, job->blob, job->blob_len, ttl);
+            else
+                cache_store_gen(t->cache, job->fill_key, job->fill_gen, job->blob, job->blob_len, ttl);
         }
         flight_finish(t->app->flights, job->flight, job, rt_job_free);
     }
@@ -197,11 +202,11 @@ static void join_flight(rt_t *rt)
 {
     app_thread_t *t = rt->thread;
     app_t *app = t->app;
-    const char *gen = rt->gen_len ? rt->gen : "-";
-    const char *subject = rt->kind == RT_PRODUCT ? rt->id : (rt->kind == RT_LIST ? rt->canon : "");
-    size_t kl = strlen(gen) + strlen(subject) + 8;
+    /* lists of different generations are different flights: a reader that
+     * saw a newer generation must not get a result read before it */
+    size_t kl = strlen(rt->key) + 24;
     char *key = malloc(kl);
-    snprintf(key, kl, "%c:%s:%s", "plc"[rt->kind], rt -> kind == RT_PRODUCT ? "" : gen, subject);
+    snprintf(key, kl, "%llu:%s", (unsigned long long)rt->gen, rt->key);
 
     rt->busy = 1;
     rt->waiter.receiver = &t->flight_receiver;
@@ -222,12 +227,9 @@ static void join_flight(rt_t *rt)
     else if (rt->kind == RT_LIST)
         job->pj.query = rt->query;
     job->flight = rt->waiter.flight;
-    if (rt->gen_len != 0 || (rt->kind == RT_PRODUCT && strcmp(rt->xcache, "MISS") == 0)) {
-        if (rt->kind == RT_PRODUCT)
-            job->fill_key = cache_key(CACHE_PRODUCT_PREFIX, NULL, 0, rt->id);
-        else
-            job->fill_key =
-                cache_key(rt->kind == RT_LIST ? CACHE_LIST_PREFIX : CACHE_CATEGORIES_PREFIX, rt->gen, rt->gen_len, subject);
+    if (strcmp(rt->xcache, "MISS") == 0) { /* Redis answered: fill it */
+        job->fill_key = strdup(rt->key);
+        job->fill_gen = rt->gen;
     }
     APP_STAT_ADD(t, store_jobs, 1);
     if (mongo_pool_submit(app->store, &job->pj.base) != 0) {
@@ -237,7 +239,7 @@ static void join_flight(rt_t *rt)
     }
 }
 
-static void on_lookup(void *data, cache_status_t status, const char *gen, size_t gen_len, const char *value, size_t value_len)
+static void on_lookup(void *data, cache_status_t status, uint64_t gen, const entry_view_t *view)
 {
     rt_t *rt = data;
     rt->busy = 0;
@@ -247,23 +249,15 @@ static void on_lookup(void *data, cache_status_t status, const char *gen, size_t
     }
     app_thread_t *t = rt->thread;
     if (status == CACHE_HIT) {
-        entry_view_t v;
-        if (entry_decode(value, value_len, &v) == 0) {
-            APP_STAT_ADD(t, cache_hits, 1);
-            rt->xcache = "HIT";
-            answer_entry(rt, &v);
-            return;
-        }
-        status = CACHE_MISS; /* unreadable bytes: refill the same key */
+        APP_STAT_ADD(t, cache_hits, 1);
+        rt->xcache = "HIT";
+        answer_entry(rt, view);
+        return;
     }
     if (status == CACHE_MISS) {
         APP_STAT_ADD(t, cache_misses, 1);
         rt->xcache = "MISS";
-        if (gen_len >= sizeof(rt->gen))
-            gen_len = 0;
-        memcpy(rt->gen, gen, gen_len);
-        rt->gen[gen_len] = '\0';
-        rt->gen_len = gen_len;
+        rt->gen = gen;
     } else {
         APP_STAT_ADD(t, cache_bypass, 1);
         rt->xcache = "BYPASS";
@@ -282,20 +276,23 @@ void read_through_start(request_t *r, rt_kind_t kind, const char *id, const quer
     if (kind == RT_PRODUCT) {
         memcpy(rt->id, id, 24);
         rt->id[24] = '\0';
+        rt->key = cache_key(CACHE_PRODUCT_PREFIX, rt->id);
     } else if (kind == RT_LIST) {
         rt->query = *q;
         char buf[4096];
         int n = query_canonical(q, q->offset, buf, sizeof(buf));
         rt->canon = strdup(n >= 0 ? buf : "");
+        rt->key = cache_key(CACHE_LIST_PREFIX, rt->canon);
+    } else {
+        rt->key = strdup(CACHE_CATEGORIES_KEY);
     }
     rt_handle_t *h = h2o_mem_alloc_shared(&r->req->pool, sizeof(*h), on_request_gone);
     h->rt = rt;
 
     if (!t->app->cfg.bench_bypass_cache) {
         rt->busy = 1;
-        int rc = kind == RT_PRODUCT ? cache_lookup_product(t->cache, rt->id, on_lookup, rt)
-                                    : cache_lookup_gen(t->cache, kind == RT_LIST ? CACHE_LIST_PREFIX : CACHE_CATEGORIES_PREFIX,
-                                                       kind == RT_LIST ? rt->canon : "", on_lookup, rt);
+        int rc = kind == RT_PRODUCT ? cache_lookup(t->cache, rt->key, on_lookup, rt)
+                                    : cache_lookup_gen(t->cache, rt->key, on_lookup, rt);
         if (rc == 0)
             return;
         rt->busy = 0;

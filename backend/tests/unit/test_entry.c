@@ -6,10 +6,10 @@
 int main(void)
 {
     size_t len;
-    char *b = entry_encode(200, "\"abc\"", 5, "</x>; rel=\"next\"", 16, "{\"a\":1}", 7, &len);
+    char *b = entry_encode(200, 1763830000123ull, "\"abc\"", 5, "</x>; rel=\"next\"", 16, "{\"a\":1}", 7, &len);
     entry_view_t v;
     CHECK(entry_decode(b, len, &v) == 0);
-    CHECK(v.status == 200 && v.etag_len == 5 && memcmp(v.etag, "\"abc\"", 5) == 0);
+    CHECK(v.status == 200 && v.gen == 1763830000123ull && v.etag_len == 5 && memcmp(v.etag, "\"abc\"", 5) == 0);
     CHECK(v.link_len == 16 && memcmp(v.link, "</x>; rel=\"next\"", 16) == 0);
     CHECK(v.body_len == 7 && memcmp(v.body, "{\"a\":1}", 7) == 0);
     /* truncated, extended, junk, old format: all refused */
@@ -20,13 +20,15 @@ int main(void)
     CHECK(entry_decode(longer, len + 1, &v) == -1);
     free(longer);
     CHECK(entry_decode("{\"a\":1}", 7, &v) == -1);
-    CHECK(entry_decode("CE1 200 5 0", 11, &v) == -1);
-    CHECK(entry_decode("CE1 500 0 0 0\n", 14, &v) == -1);
-    CHECK(entry_decode("CE1 200 0 0 0\n", 14, &v) == -1); /* a 200 needs an ETag */
+    CHECK(entry_decode("CE1 200 0 5 0", 13, &v) == -1);
+    CHECK(entry_decode("CE1 500 0 0 0 0\n", 16, &v) == -1);
+    CHECK(entry_decode("CE1 200 0 0 0 0\n", 16, &v) == -1);
+    CHECK(entry_decode("CE1 200 0 0 0\n", 14, &v) == -1); /* the old header, without gen */
+
     CHECK(entry_decode("", 0, &v) == -1);
     free(b);
     /* a cached 404 has no body */
-    b = entry_encode(404, NULL, 0, NULL, 0, NULL, 0, &len);
+    b = entry_encode(404, 0, NULL, 0, NULL, 0, NULL, 0, &len);
     CHECK(entry_decode(b, len, &v) == 0 && v.status == 404 && v.body_len == 0);
     free(b);
 

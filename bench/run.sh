@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The benchmark: one script, one run. Starts its own stack on free loopback
+# ports, measures with wrk (64 connections, --latency) and prints req/s,
+# p50 and p99 for:
+#   - the cached default list, through nginx and direct, interleaved with a
+#     ceiling (bench-ceiling: h2o answering the same bytes) measured the
+#     same two ways; our/ceiling ratios
+#   - a cached product by id, direct
+#   - the miss path (BENCH_BYPASS_CACHE=1, every request a different page)
+#     beside bench-mongo-bare running the same queries with the same worker
+#     count
+#   - the backend's RSS idle and under 512 connections
+# Prints figures; never fails on a number.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/backend/build/release
+state=${STATE_DIR:-$root/state}
+dur=${BENCH_SECONDS:-5}
+rounds=${BENCH_ROUNDS:-2}
+threads=${THREADS:-2}
+workers=${MONGO_WORKERS:-4}
+work=$(mktemp -d /tmp/catalog-bench.XXXXXX)
+mkdir -p "$work/log"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 did not open" >&2; exit 1; }
+
+redis_port=$(free_port); mongo_port=$(free_port); api_port=$(free_port); miss_port=$(free_port)
+ceil_port=$(free_port); nginx_port=$(free_port); nginx_ceil_port=$(free_port)
+
+redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --maxmemory 64mb \
+  --maxmemory-policy volatile-lru >"$work/log/redis.log" 2>&1 &
+pids+=($!)
+"$state/bin/ferretdb-local" -listen "127.0.0.1:$mongo_port" -dir "$work/ferretdb" >"$work/log/ferretdb.log" 2>&1 &
+pids+=($!)
+wait_port "$redis_port"
+wait_port "$mongo_port"
+MONGO_DB=catalog "$root/node_modules/.bin/mongosh" "mongodb://127.0.0.1:$mongo_port/" --quiet --file "$root/mongo-init/init.js" >/dev/null
+
+common=(HOST=127.0.0.1 THREADS="$threads" MONGO_WORKERS="$workers" MONGO_URI="mongodb://127.0.0.1:$mongo_port/"
+  REDIS_URL="redis://127.0.0.1:$redis_port/0")
+env "${common[@]}" PORT="$api_port" "$bin/catalog-backend" >"$work/log/api.log" 2>&1 &
+api_pid=$!
+pids+=($api_pid)
+env "${common[@]}" PORT="$miss_port" BENCH_BYPASS_CACHE=1 "$bin/catalog-backend" >"$work/log/miss.log" 2>&1 &
+pids+=($!)
+wait_port "$api_port"
+wait_port "$miss_port"
+
+# the exact bytes of the cached default list
+curl -sf "http://127.0.0.1:$api_port/api/products" -o "$work/list.json"
+curl -sf "http://127.0.0.1:$api_port/api/products" -o /dev/null
+"$bin/bench-ceiling" "$ceil_port" "$threads" "$work/list.json" >"$work/log/ceiling.log" 2>&1 &
+pids+=($!)
+wait_port "$ceil_port"
+
+for pair in "nginx:$nginx_port:$api_port" "nginx-ceiling:$nginx_ceil_port:$ceil_port"; do
+  IFS=: read -r name port upstream <<<"$pair"
+  NGINX_STATE=$work/$name NGINX_PORT=$port BACKEND_PORTS=$upstream FRONTEND_ROOT=$root/frontend NGINX_WORKERS=1 \
+    "$root/scripts/render-nginx.sh"
+  nginx -p "$work/$name" -c "$work/$name/nginx.conf" -e "$work/$name/error.log" &
+  pids+=($!)
+  wait_port "$port"
+done
+
+id=$(sed -n 's/.*"products":\[{"id":"\([0-9a-f]\{24\}\)".*/\1/p' "$work/list.json")
+curl -sf "http://127.0.0.1:$api_port/api/products/$id" -o /dev/null
+
+# wrk URL [extra args...] -> "rps p50_ms p99_ms"
+measure() {
+  local url=$1
+  shift
+  wrk -t1 -c64 -d"${dur}s" --latency "$@" "$url" 2>&1 | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+    $1 == "Requests/sec:" { rps = $2 }
+    $1 == "Non-2xx" { bad = $NF }
+    END { printf "%.0f %.2f %.2f %s\n", rps, p50, p99, (bad ? bad : 0) }'
+}
+best() { sort -n -r | head -1; }
+row() { printf '  %-44s %9s req/s   p50 %6s ms   p99 %6s ms%s\n' "$1" "$2" "$3" "$4" "${5:+   non-2xx $5}"; }
+
+echo "catalog bench: $(nproc) cores, backend THREADS=$threads MONGO_WORKERS=$workers, wrk -t1 -c64 -d${dur}s," \
+  "list body $(wc -c <"$work/list.json") bytes, $rounds interleaved rounds (best shown)"
+echo
+declare -A res
+for r in $(seq 1 "$rounds"); do
+  res[ceil_direct]+="$(measure "http://127.0.0.1:$ceil_port/api/products")"$'\n'
+  res[api_direct]+="$(measure "http://127.0.0.1:$api_port/api/products")"$'\n'
+  res[ceil_nginx]+="$(measure "http://127.0.0.1:$nginx_ceil_port/api/products")"$'\n'
+  res[api_nginx]+="$(measure "http://127.0.0.1:$nginx_port/api/products")"$'\n'
+done
+for k in ceil_direct api_direct ceil_nginx api_nginx; do res[$k]=$(printf '%s' "${res[$k]}" | grep . | best); done
+read -r cd_rps cd_50 cd_99 _ <<<"${res[ceil_direct]}"
+read -r ad_rps ad_50 ad_99 ad_bad <<<"${res[api_direct]}"
+read -r cn_rps cn_50 cn_99 _ <<<"${res[ceil_nginx]}"
+read -r an_rps an_50 an_99 an_bad <<<"${res[api_nginx]}"
+echo "cached default list (X-Cache: HIT)"
+row "ceiling direct (h2o, same bytes)" "$cd_rps" "$cd_50" "$cd_99"
+row "backend direct" "$ad_rps" "$ad_50" "$ad_99" "${ad_bad#0}"
+row "ceiling through nginx" "$cn_rps" "$cn_50" "$cn_99"
+row "backend through nginx" "$an_rps" "$an_50" "$an_99" "${an_bad#0}"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+echo "  ratio direct   backend/ceiling = $(ratio "$ad_rps" "$cd_rps")   (target >= 0.45)"
+echo "  ratio nginx    backend/ceiling = $(ratio "$an_rps" "$cn_rps")   (target >= 0.80)"
+echo
+
+read -r p_rps p_50 p_99 p_bad <<<"$(measure "http://127.0.0.1:$api_port/api/products/$id")"
+echo "cached product by id"
+row "backend direct" "$p_rps" "$p_50" "$p_99" "${p_bad#0}"
+echo
+
+read -r m_rps m_50 m_99 m_bad <<<"$(measure "http://127.0.0.1:$miss_port" -s "$root/bench/wrk-rotate.lua")"
+read -r _ b_rps _ b_50 _ b_99 _ _ <<<"$("$bin/bench-mongo-bare" "mongodb://127.0.0.1:$mongo_port/" catalog "$workers" "$dur")"
+echo "miss path (BENCH_BYPASS_CACHE=1, 200 different pages, FerretDB+SQLite)"
+row "bare libmongoc client, $workers threads" "$b_rps" "$b_50" "$b_99"
+row "backend direct, $workers workers" "$m_rps" "$m_50" "$m_99" "${m_bad#0}"
+echo "  ratio          backend/bare    = $(ratio "$m_rps" "$b_rps")   (target >= 0.80)"
+echo
+
+rss() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+idle=$(rss "$api_pid")
+wrk -t1 -c512 -d"${dur}s" "http://127.0.0.1:$api_port/api/products" >/dev/null 2>&1 &
+wp=$!
+sleep "$(awk -v d="$dur" 'BEGIN { print d * 0.7 }')"
+loaded=$(rss "$api_pid")
+wait $wp || true
+echo "backend RSS"
+echo "  idle (after warm-up)                          ${idle} MB   (target < 20 MB)"
+echo "  under 512 connections                         ${loaded} MB"
+echo "  p99 target at 64 connections: < 5 ms (direct ${ad_99} ms, nginx ${an_99} ms, product ${p_99} ms)"

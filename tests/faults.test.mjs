@@ -1,0 +1,308 @@
+// Faults, black-box: Redis and the MongoDB-wire server are stopped, hung
+// (SIGSTOP) and killed for real under a running backend. Redis never causes
+// a 5xx; MongoDB trouble is a 503 + Retry-After within MONGO_TIMEOUT_MS for
+// what is not cached; nothing hangs; everything comes back on its own.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { assertProblem, getFresh, root, sleep, startStack } from './lib/stack.mjs';
+
+const SEED_IDS = JSON.parse(fs.readFileSync(path.join(root, 'mongo-init/products.json'), 'utf8')).map((p) => p._id);
+let nextId = 0;
+let nextOffset = 0;
+// keys nobody has read yet in this file (so not cached anywhere)
+const freshProduct = () => `/api/products/${SEED_IDS[nextId++]}`;
+const freshList = () => `/api/products?limit=3&offset=${nextOffset++}`;
+
+let s;
+before(async () => { s = await startStack(); });
+after(async () => s && s.stop());
+
+// Polls fn until it returns a truthy value; fails after ms with the last value.
+async function until(what, ms, fn, every = 50) {
+  const end = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) { last = e; }
+    if (Date.now() > end) assert.fail(`${what}: not within ${ms} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await sleep(every);
+  }
+}
+
+// Reads path until it is a cache HIT (Redis connections may still be coming
+// up right after a start); returns the HIT.
+async function warmUp(b, p) {
+  return until(`${p} cached on :${b.port}`, 5000, async () => {
+    const r = await getFresh(b.url + p, { timeoutMs: 5000 });
+    assert.equal(r.status, 200, `${p}: ${r.text}`);
+    return r.headers.get('x-cache') === 'HIT' && r;
+  });
+}
+
+// Until n reads in a row of fresh keys on new connections (so over every
+// loop thread) are served with Redis (MISS) again.
+async function redisBack(b, ms, n = 6) {
+  const t0 = Date.now();
+  let streak = 0;
+  await until(`Redis used again by :${b.port}`, ms, async () => {
+    const r = await getFresh(b.url + freshProduct(), { timeoutMs: 5000 });
+    assert.equal(r.status, 200);
+    streak = r.headers.get('x-cache') === 'MISS' ? streak + 1 : 0;
+    return streak >= n;
+  }, 20);
+  return Date.now() - t0;
+}
+
+function assertReady(r, httpStatus, status, redis, mongodb) {
+  assert.equal(r.status, httpStatus, r.text);
+  assert.equal(r.headers.get('content-type'), 'application/health+json');
+  assert.equal(r.body.status, status, r.text);
+  const [rc] = r.body.checks['redis:responseTime'];
+  const [mc] = r.body.checks['mongodb:responseTime'];
+  assert.equal(rc.status, redis, r.text);
+  assert.equal(mc.status, mongodb, r.text);
+  for (const c of [rc, mc]) {
+    assert.equal(typeof c.observedValue, 'number');
+    if (c.status !== 'pass') assert.equal(typeof c.output, 'string', 'a failing check says why');
+  }
+}
+
+function assertUnavailable(r, what) {
+  assertProblem(assert, r, 503, { type: '/problems/service-unavailable' });
+  assert.match(r.headers.get('retry-after') || '', /^[1-9]\d*$/, `${what}: Retry-After`);
+}
+
+test('Redis stopped: reads are served from MongoDB (BYPASS), ready is warn, Redis is used again after a restart', async (t) => {
+  const b = s.backend;
+  const keys = [freshProduct(), freshList(), '/api/categories'];
+  const warm = {};
+  for (const p of keys) warm[p] = await warmUp(b, p);
+
+  await s.redis.stop();
+  for (const p of [...keys, freshProduct(), freshList(), '/api/products?category=books&limit=5']) {
+    const r = await getFresh(b.url + p, { timeoutMs: 5000 });
+    assert.equal(r.status, 200, `${p}: ${r.text}`);
+    assert.equal(r.headers.get('x-cache'), 'BYPASS', p);
+    if (warm[p]) {
+      assert.equal(r.text, warm[p].text, `${p}: the same bytes from MongoDB as from the cache`);
+      assert.equal(r.headers.get('etag'), warm[p].headers.get('etag'));
+    }
+  }
+  const rd = await getFresh(`${b.url}/health/ready`, { timeoutMs: 5000 });
+  assertReady(rd, 200, 'warn', 'warn', 'pass');
+  assert.equal((await s.stats(b)).cache.redis_connected, false);
+
+  await s.startRedis(); // same port, empty
+  const took = await redisBack(b, 5000);
+  const p = freshProduct();
+  assert.equal((await getFresh(b.url + p)).headers.get('x-cache'), 'MISS');
+  assert.equal((await getFresh(b.url + p)).headers.get('x-cache'), 'HIT');
+  assert.equal((await s.stats(b)).cache.redis_connected, true);
+  assertReady(await getFresh(`${b.url}/health/ready`), 200, 'pass', 'pass', 'pass');
+  t.diagnostic(`Redis used again ${took} ms after the restart`);
+});
+
+test('Redis hung (SIGSTOP), REDIS_TIMEOUT_MS=100: reads BYPASS fast, ready warn within its time box, recovers on SIGCONT', async (t) => {
+  const b = await s.startBackend({ REDIS_TIMEOUT_MS: '100' });
+  const cached = freshProduct();
+  const list = freshList();
+  await warmUp(b, cached);
+  await warmUp(b, list);
+
+  s.redis.signal('SIGSTOP');
+  try {
+    // the first read still finds the connection up: its GET times out after 100 ms
+    const first = await getFresh(b.url + cached, { timeoutMs: 5000 });
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get('x-cache'), 'BYPASS');
+    assert.ok(first.ms < 1000, `answered in ${first.ms.toFixed(0)} ms: bounded by REDIS_TIMEOUT_MS=100, not more`);
+    t.diagnostic(`first read with Redis hung: ${first.ms.toFixed(0)} ms`);
+    // the rest: cached and uncached, sequential and concurrent
+    for (const p of [list, freshProduct(), '/api/categories']) {
+      const r = await getFresh(b.url + p, { timeoutMs: 5000 });
+      assert.equal(r.status, 200, p);
+      assert.equal(r.headers.get('x-cache'), 'BYPASS', p);
+      assert.ok(r.ms < 1500, `${p}: ${r.ms.toFixed(0)} ms`);
+    }
+    const many = await Promise.all([cached, list, freshProduct(), freshProduct(), freshList(), freshList()]
+      .map((p) => getFresh(b.url + p, { timeoutMs: 5000 })));
+    for (const r of many) {
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-cache'), 'BYPASS');
+      assert.ok(r.ms < 1500, `${r.ms.toFixed(0)} ms`);
+    }
+    const rd = await getFresh(`${b.url}/health/ready`, { timeoutMs: 5000 });
+    assertReady(rd, 200, 'warn', 'warn', 'pass');
+    assert.ok(rd.ms < 1000 + 1500, `ready answered in ${rd.ms.toFixed(0)} ms (HEALTH_TIMEOUT_MS=1000)`);
+  } finally {
+    s.redis.signal('SIGCONT');
+  }
+  // backoff tops out at 2 s, plus a connect time box of 1 s
+  const took = await redisBack(b, 6000);
+  t.diagnostic(`Redis used again ${took} ms after SIGCONT`);
+  const r = await b.proc.stop();
+  assert.equal(r.code, 0);
+});
+
+test('MongoDB hung (SIGSTOP): cached keys HIT, others 503 + Retry-After within MONGO_TIMEOUT_MS, ready fail; recovers on SIGCONT', async (t) => {
+  const b = await s.startBackend({ MONGO_TIMEOUT_MS: '1000' });
+  const keys = [freshProduct(), freshList(), '/api/categories'];
+  const warm = {};
+  for (const p of keys) warm[p] = await warmUp(b, p);
+
+  s.mongo.signal('SIGSTOP');
+  try {
+    for (const p of keys) {
+      const r = await getFresh(b.url + p, { timeoutMs: 5000 });
+      assert.equal(r.status, 200, `${p}: ${r.text}`);
+      assert.equal(r.headers.get('x-cache'), 'HIT', p);
+      assert.equal(r.text, warm[p].text);
+      assert.ok(r.ms < 1000, `${p}: a HIT never waits on MongoDB (${r.ms.toFixed(0)} ms)`);
+    }
+    const u = await getFresh(b.url + freshProduct(), { timeoutMs: 8000 });
+    assertUnavailable(u, 'uncached product');
+    assert.equal(u.headers.get('x-cache'), 'MISS');
+    assert.ok(u.ms >= 900 && u.ms < 3000, `503 after ${u.ms.toFixed(0)} ms, MONGO_TIMEOUT_MS=1000`);
+    t.diagnostic(`uncached read with MongoDB hung: 503 after ${u.ms.toFixed(0)} ms`);
+
+    // several at once (more than the 4 workers): each within the bound
+    const many = await Promise.all([freshProduct(), freshProduct(), freshList(), freshList(), freshProduct(), freshList()]
+      .map((p) => getFresh(b.url + p, { timeoutMs: 8000 })));
+    for (const r of many) {
+      assertUnavailable(r, 'concurrent uncached');
+      assert.ok(r.ms < 3000, `503 after ${r.ms.toFixed(0)} ms`);
+    }
+    // cached keys are still served while the workers are stuck
+    const hit = await getFresh(b.url + keys[0], { timeoutMs: 5000 });
+    assert.equal(hit.headers.get('x-cache'), 'HIT');
+
+    const rd = await getFresh(`${b.url}/health/ready`, { timeoutMs: 8000 });
+    assertReady(rd, 503, 'fail', 'pass', 'fail');
+    assert.ok(rd.ms < 1000 + 1500, `ready answered in ${rd.ms.toFixed(0)} ms (HEALTH_TIMEOUT_MS=1000)`);
+    t.diagnostic(`ready with MongoDB hung: ${rd.ms.toFixed(0)} ms`);
+    const live = await getFresh(`${b.url}/health`, { timeoutMs: 5000 });
+    assert.equal(live.status, 200, 'liveness touches no dependency');
+  } finally {
+    s.mongo.signal('SIGCONT');
+  }
+  const t0 = Date.now();
+  await until('uncached product 200 after SIGCONT', 10000, async () => {
+    const r = await getFresh(b.url + freshProduct(), { timeoutMs: 8000 });
+    return r.status === 200;
+  }, 100);
+  t.diagnostic(`MongoDB served again ${Date.now() - t0} ms after SIGCONT`);
+  assertReady(await getFresh(`${b.url}/health/ready`), 200, 'pass', 'pass', 'pass');
+  assert.equal((await b.proc.stop()).code, 0);
+});
+
+test('MongoDB killed: cached keys HIT, others 503 within the timeout; restarted on the same data, served again', async (t) => {
+  const b = await s.startBackend({ MONGO_TIMEOUT_MS: '1000' });
+  const keys = [freshProduct(), freshList(), '/api/categories'];
+  for (const p of keys) await warmUp(b, p);
+  const count = (await getFresh(`${b.url}/api/products?limit=1&in_stock=true`)).body.count;
+
+  await s.mongo.stop();
+  try {
+    for (const p of keys) {
+      const r = await getFresh(b.url + p, { timeoutMs: 5000 });
+      assert.equal(r.status, 200, p);
+      assert.equal(r.headers.get('x-cache'), 'HIT', p);
+    }
+    for (const p of [freshProduct(), freshList()]) {
+      const r = await getFresh(b.url + p, { timeoutMs: 8000 });
+      assertUnavailable(r, p);
+      assert.ok(r.ms < 3000, `${p}: 503 after ${r.ms.toFixed(0)} ms, MONGO_TIMEOUT_MS=1000`);
+      t.diagnostic(`${p} with MongoDB killed: 503 after ${r.ms.toFixed(0)} ms`);
+    }
+    const rd = await getFresh(`${b.url}/health/ready`, { timeoutMs: 8000 });
+    assertReady(rd, 503, 'fail', 'pass', 'fail');
+    assert.ok(rd.ms < 2500, `ready answered in ${rd.ms.toFixed(0)} ms`);
+  } finally {
+    await s.startMongo();
+  }
+  const t0 = Date.now();
+  await until('uncached product 200 after the restart', 10000, async () => {
+    const r = await getFresh(b.url + freshProduct(), { timeoutMs: 8000 });
+    return r.status === 200;
+  }, 100);
+  t.diagnostic(`MongoDB served again ${Date.now() - t0} ms after the restart`);
+  const again = await getFresh(`${b.url}/api/products?limit=1&in_stock=true&order=price`);
+  assert.equal(again.status, 200);
+  assert.equal(again.body.count, count, 'same data after the restart');
+  assert.equal((await b.proc.stop()).code, 0);
+});
+
+test('queue full (MONGO_WORKERS=1, MONGO_QUEUE_MAX=1): the overflow gets 503 + Retry-After at once, nothing hangs', async (t) => {
+  const b = await s.startBackend({
+    MONGO_WORKERS: '1', MONGO_QUEUE_MAX: '1', DEBUG_STORE_DELAY_MS: '1000', MONGO_TIMEOUT_MS: '4000',
+  });
+  await until('Redis up on the new backend', 5000, async () => (await s.stats(b)).cache.redis_connected);
+  const before = (await s.stats(b)).store;
+
+  const first = getFresh(b.url + freshProduct(), { timeoutMs: 10000 });
+  await sleep(300); // the one worker has taken it and sleeps
+  const rest = await Promise.all([freshProduct(), freshProduct(), freshList(), freshProduct(), freshList()]
+    .map((p) => getFresh(b.url + p, { timeoutMs: 10000 })));
+  const f = await first;
+  assert.equal(f.status, 200, f.text);
+  assert.equal(f.headers.get('x-cache'), 'MISS');
+
+  const ok = rest.filter((r) => r.status === 200);
+  const rejected = rest.filter((r) => r.status !== 200);
+  assert.equal(ok.length, 1, 'one more fits in the queue and waits its turn');
+  assert.equal(rejected.length, 4, 'the others are turned away');
+  for (const r of rejected) {
+    assertUnavailable(r, 'queue full');
+    assert.equal(r.headers.get('retry-after'), '1');
+    assert.ok(r.ms < 900, `a full queue answers at once, not after a wait (${r.ms.toFixed(0)} ms)`);
+  }
+  assert.ok(ok[0].ms > 1000 && ok[0].ms < 6000, `the queued one waited for the worker (${ok[0].ms.toFixed(0)} ms)`);
+  const after = (await s.stats(b)).store;
+  assert.equal(after.rejected - before.rejected, 4);
+  assert.equal(after.queue_depth, 0);
+  assert.equal((await b.proc.stop()).code, 0);
+});
+
+test('MongoDB and Redis both down: every read answers 503 within MONGO_TIMEOUT_MS; both come back', async (t) => {
+  const short = await s.startBackend({ MONGO_TIMEOUT_MS: '1000' });
+  const backends = [[short, 1000], [s.backend, 2000]];
+  const cached = [freshProduct(), freshList(), '/api/categories'];
+  for (const [b] of backends) for (const p of cached) await warmUp(b, p);
+
+  await Promise.all([s.mongo.stop(), s.redis.stop()]);
+  try {
+    const runs = [];
+    for (const [b, timeout] of backends) {
+      for (const p of [...cached, freshProduct(), freshList(), '/api/products?q=lamp']) {
+        runs.push(getFresh(b.url + p, { timeoutMs: 10000 }).then((r) => {
+          assertUnavailable(r, p);
+          assert.equal(r.headers.get('x-cache'), 'BYPASS');
+          assert.ok(r.ms < timeout + 1500, `${p}: 503 after ${r.ms.toFixed(0)} ms, MONGO_TIMEOUT_MS=${timeout}`);
+          t.diagnostic(`both down, :${b.port} ${p}: 503 after ${r.ms.toFixed(0)} ms`);
+        }));
+      }
+      runs.push(getFresh(`${b.url}/health`, { timeoutMs: 5000 }).then((r) => {
+        assert.equal(r.status, 200);
+        assert.ok(r.ms < 1000);
+      }));
+      runs.push(getFresh(`${b.url}/health/ready`, { timeoutMs: 8000 }).then((r) => {
+        assertReady(r, 503, 'fail', 'warn', 'fail');
+        assert.ok(r.ms < 2500, `ready answered in ${r.ms.toFixed(0)} ms`);
+      }));
+    }
+    await Promise.all(runs);
+  } finally {
+    await Promise.all([s.startMongo(), s.startRedis()]);
+  }
+  for (const [b] of backends) {
+    await until(`:${b.port} serves from MongoDB again`, 10000, async () => {
+      const r = await getFresh(b.url + freshProduct(), { timeoutMs: 8000 });
+      return r.status === 200;
+    }, 100);
+    await redisBack(b, 6000);
+  }
+});
