@@ -50,7 +50,7 @@ common=(HOST=127.0.0.1 THREADS="$threads" MONGO_WORKERS="$workers" MONGO_URI="mo
 env "${common[@]}" PORT="$api_port" "$bin/catalog-backend" >"$work/log/api.log" 2>&1 &
 api_pid=$!
 pids+=($api_pid)
-env "${common[@]}" PORT="$miss_port" BENCH_BYPASS_CACHE=1 "$bin/catalog-backend" >"$work/log/miss.log" 2>&1 &
+env "${common[@]}" PORT="$miss_port" BENCH_BYPASS_CACHE=1 MONGO_TIMEOUT_MS=60000 "$bin/catalog-backend" >"$work/log/miss.log" 2>&1 &
 pids+=($!)
 wait_port "$api_port"
 wait_port "$miss_port"

@@ -94,17 +94,24 @@ static uint64_t parse_gen(const redisReply *r)
     return g;
 }
 
+/* Sets the generation from the clock (ms) when it is missing or not a
+ * positive decimal (a damaged value must not switch the list cache off);
+ * from the clock so it never goes back to a value an old entry may carry.
+ * Rare (once per loss), so a plain EVAL. */
+static const char RESET_GEN_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
+                                    "if g and #g <= 19 and string.match(g, '^[1-9][0-9]*$') then return g end\n"
+                                    "redis.call('SET', KEYS[1], ARGV[1])\n"
+                                    "return ARGV[1]\n";
+
 static void recreate_gen(cache_t *c)
 {
-    /* from the clock, so the generation never goes back to a value an old
-     * entry may still carry; NX: another process may have done it already */
     struct timeval tv;
     gettimeofday(&tv, NULL);
     char now[32];
     int n = snprintf(now, sizeof(now), "%llu", (unsigned long long)tv.tv_sec * 1000 + (unsigned long long)tv.tv_usec / 1000);
-    const char *argv[] = {"SET", CACHE_GEN_KEY, now, "NX"};
-    size_t lens[] = {3, sizeof(CACHE_GEN_KEY) - 1, (size_t)n, 2};
-    redis_loop_command(c->redis, NULL, NULL, 4, argv, lens);
+    const char *argv[] = {"EVAL", RESET_GEN_LUA, "1", CACHE_GEN_KEY, now};
+    size_t lens[] = {4, sizeof(RESET_GEN_LUA) - 1, 1, sizeof(CACHE_GEN_KEY) - 1, (size_t)n};
+    redis_loop_command(c->redis, NULL, NULL, 5, argv, lens);
 }
 
 static void on_mget_reply(redisReply *r, void *data)
@@ -159,30 +166,51 @@ static int jittered_ttl(cache_t *c, unsigned ttl_s, char *buf)
     return snprintf(buf, 16, "%u", entry_jittered_ttl(ttl_s, c->cfg->cache_jitter_pct, c->rand_state));
 }
 
-void cache_store(cache_t *c, const char *key, const char *value, size_t len, unsigned ttl_s)
+typedef struct {
+    cache_t *cache;
+    cache_done_cb done;
+    void *data;
+} store_t;
+
+static void on_store_reply(redisReply *r, void *data)
+{
+    store_t *st = data;
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
+        load_scripts(st->cache->redis, st->cache); /* someone ran SCRIPT FLUSH: this fill is lost, the next one works */
+    if (st->done != NULL)
+        st->done(st->data);
+    free(st);
+}
+
+static void send_store(cache_t *c, int argc, const char **argv, const size_t *lens, cache_done_cb done, void *data)
+{
+    store_t *st = malloc(sizeof(*st));
+    *st = (store_t){c, done, data};
+    if (redis_loop_command(c->redis, on_store_reply, st, argc, argv, lens) != 0) {
+        free(st);
+        if (done != NULL)
+            done(data);
+    }
+}
+
+void cache_store(cache_t *c, const char *key, const char *value, size_t len, unsigned ttl_s, cache_done_cb done, void *data)
 {
     char ttl[16];
     int tl = jittered_ttl(c, ttl_s, ttl);
     const char *argv[] = {"SET", key, value, "EX", ttl};
     size_t lens[] = {3, strlen(key), len, 2, (size_t)tl};
-    redis_loop_command(c->redis, NULL, NULL, 5, argv, lens);
+    send_store(c, 5, argv, lens, done, data);
 }
 
-static void on_fill_reply(redisReply *r, void *data)
-{
-    cache_t *c = data;
-    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
-        load_scripts(c->redis, c); /* someone ran SCRIPT FLUSH: this fill is lost, the next one works */
-}
-
-void cache_store_gen(cache_t *c, const char *key, uint64_t gen, const char *value, size_t len, unsigned ttl_s)
+void cache_store_gen(cache_t *c, const char *key, uint64_t gen, const char *value, size_t len, unsigned ttl_s, cache_done_cb done,
+                     void *data)
 {
     char ttl[16], g[24];
     int tl = jittered_ttl(c, ttl_s, ttl);
     int gl = snprintf(g, sizeof(g), "%llu", (unsigned long long)gen);
     const char *argv[] = {"EVALSHA", c->fill_sha, "2", CACHE_GEN_KEY, key, g, value, ttl};
     size_t lens[] = {7, 40, 1, sizeof(CACHE_GEN_KEY) - 1, strlen(key), (size_t)gl, len, (size_t)tl};
-    redis_loop_command(c->redis, on_fill_reply, c, 8, argv, lens);
+    send_store(c, 8, argv, lens, done, data);
 }
 
 void cache_ping(cache_t *c, redis_loop_cb cb, void *data)

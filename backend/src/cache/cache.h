@@ -45,19 +45,25 @@ int cache_lookup(cache_t *c, const char *key, cache_lookup_cb cb, void *data);
 /* Looks a generation-stamped key up: one MGET of the generation and the
  * key. A value stamped with another generation is a MISS. A lost
  * generation is recreated from the clock (ms, so it never goes back) and
- * the lookup reports CACHE_DOWN for this once. Returns like cache_lookup. */
+ * the lookup reports CACHE_DOWN for this once; so is a damaged one. Returns like cache_lookup. */
 int cache_lookup_gen(cache_t *c, const char *key, cache_lookup_cb cb, void *data);
 
 /* Builds prefix + suffix into a malloc'd string. */
 char *cache_key(const char *prefix, const char *suffix);
 
+/* Called once a store has been applied by Redis, or has failed (a failure
+ * only costs a later miss); possibly at once, before cache_store returns. */
+typedef void (*cache_done_cb)(void *data);
+
 /* Stores value under key for ttl_s seconds (shortened by the configured
- * jitter), fire-and-forget: a failure only costs a later miss. */
-void cache_store(cache_t *c, const char *key, const char *value, size_t len, unsigned ttl_s);
+ * jitter). done (may be NULL) lets the caller answer only once the value
+ * is readable by every process. */
+void cache_store(cache_t *c, const char *key, const char *value, size_t len, unsigned ttl_s, cache_done_cb done, void *data);
 
 /* Stores a generation-stamped value only if the generation is still gen,
  * so a reader that fetched before a write cannot put old data back. */
-void cache_store_gen(cache_t *c, const char *key, uint64_t gen, const char *value, size_t len, unsigned ttl_s);
+void cache_store_gen(cache_t *c, const char *key, uint64_t gen, const char *value, size_t len, unsigned ttl_s, cache_done_cb done,
+                     void *data);
 
 /* PINGs Redis; cb gets a reply or NULL (not connected, timeout); called at
  * once when not connected. */

@@ -22,8 +22,7 @@ typedef struct {
     int answered;
     const char *xcache;
     char id[25];
-    char *canon; /* RT_LIST: canonical query */
-    query_t query;
+    char *canon;  /* RT_LIST: canonical query */
     char *key;    /* the Redis key */
     uint64_t gen; /* lists: the generation the lookup saw (0: unknown, Redis bypassed) */
     h2o_timeout_entry_t timeout;
@@ -32,6 +31,7 @@ typedef struct {
 /* The store job of a flight, with its encoded result. */
 typedef struct {
     products_job_t pj; /* first: a store_job_t* maps back to the job */
+    app_t *app;
     flight_t *flight;
     char *fill_key;    /* Redis key to fill, NULL when the leader bypassed Redis */
     uint64_t fill_gen; /* lists: the generation the value is stamped with and filled under */
@@ -137,7 +137,15 @@ static void rt_job_finish(store_job_t *base)
         job->status = 503;
 }
 
-/* On the leader's loop: fill Redis first, then post the result to every waiter. */
+static void finish_flight(void *data)
+{
+    rt_job_t *job = data;
+    flight_finish(job->app->flights, job->flight, job, rt_job_free);
+}
+
+/* On the leader's loop: fill Redis first, and post the result to every
+ * waiter once Redis has applied the fill (or failed), so that a client
+ * coming straight back — to any process — finds it. */
 static void on_store_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     app_thread_t *t = H2O_STRUCT_FROM_MEMBER(app_thread_t, store_receiver, receiver);
@@ -152,11 +160,12 @@ static void on_store_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
         } else if (job->fill_key != NULL) {
             unsigned ttl = job->status == 404 ? t->app->cfg.cache_negative_ttl_s : t->app->cfg.cache_ttl_s;
             if (job->pj.kind == STORE_GET_PRODUCT)
-                cache_store(t->cache, job->fill_key, job->blob, job->blob_len, ttl);
+                cache_store(t->cache, job->fill_key, job->blob, job->blob_len, ttl, finish_flight, job);
             else
-                cache_store_gen(t->cache, job->fill_key, job->fill_gen, job->blob, job->blob_len, ttl);
+                cache_store_gen(t->cache, job->fill_key, job->fill_gen, job->blob, job->blob_len, ttl, finish_flight, job);
+            continue;
         }
-        flight_finish(t->app->flights, job->flight, job, rt_job_free);
+        finish_flight(job);
     }
 }
 
@@ -224,8 +233,11 @@ static void join_flight(rt_t *rt)
     job->pj.base.finish = rt_job_finish;
     if (rt->kind == RT_PRODUCT)
         bson_oid_init_from_string(&job->pj.id, rt->id);
-    else if (rt->kind == RT_LIST)
-        job->pj.query = rt->query;
+    else if (rt->kind == RT_LIST) {
+        query_error_t err; /* the canonical form parses back to the same query */
+        query_parse(rt->canon, strlen(rt->canon), &job->pj.query, &err);
+    }
+    job->app = app;
     job->flight = rt->waiter.flight;
     if (strcmp(rt->xcache, "MISS") == 0) { /* Redis answered: fill it */
         job->fill_key = strdup(rt->key);
@@ -235,7 +247,7 @@ static void join_flight(rt_t *rt)
     if (mongo_pool_submit(app->store, &job->pj.base) != 0) {
         APP_STAT_ADD(t, store_rejected, 1);
         job->status = 503; /* pj.error stays empty: "too many requests" */
-        flight_finish(app->flights, job->flight, job, rt_job_free);
+        finish_flight(job);
     }
 }
 
@@ -278,7 +290,6 @@ void read_through_start(request_t *r, rt_kind_t kind, const char *id, const quer
         rt->id[24] = '\0';
         rt->key = cache_key(CACHE_PRODUCT_PREFIX, rt->id);
     } else if (kind == RT_LIST) {
-        rt->query = *q;
         char buf[4096];
         int n = query_canonical(q, q->offset, buf, sizeof(buf));
         rt->canon = strdup(n >= 0 ? buf : "");

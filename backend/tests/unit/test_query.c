@@ -58,6 +58,22 @@ int main(void)
     CHECK_STR(canon("a=1&&limit=3"), "ERROR");
     CHECK_STR(canon("&&limit=3&"), "limit=3&offset=0&order=-created_at");
 
+    /* the canonical form parses back to the same query (the store job is built from it) */
+    const char *samples[] = {"", "q=Caf%C3%A9+%2B%26&category=b&category=a&min_price=0.5&max_price=7&in_stock=false&order=-name",
+                             "limit=100&offset=1000000&order=price", "q=%25%5E%24.*%2B%3F()%5B%5D%7B%7D%7C"};
+    for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+        query_t a, b;
+        char ca[4096], cb[4096];
+        CHECK(parse(samples[i], &a, &e) == 0);
+        query_canonical(&a, a.offset, ca, sizeof(ca));
+        CHECK(query_parse(ca, strlen(ca), &b, &e) == 0);
+        query_canonical(&b, b.offset, cb, sizeof(cb));
+        CHECK_STR(cb, ca);
+        CHECK(a.limit == b.limit && a.offset == b.offset && a.ncategories == b.ncategories && a.in_stock == b.in_stock &&
+              a.has_q == b.has_q && strcmp(a.q, b.q) == 0 && a.order == b.order && a.order_desc == b.order_desc &&
+              a.min_price_cents == b.min_price_cents && a.max_price_cents == b.max_price_cents);
+    }
+
     /* errors name the parameter */
     expect_error("colour=red", "colour");
     expect_error("limit=0", "limit");
