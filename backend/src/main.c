@@ -24,21 +24,9 @@ static int healthcheck(const config_t *cfg)
     else if (strcmp(host, "::") == 0)
         host = "::1";
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
     socklen_t sl;
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(cfg->port);
-        sl = sizeof(*s4);
-    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(cfg->port);
-        sl = sizeof(*s6);
-    } else {
+    if (server_sockaddr(host, cfg->port, &ss, &sl) != 0)
         return 1;
-    }
     int fd = socket(ss.ss_family, SOCK_STREAM, 0);
     struct timeval tv = {2, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -104,22 +104,30 @@ void server_configure(app_t *app)
     handler->on_req = on_req;
 }
 
+int server_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        *len = sizeof(*s4);
+    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        *len = sizeof(*s6);
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
 int server_listen(const config_t *cfg, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, cfg->host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(cfg->port);
-        sl = sizeof(*s4);
-    } else if (inet_pton(AF_INET6, cfg->host, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(cfg->port);
-        sl = sizeof(*s6);
-    } else {
+    if (server_sockaddr(cfg->host, cfg->port, &ss, &sl) != 0) {
         snprintf(err, errlen, "HOST: '%s' is not an IP address", cfg->host);
         return -1;
     }

@@ -5,8 +5,14 @@
 
 #include "app.h"
 
+#include <sys/socket.h>
+
 /* Fills app->h2o (limits, server name) and registers the router. */
 void server_configure(app_t *app);
+
+/* Fills *ss and *len from an IPv4 or IPv6 literal and a port. Returns 0, or -1
+ * when host is not an IP literal. */
+int server_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len);
 
 /* Opens a non-blocking SO_REUSEPORT listener on cfg's HOST:PORT.
  * Returns the fd, or -1 with a message in err. */

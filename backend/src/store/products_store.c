@@ -182,12 +182,33 @@ static int cmp_category(const void *a, const void *b)
                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(y, "slug")));
 }
 
+/* Adds {slug, name, count: 0} under bySlug[slug]; returns it. */
+static cJSON *add_category(cJSON *bySlug, const char *slug, const char *name)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "slug", slug);
+    cJSON_AddStringToObject(c, "name", name);
+    cJSON_AddNumberToObject(c, "count", 0);
+    cJSON_AddItemToObject(bySlug, slug, c);
+    return c;
+}
+
+/* Ends a cursor; returns -1 (with job's error set) when it failed. */
+static int finish_cursor(products_job_t *job, mongoc_cursor_t *cur)
+{
+    bson_error_t err;
+    int failed = mongoc_cursor_error(cur, &err);
+    if (failed)
+        set_error(job, &err);
+    mongoc_cursor_destroy(cur);
+    return failed ? -1 : 0;
+}
+
 /* Categories: names from the categories collection, counts from a $group
  * over products; a slug used by products but missing from the collection is
  * shown with its slug as name, a category without products with count 0. */
 static void run_categories(products_job_t *job, mongoc_collection_t *products, mongoc_collection_t *categories)
 {
-    bson_error_t err;
     cJSON *bySlug = cJSON_CreateObject();
     bson_t empty = BSON_INITIALIZER;
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(categories, &empty, NULL, NULL);
@@ -199,21 +220,14 @@ static void run_categories(products_job_t *job, mongoc_collection_t *products, m
             slug = bson_iter_utf8(&it, NULL);
         if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it))
             name = bson_iter_utf8(&it, NULL);
-        if (slug == NULL || cJSON_GetObjectItemCaseSensitive(bySlug, slug) != NULL)
-            continue;
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddStringToObject(c, "slug", slug);
-        cJSON_AddStringToObject(c, "name", name ? name : slug);
-        cJSON_AddNumberToObject(c, "count", 0);
-        cJSON_AddItemToObject(bySlug, slug, c);
+        if (slug != NULL && cJSON_GetObjectItemCaseSensitive(bySlug, slug) == NULL)
+            add_category(bySlug, slug, name ? name : slug);
     }
-    if (mongoc_cursor_error(cur, &err)) {
-        mongoc_cursor_destroy(cur);
+    bson_destroy(&empty);
+    if (finish_cursor(job, cur) != 0) {
         cJSON_Delete(bySlug);
-        set_error(job, &err);
         return;
     }
-    mongoc_cursor_destroy(cur);
 
     bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$group", "{", "_id", BCON_UTF8("$category"), "count", "{", "$sum",
                                 BCON_INT32(1), "}", "}", "}", "]");
@@ -229,24 +243,15 @@ static void run_categories(products_job_t *job, mongoc_collection_t *products, m
         if (slug == NULL)
             continue;
         cJSON *c = cJSON_GetObjectItemCaseSensitive(bySlug, slug);
-        if (c == NULL) {
-            c = cJSON_CreateObject();
-            cJSON_AddStringToObject(c, "slug", slug);
-            cJSON_AddStringToObject(c, "name", slug);
-            cJSON_AddNumberToObject(c, "count", 0);
-            cJSON_AddItemToObject(bySlug, slug, c);
-        }
+        if (c == NULL)
+            c = add_category(bySlug, slug, slug);
         cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "count"), (double)n);
     }
     bson_destroy(pipeline);
-    bson_destroy(&empty);
-    if (mongoc_cursor_error(cur, &err)) {
-        mongoc_cursor_destroy(cur);
+    if (finish_cursor(job, cur) != 0) {
         cJSON_Delete(bySlug);
-        set_error(job, &err);
         return;
     }
-    mongoc_cursor_destroy(cur);
 
     /* move into an array sorted by name */
     int n = cJSON_GetArraySize(bySlug);
