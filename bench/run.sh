@@ -64,7 +64,7 @@ wait_port "$ceil_port"
 
 for pair in "nginx:$nginx_port:$api_port" "nginx-ceiling:$nginx_ceil_port:$ceil_port"; do
   IFS=: read -r name port upstream <<<"$pair"
-  NGINX_STATE=$work/$name NGINX_PORT=$port BACKEND_PORTS=$upstream FRONTEND_ROOT=$root/frontend NGINX_WORKERS=1 \
+  NGINX_STATE=$work/$name NGINX_PORT=$port BACKEND_PORTS=$upstream FRONTEND_ROOT=$root/frontend NGINX_WORKERS=${NGINX_WORKERS:-2} \
     "$root/scripts/render-nginx.sh"
   nginx -p "$work/$name" -c "$work/$name/nginx.conf" -e "$work/$name/error.log" &
   pids+=($!)

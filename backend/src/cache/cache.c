@@ -148,15 +148,6 @@ int cache_lookup_gen(cache_t *c, const char *key, cache_lookup_cb cb, void *data
     return 0;
 }
 
-char *cache_key(const char *prefix, const char *suffix)
-{
-    size_t pl = strlen(prefix), sl = strlen(suffix);
-    char *k = malloc(pl + sl + 1);
-    memcpy(k, prefix, pl);
-    memcpy(k + pl, suffix, sl + 1);
-    return k;
-}
-
 static int jittered_ttl(cache_t *c, unsigned ttl_s, char *buf)
 {
     /* xorshift64: jitter needs spread, not secrecy */

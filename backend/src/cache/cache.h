@@ -48,9 +48,6 @@ int cache_lookup(cache_t *c, const char *key, cache_lookup_cb cb, void *data);
  * the lookup reports CACHE_DOWN for this once; so is a damaged one. Returns like cache_lookup. */
 int cache_lookup_gen(cache_t *c, const char *key, cache_lookup_cb cb, void *data);
 
-/* Builds prefix + suffix into a malloc'd string. */
-char *cache_key(const char *prefix, const char *suffix);
-
 /* Called once a store has been applied by Redis, or has failed (a failure
  * only costs a later miss); possibly at once, before cache_store returns. */
 typedef void (*cache_done_cb)(void *data);

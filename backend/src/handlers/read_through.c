@@ -22,10 +22,10 @@ typedef struct {
     int answered;
     const char *xcache;
     char id[25];
-    char *canon;  /* RT_LIST: canonical query */
-    char *key;    /* the Redis key */
-    uint64_t gen; /* lists: the generation the lookup saw (0: unknown, Redis bypassed) */
+    const char *canon; /* RT_LIST: the canonical query (the tail of key) */
+    uint64_t gen;      /* lists: the generation the lookup saw (0: unknown, Redis bypassed) */
     h2o_timeout_entry_t timeout;
+    char key[]; /* the Redis key; allocated with the read */
 } rt_t;
 
 /* The store job of a flight, with its encoded result. */
@@ -48,8 +48,6 @@ typedef struct {
 
 static void rt_free(rt_t *rt)
 {
-    free(rt->canon);
-    free(rt->key);
     free(rt);
 }
 
@@ -280,23 +278,29 @@ static void on_lookup(void *data, cache_status_t status, uint64_t gen, const ent
 void read_through_start(request_t *r, rt_kind_t kind, const char *id, const query_t *q)
 {
     app_thread_t *t = r->thread;
-    rt_t *rt = calloc(1, sizeof(*rt));
+    /* the key is built on the stack, then the read is one allocation */
+    static const char *const prefixes[] = {CACHE_PRODUCT_PREFIX, CACHE_LIST_PREFIX, CACHE_CATEGORIES_KEY};
+    char key[4096];
+    size_t pl = strlen(prefixes[kind]), kl = pl;
+    memcpy(key, prefixes[kind], pl + 1);
+    if (kind == RT_PRODUCT) {
+        memcpy(key + pl, id, 24);
+        kl += 24;
+    } else if (kind == RT_LIST) {
+        int n = query_canonical(q, q->offset, key + pl, sizeof(key) - pl);
+        kl += n > 0 ? (size_t)n : 0;
+    }
+    key[kl] = '\0';
+    rt_t *rt = calloc(1, sizeof(*rt) + kl + 1);
+    memcpy(rt->key, key, kl + 1);
     rt->r = r;
     rt->thread = t;
     rt->kind = kind;
     rt->timeout.cb = on_wait_timeout;
-    if (kind == RT_PRODUCT) {
+    if (kind == RT_PRODUCT)
         memcpy(rt->id, id, 24);
-        rt->id[24] = '\0';
-        rt->key = cache_key(CACHE_PRODUCT_PREFIX, rt->id);
-    } else if (kind == RT_LIST) {
-        char buf[4096];
-        int n = query_canonical(q, q->offset, buf, sizeof(buf));
-        rt->canon = strdup(n >= 0 ? buf : "");
-        rt->key = cache_key(CACHE_LIST_PREFIX, rt->canon);
-    } else {
-        rt->key = strdup(CACHE_CATEGORIES_KEY);
-    }
+    else if (kind == RT_LIST)
+        rt->canon = rt->key + pl;
     rt_handle_t *h = h2o_mem_alloc_shared(&r->req->pool, sizeof(*h), on_request_gone);
     h->rt = rt;
 

@@ -324,6 +324,22 @@ static int append_raw(char *buf, size_t cap, size_t *o, const char *s)
     return 0;
 }
 
+static int append_uint(char *buf, size_t cap, size_t *o, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    if (*o + n + 1 > cap)
+        return -1;
+    while (n > 0)
+        buf[(*o)++] = tmp[--n];
+    buf[*o] = '\0';
+    return 0;
+}
+
 int query_canonical(const query_t *q, int64_t offset, char *buf, size_t cap)
 {
     size_t o = 0;
@@ -337,8 +353,8 @@ int query_canonical(const query_t *q, int64_t offset, char *buf, size_t cap)
     }
     if (q->in_stock >= 0 && append_raw(buf, cap, &o, q->in_stock ? "in_stock=true&" : "in_stock=false&"))
         return -1;
-    snprintf(num, sizeof(num), "limit=%d&", q->limit);
-    if (append_raw(buf, cap, &o, num))
+    /* hot path (every list request builds its key): no printf */
+    if (append_raw(buf, cap, &o, "limit=") || append_uint(buf, cap, &o, (uint64_t)q->limit) || append_raw(buf, cap, &o, "&"))
         return -1;
     if (q->has_max_price) {
         query_format_price(q->max_price_cents, num);
@@ -350,8 +366,7 @@ int query_canonical(const query_t *q, int64_t offset, char *buf, size_t cap)
         if (append_raw(buf, cap, &o, "min_price=") || append_raw(buf, cap, &o, num) || append_raw(buf, cap, &o, "&"))
             return -1;
     }
-    snprintf(num, sizeof(num), "offset=%lld&", (long long)offset);
-    if (append_raw(buf, cap, &o, num))
+    if (append_raw(buf, cap, &o, "offset=") || append_uint(buf, cap, &o, (uint64_t)offset) || append_raw(buf, cap, &o, "&"))
         return -1;
     static const char *const names[] = {"created_at", "price", "name"};
     if (append_raw(buf, cap, &o, "order=") || (q->order_desc && append_raw(buf, cap, &o, "-")) ||

@@ -54,8 +54,12 @@ request_t *respond_begin(h2o_req_t *req)
         x ^= x >> 27;
         t->rand_state = x;
         uint64_t a = x * 0x2545F4914F6CDD1Dull, b = a ^ (respond_now_us() << 20) ^ t->index;
-        char *buf = h2o_mem_alloc_pool(&req->pool, 33);
-        snprintf(buf, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+        static const char hex[] = "0123456789abcdef";
+        char *buf = h2o_mem_alloc_pool(&req->pool, 32);
+        for (int i = 0; i < 16; i++) {
+            buf[i] = hex[(a >> (60 - 4 * i)) & 15];
+            buf[16 + i] = hex[(b >> (60 - 4 * i)) & 15];
+        }
         r->request_id = h2o_iovec_init(buf, 32);
     }
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, r->request_id.base,
