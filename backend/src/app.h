@@ -48,6 +48,7 @@ typedef struct app_thread {
     h2o_timeout_t store_timeout;  /* time box of a request waiting on a store job */
     h2o_timeout_t health_timeout; /* time box of each readiness check */
     size_t inflight;              /* requests received and not yet disposed */
+    h2o_linklist_t conns;         /* server_conn_t of the open client connections */
     int draining;
     _Atomic int drained;
     uint64_t rand_state;

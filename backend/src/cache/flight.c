@@ -12,7 +12,7 @@ struct flight {
     char *key;
     size_t hash;
     flight_waiter_t *waiters;
-    void *result;
+    _Atomic(void *) result;
     void (*free_result)(void *);
     atomic_size_t refs;
 };
@@ -69,7 +69,7 @@ flight_role_t flight_join(flight_table_t *t, const char *key, flight_waiter_t *w
 static void flight_free(flight_t *f)
 {
     if (f->free_result != NULL)
-        f->free_result(f->result);
+        f->free_result(atomic_load(&f->result));
     free(f->key);
     free(f);
 }
@@ -86,7 +86,7 @@ void flight_finish(flight_table_t *t, flight_t *f, void *result, void (*free_res
     t->count--;
     flight_waiter_t *list = f->waiters;
     f->waiters = NULL;
-    f->result = result;
+    atomic_store_explicit(&f->result, result, memory_order_release);
     f->free_result = free_result;
     size_t n = 0;
     for (flight_waiter_t *w = list; w != NULL; w = w->next)
@@ -105,9 +105,19 @@ void flight_finish(flight_table_t *t, flight_t *f, void *result, void (*free_res
     }
 }
 
+void flight_publish(flight_t *f, void *result)
+{
+    atomic_store_explicit(&f->result, result, memory_order_release);
+}
+
+void *flight_peek(flight_t *f)
+{
+    return atomic_load_explicit(&f->result, memory_order_acquire);
+}
+
 void *flight_result(flight_t *f)
 {
-    return f->result;
+    return atomic_load_explicit(&f->result, memory_order_acquire);
 }
 
 void flight_release(flight_t *f)

@@ -98,6 +98,8 @@ static void answer_unavailable(rt_t *rt, const char *detail)
 
 /* ---- the store job (encoding runs on the worker thread) ---- */
 
+static void answer_job(rt_t *rt, rt_job_t *job);
+
 static void rt_job_free(void *p)
 {
     rt_job_t *job = p;
@@ -135,6 +137,19 @@ static void rt_job_finish(store_job_t *base)
         job->status = 503;
 }
 
+/* Answers a waiter from a finished job. */
+static void answer_job(rt_t *rt, rt_job_t *job)
+{
+    if (job->status != 503)
+        answer_entry(rt, &job->view);
+    else if (job->pj.base.state == STORE_JOB_EXPIRED)
+        answer_unavailable(rt, "the product database did not answer in time");
+    else if (job->pj.result == STORE_ERROR && job->pj.error[0] == '\0')
+        answer_unavailable(rt, "too many requests are waiting for the product database");
+    else
+        answer_unavailable(rt, "the product database is unavailable");
+}
+
 static void finish_flight(void *data)
 {
     rt_job_t *job = data;
@@ -156,6 +171,7 @@ static void on_store_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
             if (job->pj.error[0] != '\0')
                 fprintf(stderr, "store: %s\n", job->pj.error);
         } else if (job->fill_key != NULL) {
+            flight_publish(job->flight, job);
             unsigned ttl = job->status == 404 ? t->app->cfg.cache_negative_ttl_s : t->app->cfg.cache_ttl_s;
             if (job->pj.kind == STORE_GET_PRODUCT)
                 cache_store(t->cache, job->fill_key, job->blob, job->blob_len, ttl, finish_flight, job);
@@ -175,22 +191,11 @@ static void on_flight_result(h2o_multithread_receiver_t *receiver, h2o_linklist_
         h2o_linklist_unlink(&msg->link);
         rt_t *rt = (rt_t *)H2O_STRUCT_FROM_MEMBER(flight_waiter_t, msg, msg);
         flight_t *f = rt->waiter.flight;
-        rt_job_t *job = flight_result(f);
         rt->busy = 0;
         if (h2o_timeout_is_linked(&rt->timeout))
             h2o_timeout_unlink(&rt->timeout);
-        if (rt->r != NULL && !rt->answered) {
-            if (job->status == 503) {
-                if (job->pj.base.state == STORE_JOB_EXPIRED)
-                    answer_unavailable(rt, "the product database did not answer in time");
-                else if (job->pj.result == STORE_ERROR && job->pj.error[0] == '\0')
-                    answer_unavailable(rt, "too many requests are waiting for the product database");
-                else
-                    answer_unavailable(rt, "the product database is unavailable");
-            } else {
-                answer_entry(rt, &job->view);
-            }
-        }
+        if (rt->r != NULL && !rt->answered)
+            answer_job(rt, flight_result(f));
         flight_release(f);
         if (rt->r == NULL)
             rt_free(rt);
@@ -200,9 +205,16 @@ static void on_flight_result(h2o_multithread_receiver_t *receiver, h2o_linklist_
 static void on_wait_timeout(h2o_timeout_entry_t *entry)
 {
     rt_t *rt = H2O_STRUCT_FROM_MEMBER(rt_t, timeout, entry);
-    /* the flight still holds rt; it is freed when the result arrives */
-    if (rt->r != NULL && !rt->answered)
-        answer_unavailable(rt, "the product database did not answer in time");
+    /* the flight still holds rt; it is freed when the result arrives. The
+     * store may have answered while the fill into Redis is still pending:
+     * a slow Redis must not turn that into a 503 */
+    if (rt->r != NULL && !rt->answered) {
+        rt_job_t *job = flight_peek(rt->waiter.flight);
+        if (job != NULL)
+            answer_job(rt, job);
+        else
+            answer_unavailable(rt, "the product database did not answer in time");
+    }
 }
 
 static void join_flight(rt_t *rt)

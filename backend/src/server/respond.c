@@ -1,6 +1,7 @@
 #include "server/respond.h"
 
 #include "server/problem.h"
+#include "server/server.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@ static void on_request_disposed(void *p)
 {
     request_t *r = p;
     r->thread->inflight--;
+    if (r->conn != NULL)
+        server_conn_release(r->thread, r->conn);
 }
 
 static int valid_request_id(h2o_iovec_t v)
@@ -41,6 +44,8 @@ request_t *respond_begin(h2o_req_t *req)
     r->thread = t;
     r->started_us = respond_now_us();
     t->inflight++;
+    if ((r->conn = server_conn_of(req)) != NULL)
+        r->conn->busy++;
     APP_STAT_ADD(t, requests, 1);
 
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
@@ -64,8 +69,6 @@ request_t *respond_begin(h2o_req_t *req)
     }
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, r->request_id.base,
                           r->request_id.len);
-    if (atomic_load_explicit(&t->app->draining, memory_order_relaxed))
-        req->http1_is_persistent = 0; /* Connection: close while draining */
     return r;
 }
 
@@ -76,9 +79,13 @@ void respond_header(request_t *r, const char *name, const char *value, size_t le
     h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, v.base, v.len);
 }
 
+/* Bookkeeping of every response: counters, and Connection: close once a
+ * drain has begun (also for requests that arrived before it). */
 static void finish_stats(request_t *r, int status)
 {
     app_thread_t *t = r->thread;
+    if (t->draining)
+        r->req->http1_is_persistent = 0;
     if (status >= 500)
         APP_STAT_ADD(t, responses_5xx, 1);
     else if (status >= 400)

@@ -14,6 +14,7 @@ typedef struct {
     app_thread_t *thread;
     h2o_iovec_t request_id;
     uint64_t started_us;
+    struct server_conn *conn; /* may be NULL */
 } request_t;
 
 /* Sets up request_t for req: counts it in flight, takes X-Request-Id from

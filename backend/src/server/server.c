@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 /* h2o buffers a whole body before the handler runs; up to this size the
@@ -145,15 +146,52 @@ int server_listen(const config_t *cfg, char *err, size_t errlen)
     return fd;
 }
 
+static void on_conn_closed(void *data)
+{
+    server_conn_t *c = data;
+    h2o_linklist_unlink(&c->link);
+    c->closed = 1;
+    if (c->busy == 0)
+        free(c);
+}
+
+server_conn_t *server_conn_of(h2o_req_t *req)
+{
+    if (req->conn->callbacks->get_socket == NULL)
+        return NULL;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    return sock != NULL && sock->on_close.cb == on_conn_closed ? sock->on_close.data : NULL;
+}
+
+void server_conn_release(app_thread_t *t, server_conn_t *c)
+{
+    if (--c->busy != 0)
+        return;
+    if (c->closed)
+        free(c);
+    else if (t->draining)
+        shutdown(c->fd, SHUT_RDWR); /* h2o sees the end and closes it */
+}
+
+/* Accepts like h2o_evloop_socket_accept, but keeps the fd and a record of
+ * the connection (h2o's own accept hides the fd). */
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     app_thread_t *t = listener->data;
     if (err != NULL)
         return;
     for (int i = 0; i < 32; i++) {
-        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-        if (sock == NULL)
+        int fd = accept4(t->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
             break;
+        int on = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        h2o_socket_t *sock = h2o_evloop_socket_create(t->ctx.loop, fd, H2O_SOCKET_FLAG_IS_ACCEPTED_CONNECTION);
+        server_conn_t *c = calloc(1, sizeof(*c));
+        c->fd = fd;
+        h2o_linklist_insert(&t->conns, &c->link);
+        sock->on_close.cb = on_conn_closed; /* unused by h2o for server sockets */
+        sock->on_close.data = c;
         h2o_accept(&t->accept_ctx, sock);
     }
 }
@@ -162,6 +200,7 @@ void server_start_accepting(app_thread_t *t)
 {
     t->accept_ctx.ctx = &t->ctx;
     t->accept_ctx.hosts = t->app->h2o.hosts;
+    h2o_linklist_init_anchor(&t->conns);
     t->listener = h2o_evloop_socket_create(t->ctx.loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     t->listener->data = t;
     h2o_socket_read_start(t->listener, on_accept);
@@ -175,4 +214,11 @@ void server_stop_accepting(app_thread_t *t)
         t->listener = NULL;
     }
     h2o_context_request_shutdown(&t->ctx);
+    /* idle keep-alive connections are closed, not waited for; busy ones
+     * answer with Connection: close and are closed by h2o after that */
+    for (h2o_linklist_t *n = t->conns.next; n != &t->conns; n = n->next) {
+        server_conn_t *c = H2O_STRUCT_FROM_MEMBER(server_conn_t, link, n);
+        if (c->busy == 0)
+            shutdown(c->fd, SHUT_RDWR);
+    }
 }

@@ -10,6 +10,23 @@
 /* Fills app->h2o (limits, server name) and registers the router. */
 void server_configure(app_t *app);
 
+/* One accepted client connection, so that a drain can close the idle
+ * ones (h2o 2.2.5 does nothing of this for HTTP/1). */
+typedef struct server_conn {
+    h2o_linklist_t link; /* in app_thread_t.conns */
+    int fd;
+    size_t busy; /* requests in flight on it */
+    int closed;  /* h2o closed the socket; freed once busy is 0 too */
+} server_conn_t;
+
+/* The connection record of a request's socket (NULL if unknown); its
+ * busy count is the caller's to maintain (respond_begin does). */
+server_conn_t *server_conn_of(h2o_req_t *req);
+
+/* Ends one request on c: frees a closed record, and closes an idle one
+ * while draining. */
+void server_conn_release(app_thread_t *t, server_conn_t *c);
+
 /* Fills *ss and *len from an IPv4 or IPv6 literal and a port. Returns 0, or -1
  * when host is not an IP literal. */
 int server_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len);
