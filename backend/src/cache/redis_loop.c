@@ -20,6 +20,11 @@ struct redis_loop {
     h2o_timeout_t cmd_timeout;
     h2o_timeout_t backoff[BACKOFF_STEPS];
     h2o_timeout_entry_t retry_entry;
+    h2o_timeout_t now_timeout; /* 0 ms: the next address, outside hiredis' callbacks */
+    /* the addresses of the last resolution, tried in order before backing off */
+    char addrs[8][INET6_ADDRSTRLEN];
+    uint16_t ports[8];
+    unsigned naddrs, addr_idx;
     h2o_timeout_t connect_timeout; /* bounds connect + AUTH + SELECT: hiredis has none */
     h2o_timeout_entry_t connect_entry;
     h2o_hostinfo_getaddr_req_t *resolving;
@@ -103,6 +108,22 @@ static void schedule_retry(redis_loop_t *rl)
         h2o_timeout_link(rl->ctx->loop, &rl->backoff[step], &rl->retry_entry);
 }
 
+/* A connection attempt failed: try the next resolved address (a name may
+ * resolve to ::1 and 127.0.0.1 with the server on one only), else back off
+ * and resolve again. */
+static void connect_failed(redis_loop_t *rl)
+{
+    rl->state = RL_IDLE;
+    if (rl->addr_idx + 1 < rl->naddrs) {
+        rl->addr_idx++;
+        if (!h2o_timeout_is_linked(&rl->retry_entry))
+            h2o_timeout_link(rl->ctx->loop, &rl->now_timeout, &rl->retry_entry);
+        return;
+    }
+    rl->naddrs = 0;
+    schedule_retry(rl);
+}
+
 static void on_connect_timeout(h2o_timeout_entry_t *entry)
 {
     redis_loop_t *rl = H2O_STRUCT_FROM_MEMBER(redis_loop_t, connect_entry, entry);
@@ -112,7 +133,7 @@ static void on_connect_timeout(h2o_timeout_entry_t *entry)
         rl->ac = NULL;
         redisAsyncFree(ac); /* calls on_disconnect only if the TCP connect had completed */
     }
-    schedule_retry(rl);
+    connect_failed(rl);
 }
 
 static void on_retry(h2o_timeout_entry_t *entry)
@@ -136,6 +157,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     if (h2o_timeout_is_linked(&rl->connect_entry))
         h2o_timeout_unlink(&rl->connect_entry);
     log_down(rl, status == REDIS_OK ? "disconnected" : (ac->errstr[0] ? ac->errstr : "connection lost"));
+    rl->naddrs = 0; /* resolve again: the server may have moved */
     schedule_retry(rl);
 }
 
@@ -179,7 +201,7 @@ static void on_connect(const redisAsyncContext *cac, int status)
         if (h2o_timeout_is_linked(&rl->connect_entry))
             h2o_timeout_unlink(&rl->connect_entry);
         log_down(rl, ac->errstr[0] ? ac->errstr : "connect failed");
-        schedule_retry(rl);
+        connect_failed(rl); /* only links a timer: hiredis frees ac after we return */
         return;
     }
     const config_t *cfg = rl->cfg;
@@ -201,7 +223,7 @@ static void connect_to(redis_loop_t *rl, const char *ip, uint16_t port)
         log_down(rl, ac ? ac->errstr : "out of memory");
         if (ac != NULL)
             redisAsyncFree(ac);
-        schedule_retry(rl);
+        connect_failed(rl);
         return;
     }
     rl->ac = ac;
@@ -230,24 +252,38 @@ static void on_resolved(h2o_hostinfo_getaddr_req_t *req, const char *errstr, str
         schedule_retry(rl);
         return;
     }
-    char ip[INET6_ADDRSTRLEN];
-    uint16_t port;
-    if (res->ai_family == AF_INET6) {
-        struct sockaddr_in6 *sa = (struct sockaddr_in6 *)res->ai_addr;
-        inet_ntop(AF_INET6, &sa->sin6_addr, ip, sizeof(ip));
-        port = ntohs(sa->sin6_port);
-    } else {
-        struct sockaddr_in *sa = (struct sockaddr_in *)res->ai_addr;
-        inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
-        port = ntohs(sa->sin_port);
+    rl->naddrs = rl->addr_idx = 0;
+    for (struct addrinfo *ai = res; ai != NULL && rl->naddrs < 8; ai = ai->ai_next) {
+        unsigned i = rl->naddrs;
+        if (ai->ai_family == AF_INET6) {
+            struct sockaddr_in6 *sa = (struct sockaddr_in6 *)ai->ai_addr;
+            inet_ntop(AF_INET6, &sa->sin6_addr, rl->addrs[i], sizeof(rl->addrs[i]));
+            rl->ports[i] = ntohs(sa->sin6_port);
+        } else if (ai->ai_family == AF_INET) {
+            struct sockaddr_in *sa = (struct sockaddr_in *)ai->ai_addr;
+            inet_ntop(AF_INET, &sa->sin_addr, rl->addrs[i], sizeof(rl->addrs[i]));
+            rl->ports[i] = ntohs(sa->sin_port);
+        } else {
+            continue;
+        }
+        rl->naddrs++;
     }
-    connect_to(rl, ip, port);
+    if (rl->naddrs == 0) {
+        log_down(rl, "no address");
+        schedule_retry(rl);
+        return;
+    }
+    connect_to(rl, rl->addrs[0], rl->ports[0]);
 }
 
 static void start_connect(redis_loop_t *rl)
 {
     const config_t *cfg = rl->cfg;
     unsigned char tmp[16];
+    if (rl->addr_idx < rl->naddrs) { /* the next address of the last resolution */
+        connect_to(rl, rl->addrs[rl->addr_idx], rl->ports[rl->addr_idx]);
+        return;
+    }
     if (cfg->redis_unix[0] != '\0' || inet_pton(AF_INET, cfg->redis_host, tmp) == 1 ||
         inet_pton(AF_INET6, cfg->redis_host, tmp) == 1) {
         connect_to(rl, cfg->redis_host, cfg->redis_port);
@@ -274,6 +310,7 @@ redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_l
     for (unsigned i = 0; i < BACKOFF_STEPS; i++)
         h2o_timeout_init(ctx->loop, &rl->backoff[i], steps[i]);
     rl->retry_entry.cb = on_retry;
+    h2o_timeout_init(ctx->loop, &rl->now_timeout, 0);
     h2o_timeout_init(ctx->loop, &rl->connect_timeout, cfg->redis_timeout_ms > 1000 ? cfg->redis_timeout_ms : 1000);
     rl->connect_entry.cb = on_connect_timeout;
     start_connect(rl);
