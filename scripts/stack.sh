@@ -24,7 +24,9 @@ mkdir -p "$run" "$STATE_DIR/redis" "$STATE_DIR/ferretdb" "$STATE_DIR/log"
 "$root/scripts/build.sh" release >/dev/null
 
 pids=()
+stopping=0
 stop_all() {
+  stopping=1
   trap - INT TERM EXIT
   echo
   echo "stack: stopping"
@@ -92,4 +94,7 @@ cat <<MSG
 MSG
 # wait for Ctrl-C, or for any component to die
 wait -n "${pids[@]}" || true
-echo "stack: a component exited; see $STATE_DIR/log/" >&2
+if [ "$stopping" = 0 ]; then
+  echo "stack: a component exited; see $STATE_DIR/log/" >&2
+  exit 1 # the EXIT trap stops the rest
+fi
