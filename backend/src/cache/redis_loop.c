@@ -20,7 +20,9 @@ struct redis_loop {
     h2o_timeout_t cmd_timeout;
     h2o_timeout_t backoff[BACKOFF_STEPS];
     h2o_timeout_entry_t retry_entry;
-    h2o_timeout_t now_timeout; /* 0 ms: the next address, outside hiredis' callbacks */
+    h2o_timeout_t now_timeout; /* 0 ms: the next address, outside hiredis' callbacks; write batching */
+    h2o_timeout_entry_t flush_entry;
+    int in_flush;
     /* the addresses of the last resolution, tried in order before backing off */
     char addrs[8][INET6_ADDRSTRLEN];
     uint16_t ports[8];
@@ -72,9 +74,29 @@ static void ev_del_read(void *privdata)
         h2o_socket_read_stop(rl->sock);
 }
 
+/* Commands queued by hiredis are written once per loop iteration (a 0 ms
+ * timeout runs after the iteration's I/O): the commands of every request
+ * of the iteration go out in one write, and the socket's epoll interest is
+ * not switched to EPOLLOUT and back for each. Only a connect, or a write
+ * the kernel could not take whole, waits for writability. */
+static void on_flush(h2o_timeout_entry_t *entry)
+{
+    redis_loop_t *rl = H2O_STRUCT_FROM_MEMBER(redis_loop_t, flush_entry, entry);
+    if (rl->ac == NULL)
+        return;
+    rl->in_flush = 1;
+    redisAsyncHandleWrite(rl->ac); /* may drop the connection: touch only rl afterwards */
+    rl->in_flush = 0;
+}
+
 static void ev_add_write(void *privdata)
 {
     redis_loop_t *rl = privdata;
+    if (!rl->in_flush && rl->ac != NULL && (rl->ac->c.flags & REDIS_CONNECTED)) {
+        if (!h2o_timeout_is_linked(&rl->flush_entry))
+            h2o_timeout_link(rl->ctx->loop, &rl->now_timeout, &rl->flush_entry);
+        return;
+    }
     if (!h2o_socket_is_writing(rl->sock))
         h2o_socket_notify_write(rl->sock, on_writable);
 }
@@ -88,6 +110,8 @@ static void ev_del_write(void *privdata)
 static void ev_cleanup(void *privdata)
 {
     redis_loop_t *rl = privdata;
+    if (h2o_timeout_is_linked(&rl->flush_entry))
+        h2o_timeout_unlink(&rl->flush_entry);
     if (rl->sock == NULL)
         return;
     redisAsyncContext *ac = rl->sock->data;
@@ -311,6 +335,7 @@ redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_l
         h2o_timeout_init(ctx->loop, &rl->backoff[i], steps[i]);
     rl->retry_entry.cb = on_retry;
     h2o_timeout_init(ctx->loop, &rl->now_timeout, 0);
+    rl->flush_entry.cb = on_flush;
     h2o_timeout_init(ctx->loop, &rl->connect_timeout, cfg->redis_timeout_ms > 1000 ? cfg->redis_timeout_ms : 1000);
     rl->connect_entry.cb = on_connect_timeout;
     start_connect(rl);
