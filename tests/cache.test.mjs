@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { sanitized, sleep, startStack } from './lib/stack.mjs';
+import { sanitized, sleep, startStack, until } from './lib/stack.mjs';
 
 let s;
 let B; // the default backend (CACHE_TTL 300)
@@ -19,7 +19,7 @@ before(async () => {
   const r = await hget(`${B}/api/products?limit=100&order=name`);
   assert.equal(r.status, 200);
   ids.push(...JSON.parse(r.body).products.map((p) => p.id));
-  await until(gen, 5000, 'the list generation'); // created by the first list read
+  await waitFor(gen, 5000, 'the list generation'); // created by the first list read
 });
 after(async () => {
   if (conn) conn.close();
@@ -53,16 +53,8 @@ function hget(url, ms = 15000) {
   });
 }
 
-// Polls fn until it returns a truthy value; throws after ms.
-async function until(fn, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${typeof what === 'function' ? what() : what}: not within ${ms} ms`);
-    await sleep(25);
-  }
-}
+// (fn, ms, what) order, as this file calls it
+const waitFor = (fn, ms, what) => until(what, ms, fn, 25);
 
 // A minimal, binary-safe RESP2 client, so that the test can read stored
 // bytes exactly and ask many things quickly.
@@ -226,7 +218,7 @@ function tryDecode(buf) {
 // The fill is sent before the answer, but may reach Redis a moment after it:
 // see the test 'the value is in Redis when the answer arrives'.
 async function filled(key, pred = () => true, ms = 3000) {
-  return until(async () => {
+  return waitFor(async () => {
     const v = await R('GET', key);
     const e = v && tryDecode(v);
     return e && pred(e) && e;
@@ -365,14 +357,14 @@ async function monitored(fn) {
   child.stdout.on('data', (d) => { out += d; });
   const exited = new Promise((r) => child.once('exit', r));
   try {
-    await until(() => out.startsWith('OK'), 5000, 'redis-cli monitor');
+    await waitFor(() => out.startsWith('OK'), 5000, 'redis-cli monitor');
     const c = await redisConn();
     const mine = `127.0.0.1:${c.sock.localPort}`;
     await fn();
     await sleep(sanitized ? 300 : 150); // anything the backend still sends for that request
     const marker = `cache-test-marker-${process.pid}-${Date.now()}`;
     await R('ECHO', marker);
-    await until(() => out.includes(marker), 5000, 'marker in the monitor output');
+    await waitFor(() => out.includes(marker), 5000, 'marker in the monitor output');
     const cmds = [];
     for (const line of out.split('\n').slice(1)) {
       if (line.includes(marker)) break;
@@ -413,7 +405,7 @@ describe('a hit costs one Redis round trip', () => {
     const id = takeId();
     const url = `${B}/api/products/${id}`;
     await hget(url);
-    await until(async () => (await R('EXISTS', productKey(id))) === 1, 5000, 'product key filled');
+    await waitFor(async () => (await R('EXISTS', productKey(id))) === 1, 5000, 'product key filled');
     let r;
     const cmds = await monitored(async () => { r = await hget(url); });
     assert.equal(r.status, 200);
@@ -424,7 +416,7 @@ describe('a hit costs one Redis round trip', () => {
   test('categories: a hit is exactly one MGET', async () => {
     const url = `${B}/api/categories`;
     await hget(url);
-    await until(async () => (await hget(url)).headers['x-cache'] === 'HIT', 5000, 'categories cached');
+    await waitFor(async () => (await hget(url)).headers['x-cache'] === 'HIT', 5000, 'categories cached');
     let r;
     const cmds = await monitored(async () => { r = await hget(url); });
     assert.equal(r.headers['x-cache'], 'HIT');
@@ -445,7 +437,7 @@ describe('TTL jitter', () => {
       assert.equal(r.headers['x-cache'], 'MISS');
       reqs.push({ t1: Date.now(), key: listKey(`limit=2&offset=${900 + i}&order=price`) });
     }
-    await until(async () => (await pipelineS(reqs.map((q) => ['EXISTS', q.key]))).every((x) => x === 1), 3000,
+    await waitFor(async () => (await pipelineS(reqs.map((q) => ['EXISTS', q.key]))).every((x) => x === 1), 3000,
       'every list key filled');
     const tSend = Date.now();
     const pttl = await pipelineS(reqs.map((q) => ['PTTL', q.key]));
@@ -637,13 +629,13 @@ describe('the list generation', () => {
     assert.equal(first.status, 200);
     assert.ok(['MISS', 'BYPASS'].includes(first.headers['x-cache']), first.headers['x-cache']);
     assert.notEqual(first.headers['x-cache'], 'HIT', 'a value of the lost generation is not served');
-    const g = BigInt(await until(gen, 5000, 'a new generation'));
+    const g = BigInt(await waitFor(gen, 5000, 'a new generation'));
     assert.ok(g > 1700000000000n, `new generation ${g} is a ms clock value`);
     assert.ok(g > lost, `new generation ${g} is above the lost one ${lost}`);
     assert.equal(await R('TTL', GEN_KEY), -1);
     // then the usual: a miss that fills under the new generation, then hits
     const seen = [];
-    const hit = await until(async () => {
+    const hit = await waitFor(async () => {
       const r = await hget(list);
       seen.push(r.headers['x-cache']);
       return r.headers['x-cache'] === 'HIT' && r;
@@ -651,7 +643,7 @@ describe('the list generation', () => {
     assert.ok(seen.length <= 3, `X-Cache after the loss: ${first.headers['x-cache']} ${seen.join(' ')}`);
     assert.ok(hit.body.equals(first.body));
     assert.equal(decodeEntry(await R('GET', key)).gen, String(g));
-    const c = await until(async () => {
+    const c = await waitFor(async () => {
       const r = await hget(`${B}/api/categories`);
       return r.headers['x-cache'] === 'HIT' && r;
     }, 5000, 'categories cached under the new generation');
@@ -666,7 +658,7 @@ describe('a damaged generation', () => {
       for (const junk of ['hello', '0', '-5', '99999999999999999999']) {
         await R('SET', GEN_KEY, junk);
         const seen = [];
-        const hit = await until(async () => {
+        const hit = await waitFor(async () => {
           const r = await hget(list);
           assert.equal(r.status, 200);
           seen.push(r.headers['x-cache']);
@@ -682,7 +674,7 @@ describe('a damaged generation', () => {
       if (!/^[1-9]\d{12,17}$/.test(String(await gen()))) {
         await R('DEL', GEN_KEY);
         await hget(list);
-        await until(gen, 3000, 'a new generation');
+        await waitFor(gen, 3000, 'a new generation');
       }
     }
   });
@@ -775,10 +767,10 @@ describe('single-flight: one MongoDB job per key per process', () => {
     assert.equal(await R('EXISTS', key), 0);
     const jobs0 = (await stats(D.url)).store.jobs;
     const old = hget(url);
-    await until(async () => (await stats(D.url)).store.flights >= 1, 5000, 'the first read in flight');
+    await waitFor(async () => (await stats(D.url)).store.flights >= 1, 5000, 'the first read in flight');
     const g1 = String(await R('INCR', GEN_KEY)); // what a write does
     const newer = hget(url);
-    await until(async () => (await stats(D.url)).store.flights >= 2, 5000, 'the second read in its own flight');
+    await waitFor(async () => (await stats(D.url)).store.flights >= 2, 5000, 'the second read in its own flight');
     let newerDone = false;
     newer.finally(() => { newerDone = true; });
     const a = await old;
@@ -823,20 +815,20 @@ describe('single-flight: one MongoDB job per key per process', () => {
     // every backend of the stack is back on Redis within a bounded time
     for (const b of s.backends) {
       const url = `${b.url}/api/products/${id}`;
-      const r = await until(async () => {
+      const r = await waitFor(async () => {
         const x = await hget(url);
         assert.equal(x.status, 200);
         return x.headers['x-cache'] !== 'BYPASS' && x;
       }, 8000, `backend ${b.port} reconnects to Redis`);
       assert.ok(['MISS', 'HIT'].includes(r.headers['x-cache']));
     }
-    const hit = await until(async () => {
+    const hit = await waitFor(async () => {
       const x = await hget(`${B}/api/products/${id}`);
       return x.headers['x-cache'] === 'HIT' && x;
     }, 5000, 'a hit after the reconnect');
     assert.equal(JSON.parse(hit.body).id, id);
     // lists too: the generation is recreated in the emptied Redis
-    const list = await until(async () => {
+    const list = await waitFor(async () => {
       const x = await hget(`${B}/api/products?limit=5&offset=703`);
       return x.headers['x-cache'] === 'HIT' && x;
     }, 5000, 'a list hit after the reconnect');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { assertProblem, getFresh, root, sleep, startStack } from './lib/stack.mjs';
+import { assertProblem, getFresh, root, sleep, startStack, until } from './lib/stack.mjs';
 
 const SEED_IDS = JSON.parse(fs.readFileSync(path.join(root, 'mongo-init/products.json'), 'utf8')).map((p) => p._id);
 let nextId = 0;
@@ -28,19 +28,6 @@ let s;
 before(async () => { s = await startStack(); });
 after(async () => s && s.stop());
 
-// Polls fn until it returns a truthy value; fails after ms with the last value.
-async function until(what, ms, fn, every = 50) {
-  const end = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) { last = e; }
-    if (Date.now() > end) assert.fail(`${what}: not within ${ms} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await sleep(every);
-  }
-}
 
 // Reads path until it is a cache HIT (Redis connections may still be coming
 // up right after a start); returns the HIT.

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  backendBin, connectRefused, freePort, getFresh, root, sleep, startStack, waitPort,
+  backendBin, connectRefused, freePort, getFresh, root, sleep, startStack, until, waitPort,
 } from './lib/stack.mjs';
 
 const SEED_IDS = JSON.parse(fs.readFileSync(path.join(root, 'mongo-init/products.json'), 'utf8')).map((p) => p._id);
@@ -29,18 +29,6 @@ let s;
 before(async () => { s = await startStack({ backends: 0 }); });
 after(async () => s && s.stop());
 
-async function until(what, ms, fn, every = 50) {
-  const end = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) { last = e; }
-    if (Date.now() > end) assert.fail(`${what}: not within ${ms} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await sleep(every);
-  }
-}
 
 // Runs the binary to completion (killed after ms); never inherits the test's environment.
 function run(args, env, ms = 5000) {

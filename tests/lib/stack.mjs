@@ -17,6 +17,24 @@ export const sanitized = process.env.SANITIZED === '1';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Polls fn until it returns a truthy value and returns it; throws after ms
+// with the last value. what: a label, or a function giving one.
+export async function until(what, ms, fn, every = 50) {
+  const end = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) { last = e; }
+    if (Date.now() > end) {
+      const label = typeof what === 'function' ? what() : what;
+      throw new Error(`${label}: not within ${ms} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    }
+    await sleep(every);
+  }
+}
+
 export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -200,6 +218,7 @@ class Stack {
     return execFileSync('redis-cli', ['-p', String(this.redisPort), '--raw', ...args], { encoding: 'utf8' }).trim();
   }
 
+  // /api/stats of a backend (bounded)
   async stats(b = this.backend) {
     return (await fetch(`${b.url}/api/stats`)).json();
   }
