@@ -12,9 +12,11 @@ what=${1:-runtime}
 
 pkgs=(ca-certificates build-essential cmake ninja-build pkg-config git curl
   libh2o-evloop-dev libhiredis-dev libmongoc-dev libbson-dev libcjson-dev libssl-dev
-  redis-server nginx gettext-base procps iproute2)
+  redis-server nginx gettext-base procps iproute2 openssl util-linux)
 case $what in
-  test) pkgs+=(clang clang-format valgrind) ;;
+  # docker-compose (v1.29): tests/deploy.test.mjs validates the compose files
+  # with `docker-compose config`, which needs no Docker engine
+  test) pkgs+=(clang clang-format valgrind docker-compose) ;;
   bench) pkgs+=(wrk nghttp2-client) ;;
 esac
 

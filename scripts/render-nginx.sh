@@ -1,20 +1,40 @@
 #!/usr/bin/env bash
-# Renders the local nginx configuration into $NGINX_STATE (conf + conf.d/).
+# Renders the local nginx configuration into $NGINX_STATE (nginx.conf +
+# conf.d/) from the same templates compose uses (nginx/templates, and
+# nginx/templates-prod for NGINX_PROFILE=prod).
 # Inputs (environment): NGINX_STATE, NGINX_PORT, BACKEND_PORTS (space-
-# separated), FRONTEND_ROOT; optional NGINX_WORKERS (default 2).
+# separated) or BACKEND_SERVERS, FRONTEND_ROOT; optional NGINX_WORKERS (2),
+# API_RATE/AUTH_RATE/API_BURST/AUTH_BURST (high: all local traffic comes
+# from 127.0.0.1), DIAGNOSTICS_ALLOW, NGINX_PROFILE (local|prod).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-: "${NGINX_STATE:?}" "${NGINX_PORT:?}" "${BACKEND_PORTS:?}" "${FRONTEND_ROOT:?}"
-export NGINX_STATE NGINX_PORT FRONTEND_ROOT
+: "${NGINX_STATE:?}" "${FRONTEND_ROOT:?}"
+export NGINX_STATE FRONTEND_ROOT
+export NGINX_PORT=${NGINX_PORT:-8080}
 export NGINX_WORKERS=${NGINX_WORKERS:-2}
 export NGINX_LISTEN_HOST=${NGINX_LISTEN_HOST:-127.0.0.1}
+export NGINX_CONF_DIR=$NGINX_STATE/conf.d
+export API_RATE=${API_RATE:-100000r/s} AUTH_RATE=${AUTH_RATE:-100000r/s}
+export API_BURST=${API_BURST:-100000} AUTH_BURST=${AUTH_BURST:-100000}
+export DIAGNOSTICS_ALLOW=${DIAGNOSTICS_ALLOW:-allow all;}
+export ACCESS_LOG=${ACCESS_LOG:-$NGINX_STATE/access.log}
+export HSTS_HEADER=${HSTS_HEADER:-# no HSTS over plain HTTP}
 NGINX_USER=$(id -un)
 NGINX_GROUP=$(id -gn)
 export NGINX_USER NGINX_GROUP
-servers=""
-for p in $BACKEND_PORTS; do servers+="server 127.0.0.1:$p max_fails=1 fail_timeout=2s; "; done
-export BACKEND_SERVERS=$servers
+if [ -z "${BACKEND_SERVERS:-}" ]; then
+  : "${BACKEND_PORTS:?}"
+  BACKEND_SERVERS=""
+  for p in $BACKEND_PORTS; do BACKEND_SERVERS+="server 127.0.0.1:$p max_fails=1 fail_timeout=2s; "; done
+fi
+export BACKEND_SERVERS
+vars='${NGINX_PORT} ${NGINX_LISTEN_HOST} ${BACKEND_SERVERS} ${FRONTEND_ROOT} ${NGINX_CONF_DIR} ${API_RATE} ${AUTH_RATE}
+  ${API_BURST} ${AUTH_BURST} ${DIAGNOSTICS_ALLOW} ${ACCESS_LOG} ${HSTS_HEADER} ${SERVER_NAME} ${TLS_CERT} ${TLS_KEY} ${NGINX_TLS_PORT}'
+rm -rf "$NGINX_STATE/conf.d"
 mkdir -p "$NGINX_STATE/conf.d" "$NGINX_STATE/tmp"
 envsubst '${NGINX_STATE} ${NGINX_WORKERS} ${NGINX_USER} ${NGINX_GROUP}' <"$here/nginx/nginx.local.conf.template" >"$NGINX_STATE/nginx.conf"
-envsubst '${NGINX_PORT} ${NGINX_LISTEN_HOST} ${BACKEND_SERVERS} ${FRONTEND_ROOT}' \
-  <"$here/nginx/templates/default.conf.template" >"$NGINX_STATE/conf.d/default.conf"
+render() { for t in "$1"/*.template; do envsubst "$vars" <"$t" >"$NGINX_STATE/conf.d/$(basename "$t" .template)"; done; }
+render "$here/nginx/templates"
+if [ "${NGINX_PROFILE:-local}" = prod ]; then
+  render "$here/nginx/templates-prod" # its default.conf replaces the plain-HTTP one
+fi

@@ -132,6 +132,7 @@ class Stack {
     this.logDir = logDir;
     this.opts = opts;
     this.backends = [];
+    this.nginxes = [];
   }
 
   async boot() {
@@ -199,19 +200,30 @@ class Stack {
 
   get backend() { return this.backends[0]; }
 
-  async startNginx() {
-    this.nginxPort = await freePort();
-    const state = path.join(this.dir, 'nginx');
+  // Starts an nginx rendered from the project's templates in front of the
+  // backends; env overrides template variables (API_RATE, NGINX_PROFILE,
+  // DIAGNOSTICS_ALLOW...). The first one started is this.nginxUrl.
+  async startNginx(env = {}) {
+    const port = await freePort();
+    const tlsPort = env.NGINX_PROFILE === 'prod' ? await freePort() : undefined;
+    const state = fs.mkdtempSync(path.join(this.dir, 'nginx-'));
     execFileSync(path.join(root, 'scripts/render-nginx.sh'), {
       env: {
-        ...process.env, NGINX_STATE: state, NGINX_PORT: String(this.nginxPort),
+        ...process.env, NGINX_STATE: state, NGINX_PORT: String(port), NGINX_TLS_PORT: String(tlsPort || ''),
         BACKEND_PORTS: this.backends.map((b) => b.port).join(' '), FRONTEND_ROOT: path.join(root, 'frontend'),
-        NGINX_WORKERS: '1',
+        NGINX_WORKERS: '1', ...env,
       },
     });
-    this.nginx = new Proc('nginx', 'nginx', ['-p', state, '-c', path.join(state, 'nginx.conf'), '-e', path.join(state, 'error.log')], {}, this.logDir);
-    this.nginxUrl = `http://127.0.0.1:${this.nginxPort}`;
-    await waitHttp(`${this.nginxUrl}/health`);
+    const proc = new Proc(`nginx-${port}`, 'nginx', ['-p', state, '-c', path.join(state, 'nginx.conf'), '-e', path.join(state, 'error.log')], {}, this.logDir);
+    const n = { port, tlsPort, url: `http://127.0.0.1:${port}`, state, proc };
+    this.nginxes.push(n);
+    if (!this.nginxUrl) {
+      this.nginx = proc;
+      this.nginxUrl = n.url;
+      this.nginxPort = port;
+    }
+    await waitHttp(`${n.url}/nginx-health`);
+    return n;
   }
 
   redisCli(...args) {
@@ -224,7 +236,7 @@ class Stack {
   }
 
   async stop() {
-    if (this.nginx) await this.nginx.stop('SIGQUIT');
+    for (const n of this.nginxes) await n.proc.stop('SIGQUIT');
     for (const b of this.backends) {
       const r = await b.proc.stop();
       if (sanitized && r.code !== 0 && r.code !== null) {
