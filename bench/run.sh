@@ -34,7 +34,7 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 did not open" >&2; exit 1; }
 
 redis_port=$(free_port); mongo_port=$(free_port); api_port=$(free_port); miss_port=$(free_port)
-ceil_port=$(free_port); nginx_port=$(free_port); nginx_ceil_port=$(free_port)
+ceil_port=$(free_port); nginx_port=$(free_port); nginx_ceil_port=$(free_port); nginx_nokeep_port=$(free_port)
 
 redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --maxmemory 64mb \
   --maxmemory-policy volatile-lru >"$work/log/redis.log" 2>&1 &
@@ -62,10 +62,12 @@ curl -sf "http://127.0.0.1:$api_port/api/products" -o /dev/null
 pids+=($!)
 wait_port "$ceil_port"
 
-for pair in "nginx:$nginx_port:$api_port" "nginx-ceiling:$nginx_ceil_port:$ceil_port"; do
+for pair in "nginx:$nginx_port:$api_port" "nginx-ceiling:$nginx_ceil_port:$ceil_port" "nginx-nokeep:$nginx_nokeep_port:$api_port"; do
   IFS=: read -r name port upstream <<<"$pair"
   NGINX_STATE=$work/$name NGINX_PORT=$port BACKEND_PORTS=$upstream FRONTEND_ROOT=$root/frontend NGINX_WORKERS=${NGINX_WORKERS:-2} \
     "$root/scripts/render-nginx.sh"
+  # the same config without upstream keep-alive, to measure what it buys
+  [ "$name" = nginx-nokeep ] && sed -i '/^ *keepalive/d' "$work/$name/conf.d/00-catalog-http.conf"
   nginx -p "$work/$name" -c "$work/$name/nginx.conf" -e "$work/$name/error.log" &
   pids+=($!)
   wait_port "$port"
@@ -111,6 +113,9 @@ row "backend through nginx" "$an_rps" "$an_50" "$an_99" "${an_bad#0}"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 echo "  ratio direct   backend/ceiling = $(ratio "$ad_rps" "$cd_rps")   (target >= 0.45)"
 echo "  ratio nginx    backend/ceiling = $(ratio "$an_rps" "$cn_rps")   (target >= 0.80)"
+read -r nk_rps nk_50 nk_99 nk_bad <<<"$(measure "http://127.0.0.1:$nginx_nokeep_port/api/products")"
+row "backend through nginx, no upstream keepalive" "$nk_rps" "$nk_50" "$nk_99" "${nk_bad#0}"
+echo "  upstream keepalive gain          = $(ratio "$an_rps" "$nk_rps")x"
 echo
 
 read -r p_rps p_50 p_99 p_bad <<<"$(measure "http://127.0.0.1:$api_port/api/products/$id")"
