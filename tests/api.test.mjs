@@ -217,7 +217,8 @@ describe('GET /api/products', () => {
     ['in_stock=1', 'in_stock'], ['in_stock=true&in_stock=false', 'in_stock'], ['order=colour', 'order'],
     ['order=price&order=name', 'order'], ['category=Books', 'category'], ['category[$gt]=', 'category[$gt]'],
     ['category=%7B%22%24gt%22%3A%22%22%7D', 'category'], ['q=', 'q'], ['q=a&q=b', 'q'], [`q=${'x'.repeat(101)}`, 'q'],
-    ['q=%ff', 'q'], ['%24where=1', '$where'],
+    ['q=%ff', 'q'], ['%24where=1', '$where'], ['in_stock=true%00junk', 'in_stock'], ['order=price%00x', 'order'],
+    ['limit%00x=5', 'limit%00x'], ['%FF=1', '%FF'],
   ];
   for (const [qs, param] of bad) {
     test(`400 naming the parameter: ?${qs.slice(0, 40)}`, async () => {
@@ -354,6 +355,13 @@ describe('HTTP semantics', () => {
     assert.match(gen.body.instance, /^[0-9a-f]{32}$/);
     const viaNginx = await get(`${N}/api/products?limit=0`);
     assert.equal(viaNginx.body.instance, viaNginx.headers.get('x-request-id'), 'nginx forwards its $request_id');
+  });
+
+  test('problem bodies are valid UTF-8 even when they echo a bad parameter name', async () => {
+    const res = await fetch(`${B}/api/products?%FF%FE=1`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    assert.equal(res.status, 400);
+    assert.doesNotThrow(() => new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   });
 
   test('a malformed request head is answered by h2o itself (documented)', async () => {

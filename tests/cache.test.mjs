@@ -655,7 +655,7 @@ describe('a damaged generation', () => {
   test('a generation that is not a positive number is replaced from the clock; lists are cached again', async () => {
     const list = `${B}/api/products?limit=6&offset=3`;
     try {
-      for (const junk of ['hello', '0', '-5', '99999999999999999999']) {
+      for (const junk of ['hello', '0', '-5', '0123', '99999999999999999999']) {
         await R('SET', GEN_KEY, junk);
         const seen = [];
         const hit = await waitFor(async () => {

@@ -100,6 +100,32 @@ async function exitedWithin(b, ms) {
 }
 
 describe('SIGTERM / SIGINT', () => {
+  // before main() blocks the signals the default action ends the process (by
+  // SIGTERM); after, it must drain and exit 0 — never crash on a loop that
+  // has not registered its receivers yet
+  test('a signal during start-up never crashes the process', T, async () => {
+    const outcomes = { exit0: 0, bySignal: 0 };
+    for (let i = 0; i < 40; i++) {
+      const port = await freePort();
+      const child = spawn(backendBin, [], {
+        env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), THREADS: '8', REDIS_URL: s.backend?.env?.REDIS_URL
+          || `redis://127.0.0.1:${s.redisPort}/0`, MONGO_URI: s.mongoUri, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '' },
+        stdio: 'ignore',
+      });
+      const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+      await sleep(3 + (i % 10));
+      child.kill('SIGTERM');
+      let timer;
+      const r = await Promise.race([exited, new Promise((resolve) => { timer = setTimeout(() => resolve(null), 6000); })]);
+      clearTimeout(timer);
+      if (r === null) child.kill('SIGKILL');
+      assert.ok(r, `run ${i}: still running 6 s after SIGTERM`);
+      assert.ok((r.code === 0 && r.signal === null) || (r.code === null && r.signal === 'SIGTERM'), `run ${i}: ${JSON.stringify(r)}`);
+      outcomes[r.code === 0 ? 'exit0' : 'bySignal']++;
+    }
+    assert.ok(outcomes.exit0 > 0, `some runs got past start-up: ${JSON.stringify(outcomes)}`);
+  });
+
   test('SIGTERM: the in-flight request completes, the listener closes at once, exit 0', T, async (t) => {
     const b = await s.startBackend({ DEBUG_STORE_DELAY_MS: '1500' });
     const p = freshProduct();

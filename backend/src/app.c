@@ -35,9 +35,12 @@ static void *thread_main(void *arg)
     health_init_thread(t);
     t->cache = cache_create(&t->ctx, &t->app->cfg);
     server_start_accepting(t);
+    pthread_barrier_wait(&t->app->ready);
 
-    /* one iteration per call: after each, check whether the drain is over */
-    while (!(t->draining && t->inflight == 0))
+    /* one iteration per call: after each, check whether the drain is over.
+     * A thread that leads a flight stays until its result came back: the
+     * waiters of other threads are answered from here */
+    while (!(t->draining && atomic_load_explicit(&t->inflight, memory_order_relaxed) == 0 && t->leading == 0))
         h2o_evloop_run(loop, t->draining ? 10 : INT32_MAX);
     atomic_store(&t->drained, 1);
     return NULL;
@@ -46,6 +49,7 @@ static void *thread_main(void *arg)
 int app_start(app_t *app)
 {
     app->started_at = time(NULL);
+    pthread_barrier_init(&app->ready, NULL, app->cfg.threads + 1);
     for (unsigned i = 0; i < app->cfg.threads; i++) {
         app_thread_t *t = &app->threads[i];
         t->app = app;
@@ -57,12 +61,13 @@ int app_start(app_t *app)
         }
         pthread_detach(tid);
     }
+    /* a signal may be waiting already: app_drain must find every receiver registered */
+    pthread_barrier_wait(&app->ready);
     return 0;
 }
 
 int app_drain(app_t *app, unsigned timeout_ms)
 {
-    atomic_store(&app->draining, 1);
     for (unsigned i = 0; i < app->cfg.threads; i++)
         h2o_multithread_send_message(&app->threads[i].control_receiver, &app->threads[i].drain_msg);
     for (unsigned waited = 0;; waited += 5) {

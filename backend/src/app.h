@@ -47,7 +47,8 @@ typedef struct app_thread {
     cache_t *cache;
     h2o_timeout_t store_timeout;  /* time box of a request waiting on a store job */
     h2o_timeout_t health_timeout; /* time box of each readiness check */
-    size_t inflight;              /* requests received and not yet disposed */
+    _Atomic size_t inflight;      /* requests received and not yet disposed (read by main at exit) */
+    size_t leading;               /* flights this thread leads: their results come back here */
     h2o_linklist_t conns;         /* server_conn_t of the open client connections */
     int draining;
     _Atomic int drained;
@@ -61,8 +62,8 @@ struct app {
     app_thread_t *threads;
     mongo_pool_t *store;
     flight_table_t *flights;
-    _Atomic int draining;
     time_t started_at;
+    pthread_barrier_t ready; /* app_start returns once every loop can take messages */
 };
 
 #define APP_STAT_ADD(thread, field, n) atomic_fetch_add_explicit(&(thread)->stats.field, (n), memory_order_relaxed)

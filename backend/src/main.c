@@ -106,7 +106,7 @@ int main(int argc, char **argv)
     int drained = app_drain(&app, app.cfg.drain_timeout_ms);
     size_t left = 0;
     for (unsigned i = 0; i < app.cfg.threads; i++)
-        left += app.threads[i].inflight;
+        left += atomic_load_explicit(&app.threads[i].inflight, memory_order_relaxed);
     if (drained)
         fprintf(stderr, "catalog-backend: drained, exiting\n");
     else

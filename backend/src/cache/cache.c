@@ -80,10 +80,12 @@ int cache_lookup(cache_t *c, const char *key, cache_lookup_cb cb, void *data)
     return 0;
 }
 
-/* Parses a generation; returns 0 when it is not a positive decimal. */
+/* Parses a generation; returns 0 when it is not a positive decimal in
+ * canonical form (no leading zero: the fill script compares strings, so
+ * "0123" would never match "123" and no list would ever be cached). */
 static uint64_t parse_gen(const redisReply *r)
 {
-    if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 19)
+    if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 19 || r->str[0] == '0')
         return 0;
     uint64_t g = 0;
     for (size_t i = 0; i < r->len; i++) {

@@ -153,11 +153,13 @@ static void on_connect_timeout(h2o_timeout_entry_t *entry)
     redis_loop_t *rl = H2O_STRUCT_FROM_MEMBER(redis_loop_t, connect_entry, entry);
     redisAsyncContext *ac = rl->ac;
     log_down(rl, "connect timed out");
+    int connected = ac != NULL && (ac->c.flags & REDIS_CONNECTED);
     if (ac != NULL) {
         rl->ac = NULL;
-        redisAsyncFree(ac); /* calls on_disconnect only if the TCP connect had completed */
+        redisAsyncFree(ac); /* calls on_disconnect (which schedules the retry) if TCP had connected */
     }
-    connect_failed(rl);
+    if (!connected)
+        connect_failed(rl);
 }
 
 static void on_retry(h2o_timeout_entry_t *entry)

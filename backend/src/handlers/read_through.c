@@ -32,6 +32,7 @@ typedef struct {
 typedef struct {
     products_job_t pj; /* first: a store_job_t* maps back to the job */
     app_t *app;
+    app_thread_t *leader; /* the loop the result comes back to */
     flight_t *flight;
     char *fill_key;    /* Redis key to fill, NULL when the leader bypassed Redis */
     uint64_t fill_gen; /* lists: the generation the value is stamped with and filled under */
@@ -153,6 +154,7 @@ static void answer_job(rt_t *rt, rt_job_t *job)
 static void finish_flight(void *data)
 {
     rt_job_t *job = data;
+    job->leader->leading--;
     flight_finish(job->app->flights, job->flight, job, rt_job_free);
 }
 
@@ -248,6 +250,8 @@ static void join_flight(rt_t *rt)
         query_parse(rt->canon, strlen(rt->canon), &job->pj.query, &err);
     }
     job->app = app;
+    job->leader = t;
+    t->leading++;
     job->flight = rt->waiter.flight;
     if (strcmp(rt->xcache, "MISS") == 0) { /* Redis answered: fill it */
         job->fill_key = strdup(rt->key);

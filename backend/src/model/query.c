@@ -168,7 +168,8 @@ int query_parse(const char *qs, size_t len, query_t *q, query_error_t *err)
         const char *eq = memchr(pair, '=', plen);
         size_t rawnamelen = eq ? (size_t)(eq - pair) : plen;
         int nl = query_url_decode(pair, rawnamelen, name, sizeof(name));
-        if (nl <= 0)
+        /* a name that is not plain text (NUL, invalid UTF-8) is named as sent */
+        if (nl <= 0 || strlen(name) != (size_t)nl || !bson_utf8_validate(name, (size_t)nl, false))
             return set_err(err, pair, rawnamelen, "parameter '%s' is not supported%s", NULL);
         if (eq == NULL)
             return set_err(err, name, (size_t)nl, "parameter '%s' needs a value (%s=…)", name);
@@ -197,6 +198,8 @@ int query_parse(const char *qs, size_t len, query_t *q, query_error_t *err)
         if (bit != 0 && (seen & bit))
             return set_err(err, name, (size_t)nl, "parameter '%s' may appear only once%s", NULL);
         seen |= bit;
+        if (vl >= 0 && strlen(val) != (size_t)vl) /* "true%00junk" is not "true" */
+            return set_err(err, name, (size_t)nl, "parameter '%s' has a malformed value%s", NULL);
         if (vl < 0) {
             if (bit == P_Q)
                 return set_err(err, name, (size_t)nl, "parameter '%s' must be at most 100 characters%s", NULL);

@@ -1,6 +1,9 @@
 #include "server/problem.h"
 
+#include <bson/bson.h>
 #include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
 
 const char *problem_title(int status)
 {
@@ -40,8 +43,26 @@ const char *problem_title(int status)
     }
 }
 
+/* cJSON copies bytes as they are: text that may echo client input is made
+ * valid UTF-8 first (non-ASCII bytes become '?' when it is not). Returns s,
+ * or a malloc'd copy stored in *owned. */
+static const char *utf8_safe(const char *s, char **owned)
+{
+    if (s == NULL || bson_utf8_validate(s, strlen(s), false))
+        return s;
+    char *c = strdup(s);
+    for (char *p = c; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    *owned = c;
+    return c;
+}
+
 char *problem_json(int status, const char *type, const char *detail, const char *instance, const char *parameter)
 {
+    char *own_detail = NULL, *own_parameter = NULL;
+    detail = utf8_safe(detail, &own_detail);
+    parameter = utf8_safe(parameter, &own_parameter);
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
         return NULL;
@@ -56,5 +77,7 @@ char *problem_json(int status, const char *type, const char *detail, const char 
         cJSON_AddStringToObject(o, "parameter", parameter);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
+    free(own_detail);
+    free(own_parameter);
     return s;
 }

@@ -18,7 +18,7 @@ uint64_t respond_now_us(void)
 static void on_request_disposed(void *p)
 {
     request_t *r = p;
-    r->thread->inflight--;
+    atomic_fetch_sub_explicit(&r->thread->inflight, 1, memory_order_relaxed);
     if (r->conn != NULL)
         server_conn_release(r->thread, r->conn);
 }
@@ -43,7 +43,7 @@ request_t *respond_begin(h2o_req_t *req)
     r->req = req;
     r->thread = t;
     r->started_us = respond_now_us();
-    t->inflight++;
+    atomic_fetch_add_explicit(&t->inflight, 1, memory_order_relaxed);
     if ((r->conn = server_conn_of(req)) != NULL)
         r->conn->busy++;
     APP_STAT_ADD(t, requests, 1);

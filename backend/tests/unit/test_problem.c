@@ -14,6 +14,10 @@ int main(void)
     s = problem_json(503, NULL, "say \"hi\"", NULL, NULL);
     CHECK_STR(s, "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"say \\\"hi\\\"\"}");
     free(s);
+    s = problem_json(400, NULL, "bad \xff\xfe name", NULL, "\xff");
+    CHECK_STR(s,
+              "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,\"detail\":\"bad ?? name\",\"parameter\":\"?\"}");
+    free(s);
     CHECK_STR(problem_title(404), "Not Found");
     CHECK_STR(problem_title(413), "Content Too Large");
     CHECK_STR(problem_title(599), "Error");

@@ -107,6 +107,9 @@ int main(void)
     longq[102] = '\0';
     CHECK(parse(longq, &q, &e) == 0);
     expect_error("%24where=1", "$where");
+    expect_error("in_stock=true%00junk", "in_stock");
+    expect_error("limit%00x=5", "limit%00x");
+    expect_error("%FF=1", "%FF");
 
     /* prices: exact, no floating point */
     int64_t c;
