@@ -1,48 +1,72 @@
-// Minimal product list until the dashboard replaces it: newest products
-// from /api/products and the backend's liveness.
-const list = document.getElementById('products');
-const summary = document.getElementById('summary');
-const status = document.getElementById('status');
+// The catalogue dashboard: plain ES modules, no build step, no outside
+// resource (the page's CSP allows none). This file owns the URL: the view's
+// state is the page's query string (js/state.js), every change is a
+// history entry (pushState), and back/forward re-render it (popstate).
+import { createCatalogue } from './js/catalogue.js';
+import { createDetail } from './js/detail.js';
+import { parseState, toSearch, urlOf } from './js/state.js';
+import { createStatus } from './js/status.js';
 
-function money(price, currency) {
-  return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(price);
+let state = parseState(location.search);
+
+const catalogue = createCatalogue({ navigate, openProduct });
+const detail = createDetail({ onClose: detailClosed, categoryName: (slug) => catalogue.categoryName(slug) });
+
+// patch: fields of the state to change. A change of the list goes back to
+// page 1 unless keepPage; focusResults moves the focus to the results
+// heading (pagination), so keyboard users start at the new page's top.
+function navigate(patch, { keepPage = false, focusResults = false } = {}) {
+  const next = { ...state, ...patch, product: '' };
+  if (!keepPage) next.page = 1;
+  if (toSearch(next) === toSearch(state)) return;
+  history.pushState(null, '', urlOf(next));
+  render(next, { focusResults });
 }
 
-async function load() {
-  try {
-    const res = await fetch('/api/products?limit=24');
-    const body = await res.json();
-    if (!res.ok) throw new Error(body.detail || body.title || res.statusText);
-    summary.textContent = `${body.count} products`;
-    list.replaceChildren(...body.products.map((p) => {
-      const li = document.createElement('li');
-      const img = document.createElement('img');
-      img.src = p.image || '/images/placeholder.svg';
-      img.alt = p.name;
-      const name = document.createElement('div');
-      name.textContent = p.name;
-      const price = document.createElement('div');
-      price.className = 'price';
-      price.textContent = money(p.price, p.currency);
-      const meta = document.createElement('div');
-      meta.className = 'muted';
-      meta.textContent = `${p.category} · ${p.stock > 0 ? `${p.stock} in stock` : 'out of stock'}`;
-      li.append(img, name, price, meta);
-      return li;
-    }));
-  } catch (e) {
-    summary.textContent = `Could not load products: ${e.message}`;
+function render(next, opts = {}) {
+  state = next;
+  document.title = catalogue.describe(state);
+  catalogue.apply(state, opts);
+  if (state.product) {
+    if (detail.currentId !== state.product) detail.open(state.product, catalogue.productById(state.product), null);
+  } else if (detail.isOpen) {
+    detail.close();
   }
 }
 
-async function health() {
-  try {
-    const res = await fetch('/health');
-    status.textContent = res.ok ? 'backend OK' : `backend: ${res.status}`;
-  } catch {
-    status.textContent = 'backend unreachable';
-  }
+function openProduct(product, opener) {
+  const next = { ...state, product: product.id };
+  history.pushState({ detail: true }, '', urlOf(next));
+  state = next;
+  detail.open(product.id, product, opener);
 }
 
-load();
-health();
+// Escape, the Close button, the backdrop, or back/forward closed the dialog
+function detailClosed({ opener, id }) {
+  if (state.product) {
+    const next = { ...state, product: '' };
+    state = next;
+    // the entry openProduct pushed is left the way it came (so forward
+    // reopens it); a product that came in the URL is just dropped
+    if (history.state && history.state.detail) history.back();
+    else history.replaceState(null, '', urlOf(next));
+  }
+  const back = (opener && opener.isConnected && opener) || (id && catalogue.cardButton(id));
+  if (back) back.focus();
+  else catalogue.focusResults();
+}
+
+window.addEventListener('popstate', () => render(parseState(location.search)));
+
+// a URL with invalid or default values is rewritten to its canonical form
+if (toSearch(state) !== location.search) history.replaceState(history.state, '', urlOf(state));
+render(state);
+
+createStatus().start();
+
+// ADMIN (not built yet): sign-in and product create/edit/delete need the
+// /api/auth/ endpoints and the write routes, which the backend does not
+// have yet. When they exist, an admin module goes here: a sign-in dialog in
+// the header slot marked ADMIN in index.html, the token kept in memory only,
+// and an editor in the main slot; after a write, call
+// catalogue.apply(state, { force: true }) to reload the list.

@@ -16,7 +16,7 @@ pkgs=(ca-certificates build-essential cmake ninja-build pkg-config git curl
 case $what in
   # docker-compose (v1.29): tests/deploy.test.mjs validates the compose files
   # with `docker-compose config`, which needs no Docker engine
-  test) pkgs+=(clang clang-format valgrind docker-compose nghttp2-client) ;;
+  test) pkgs+=(clang clang-format valgrind docker-compose nghttp2-client chromium) ;;
   bench) pkgs+=(wrk nghttp2-client) ;;
 esac
 
