@@ -87,6 +87,28 @@ function closedWithin(sock, ms) {
   });
 }
 
+// A backend whose next store job is held delayMs, with one request for an
+// uncached product in flight on it (300 ms into the wait).
+async function backendWithRequestInFlight(delayMs) {
+  const b = await s.startBackend({ DEBUG_STORE_DELAY_MS: String(delayMs) });
+  const p = freshProduct();
+  const inflight = getFresh(b.url + p, { timeoutMs: 10000 });
+  await sleep(300);
+  return { b, p, inflight };
+}
+
+// The in-flight request is answered with its product and the process exits
+// 0 within 5 s; its log matches logPattern.
+async function assertDrained({ b, p, inflight }, logPattern) {
+  const r = await inflight;
+  assert.equal(r.status, 200);
+  assert.equal(r.body.id, p.split('/').pop());
+  const ex = await exitedWithin(b, 5000);
+  assert.equal(ex.code, 0);
+  assert.equal(ex.signal, null);
+  assert.match(b.proc.log(), logPattern);
+}
+
 async function exitedWithin(b, ms) {
   const t0 = performance.now();
   let timer;
@@ -198,37 +220,19 @@ describe('SIGTERM / SIGINT', () => {
   });
 
   test('SIGINT behaves like SIGTERM: in-flight request answered, exit 0', T, async () => {
-    const b = await s.startBackend({ DEBUG_STORE_DELAY_MS: '800' });
-    const p = freshProduct();
-    const inflight = getFresh(b.url + p, { timeoutMs: 10000 });
-    await sleep(300);
-    b.proc.signal('SIGINT');
-    await until('connections refused after SIGINT', 1000, () => connectRefused(b.port), 10);
-    const r = await inflight;
-    assert.equal(r.status, 200);
-    assert.equal(r.body.id, p.split('/').pop());
-    const ex = await exitedWithin(b, 5000);
-    assert.equal(ex.code, 0);
-    assert.equal(ex.signal, null);
-    assert.match(b.proc.log(), /SIGINT received, draining/);
+    const run = await backendWithRequestInFlight(800);
+    run.b.proc.signal('SIGINT');
+    await until('connections refused after SIGINT', 1000, () => connectRefused(run.b.port), 10);
+    await assertDrained(run, /SIGINT received, draining/);
   });
 
   test('a second SIGTERM (or a SIGINT) during the drain changes nothing', T, async () => {
-    const b = await s.startBackend({ DEBUG_STORE_DELAY_MS: '1000' });
-    const p = freshProduct();
-    const inflight = getFresh(b.url + p, { timeoutMs: 10000 });
-    await sleep(300);
-    b.proc.signal('SIGTERM');
+    const run = await backendWithRequestInFlight(1000);
+    run.b.proc.signal('SIGTERM');
     await sleep(100);
-    b.proc.signal('SIGTERM');
-    b.proc.signal('SIGINT');
-    const r = await inflight;
-    assert.equal(r.status, 200);
-    assert.equal(r.body.id, p.split('/').pop());
-    const ex = await exitedWithin(b, 5000);
-    assert.equal(ex.code, 0);
-    assert.equal(ex.signal, null);
-    assert.match(b.proc.log(), /drained, exiting/);
+    run.b.proc.signal('SIGTERM');
+    run.b.proc.signal('SIGINT');
+    await assertDrained(run, /drained, exiting/);
   });
 
   test('requests whose clients went away are not counted as in flight once their jobs end', T, async (t) => {
