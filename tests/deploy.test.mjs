@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import YAML from 'yaml';
+import { canIsolateHosts } from './lib/stack.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEV = 'docker-compose.yml';
@@ -420,7 +421,7 @@ describe('nginx image', () => {
     assert.equal(cert.status, 0, out(cert));
     // compose service names resolve here only in a private mount namespace
     // with its own /etc/hosts (root); otherwise they are pointed at 127.0.0.1
-    const isolate = process.getuid?.() === 0 && have('unshare');
+    const isolate = canIsolateHosts;
     for (const file of [DEV, PROD]) {
       const { env, templates } = containerRendering(file);
       const dir = fs.mkdtempSync(path.join(tmp, 'nginx-'));

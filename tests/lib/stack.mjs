@@ -2,7 +2,7 @@
 // FerretDB (SQLite), mongo-init, N backend processes and nginx. Every test
 // file gets its own stack in a fresh temporary state folder; nothing is
 // mocked. Faults are made for real (stop/kill/SIGSTOP a server).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -16,6 +16,18 @@ export const backendBin = process.env.BACKEND_BIN || path.join(root, 'backend/bu
 export const sanitized = process.env.SANITIZED === '1';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Whether a command can get its own /etc/hosts here (root, unshare, a
+// private mount namespace) so compose service names resolve for nginx -t;
+// not in a chroot, whose / is no mount point. Else callers point the names
+// at 127.0.0.1 (the syntax is still checked).
+export const canIsolateHosts = (() => {
+  try {
+    return process.getuid() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
+  } catch {
+    return false;
+  }
+})();
 
 // Polls fn until it returns a truthy value and returns it; throws after ms
 // with the last value. what: a label, or a function giving one.
