@@ -2,20 +2,19 @@
 
 #include "handlers/handlers.h"
 #include "handlers/read_through.h"
+#include "rand.h"
 #include "server/server.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     app_thread_t *t = H2O_STRUCT_FROM_MEMBER(app_thread_t, control_receiver, receiver);
-    while (!h2o_linklist_is_empty(messages)) {
-        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
-        h2o_linklist_unlink(&msg->link);
+    h2o_multithread_message_t *msg;
+    while ((msg = app_next_message(messages)) != NULL) {
         if (msg == &t->drain_msg && !t->draining) {
             t->draining = 1;
             server_stop_accepting(t);
@@ -28,8 +27,7 @@ static void *thread_main(void *arg)
     app_thread_t *t = arg;
     h2o_evloop_t *loop = h2o_evloop_create();
     h2o_context_init(&t->ctx, loop, &t->app->h2o);
-    if (getrandom(&t->rand_state, sizeof(t->rand_state), 0) != sizeof(t->rand_state) || t->rand_state == 0)
-        t->rand_state = 0x9E3779B97F4A7C15ull ^ ((uint64_t)time(NULL) << 8) ^ t->index;
+    rand_seed(&t->rand_state, t->index);
     h2o_multithread_register_receiver(t->ctx.queue, &t->control_receiver, on_control);
     read_through_init_thread(t);
     health_init_thread(t);

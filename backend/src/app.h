@@ -68,6 +68,17 @@ struct app {
 
 #define APP_STAT_ADD(thread, field, n) atomic_fetch_add_explicit(&(thread)->stats.field, (n), memory_order_relaxed)
 
+/* Takes the next message off a receiver's list, or returns NULL when it is
+ * empty (a receiver must handle every message it is given). */
+static inline h2o_multithread_message_t *app_next_message(h2o_linklist_t *messages)
+{
+    if (h2o_linklist_is_empty(messages))
+        return NULL;
+    h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+    h2o_linklist_unlink(&msg->link);
+    return msg;
+}
+
 /* The loop thread that serves req. */
 static inline app_thread_t *app_thread_of(h2o_req_t *req)
 {

@@ -1,10 +1,11 @@
 #include "cache/cache.h"
 
+#include "rand.h"
+
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/time.h>
 
 /* A fill of a generation-stamped key: only while the generation is the one
@@ -48,8 +49,7 @@ cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg)
     cache_t *c = calloc(1, sizeof(*c));
     c->cfg = cfg;
     sha1_hex(FILL_GEN_LUA, c->fill_sha);
-    if (getrandom(&c->rand_state, sizeof(c->rand_state), 0) != sizeof(c->rand_state) || c->rand_state == 0)
-        c->rand_state = (uint64_t)(uintptr_t)c ^ 0x9E3779B97F4A7C15ull;
+    rand_seed(&c->rand_state, (uint64_t)(uintptr_t)c);
     c->redis = redis_loop_create(ctx, cfg, load_scripts, c);
     return c;
 }
@@ -152,11 +152,7 @@ int cache_lookup_gen(cache_t *c, const char *key, cache_lookup_cb cb, void *data
 
 static int jittered_ttl(cache_t *c, unsigned ttl_s, char *buf)
 {
-    /* xorshift64: jitter needs spread, not secrecy */
-    c->rand_state ^= c->rand_state << 13;
-    c->rand_state ^= c->rand_state >> 7;
-    c->rand_state ^= c->rand_state << 17;
-    return snprintf(buf, 16, "%u", entry_jittered_ttl(ttl_s, c->cfg->cache_jitter_pct, c->rand_state));
+    return snprintf(buf, 16, "%u", entry_jittered_ttl(ttl_s, c->cfg->cache_jitter_pct, rand_next(&c->rand_state)));
 }
 
 typedef struct {

@@ -110,11 +110,6 @@ void flight_publish(flight_t *f, void *result)
     atomic_store_explicit(&f->result, result, memory_order_release);
 }
 
-void *flight_peek(flight_t *f)
-{
-    return atomic_load_explicit(&f->result, memory_order_acquire);
-}
-
 void *flight_result(flight_t *f)
 {
     return atomic_load_explicit(&f->result, memory_order_acquire);

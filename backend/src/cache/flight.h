@@ -35,16 +35,13 @@ flight_role_t flight_join(flight_table_t *t, const char *key, flight_waiter_t *w
  * runs once, when the last waiter released the flight. */
 void flight_finish(flight_table_t *t, flight_t *f, void *result, void (*free_result)(void *));
 
-/* Makes the result visible to flight_peek before flight_finish (leader
- * only): the leader may still be storing it while a waiter's own deadline
- * passes, and that waiter should answer from it rather than fail. */
+/* Makes the result visible before flight_finish (leader only): the leader
+ * may still be storing it while a waiter's own deadline passes, and that
+ * waiter should answer from it rather than fail. */
 void flight_publish(flight_t *f, void *result);
 
-/* The published result, or NULL. Safe from any thread while the caller is
- * still a waiter of f (has not released it). */
-void *flight_peek(flight_t *f);
-
-/* The result, valid until flight_release. */
+/* The result (NULL while neither published nor finished). Safe from any
+ * thread while the caller is still a waiter of f (has not released it). */
 void *flight_result(flight_t *f);
 
 /* Called by each waiter once it has used the result (on its own thread). */

@@ -29,7 +29,6 @@ struct redis_loop {
     unsigned naddrs, addr_idx;
     h2o_timeout_t connect_timeout; /* bounds connect + AUTH + SELECT: hiredis has none */
     h2o_timeout_entry_t connect_entry;
-    h2o_hostinfo_getaddr_req_t *resolving;
     redis_loop_ready_cb on_ready;
     void *ready_data;
     int logged_down; /* log one line per outage, not one per retry */
@@ -272,7 +271,6 @@ static void connect_to(redis_loop_t *rl, const char *ip, uint16_t port)
 static void on_resolved(h2o_hostinfo_getaddr_req_t *req, const char *errstr, struct addrinfo *res, void *data)
 {
     redis_loop_t *rl = data;
-    rl->resolving = NULL;
     if (errstr != NULL || res == NULL) {
         log_down(rl, errstr ? errstr : "no address");
         schedule_retry(rl);
@@ -319,9 +317,9 @@ static void start_connect(redis_loop_t *rl)
     char port[8];
     snprintf(port, sizeof(port), "%u", cfg->redis_port);
     rl->state = RL_RESOLVING;
-    rl->resolving = h2o_hostinfo_getaddr(
-        &rl->ctx->receivers.hostinfo_getaddr, h2o_iovec_init(cfg->redis_host, strlen(cfg->redis_host)),
-        h2o_iovec_init(port, strlen(port)), AF_UNSPEC, SOCK_STREAM, IPPROTO_TCP, AI_ADDRCONFIG | AI_NUMERICSERV, on_resolved, rl);
+    h2o_hostinfo_getaddr(&rl->ctx->receivers.hostinfo_getaddr, h2o_iovec_init(cfg->redis_host, strlen(cfg->redis_host)),
+                         h2o_iovec_init(port, strlen(port)), AF_UNSPEC, SOCK_STREAM, IPPROTO_TCP, AI_ADDRCONFIG | AI_NUMERICSERV,
+                         on_resolved, rl);
 }
 
 redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_loop_ready_cb on_ready, void *ready_data)

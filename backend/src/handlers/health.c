@@ -20,7 +20,6 @@ void health_live(request_t *r)
  * Shared by the request and both checks; freed when all three let go. */
 typedef struct {
     request_t *r; /* NULL once the request is gone */
-    app_thread_t *thread;
     int refs;
     int pending; /* checks not yet settled */
     struct check {
@@ -29,7 +28,6 @@ typedef struct {
         char detail[160];
     } redis, mongo;
     h2o_timeout_entry_t redis_timeout, mongo_timeout;
-    products_job_t *job;
 } ready_t;
 
 typedef struct {
@@ -135,9 +133,8 @@ static void on_request_gone(void *p)
 /* Job completions for readiness pings, on the submitting loop. */
 static void on_ping_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
-    while (!h2o_linklist_is_empty(messages)) {
-        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
-        h2o_linklist_unlink(&msg->link);
+    h2o_multithread_message_t *msg;
+    while ((msg = app_next_message(messages)) != NULL) {
         ready_job_t *job = (ready_job_t *)H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
         ready_t *rd = job->rd;
         if (h2o_timeout_is_linked(&rd->mongo_timeout))
@@ -161,7 +158,6 @@ void health_ready(request_t *r)
     app_thread_t *t = r->thread;
     ready_t *rd = calloc(1, sizeof(*rd));
     rd->r = r;
-    rd->thread = t;
     rd->refs = 1; /* the request */
     rd->pending = 2;
     rd->redis_timeout.cb = on_redis_timeout;

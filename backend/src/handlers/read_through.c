@@ -21,26 +21,24 @@ typedef struct {
     int busy; /* a Redis lookup or a flight holds a pointer to this read */
     int answered;
     const char *xcache;
-    char id[25];
-    const char *canon; /* RT_LIST: the canonical query (the tail of key) */
-    uint64_t gen;      /* lists: the generation the lookup saw (0: unknown, Redis bypassed) */
+    const char *subject; /* the tail of key: the product id, or the canonical query */
+    uint64_t gen;        /* lists: the generation the lookup saw (0: unknown, Redis bypassed) */
     h2o_timeout_entry_t timeout;
     char key[]; /* the Redis key; allocated with the read */
 } rt_t;
 
 /* The store job of a flight, with its encoded result. */
 typedef struct {
-    products_job_t pj; /* first: a store_job_t* maps back to the job */
-    app_t *app;
+    products_job_t pj;    /* first: a store_job_t* maps back to the job */
     app_thread_t *leader; /* the loop the result comes back to */
     flight_t *flight;
     char *fill_key;    /* Redis key to fill, NULL when the leader bypassed Redis */
     uint64_t fill_gen; /* lists: the generation the value is stamped with and filled under */
     int status;        /* 200, 404, or 503 */
+    int rejected;      /* 503 because the store queue was full */
     char *blob;        /* entry bytes (200/404) */
     size_t blob_len;
     entry_view_t view;
-    unsigned ttl_s;
 } rt_job_t;
 
 typedef struct {
@@ -67,7 +65,7 @@ static void on_request_gone(void *p)
 static void answer_not_found(rt_t *rt)
 {
     char detail[96];
-    snprintf(detail, sizeof(detail), "no product has the id %s", rt->id);
+    snprintf(detail, sizeof(detail), "no product has the id %s", rt->subject);
     respond_problem(rt->r, 404, PROBLEM_TYPE_NOT_FOUND, detail, NULL);
 }
 
@@ -145,7 +143,7 @@ static void answer_job(rt_t *rt, rt_job_t *job)
         answer_entry(rt, &job->view);
     else if (job->pj.base.state == STORE_JOB_EXPIRED)
         answer_unavailable(rt, "the product database did not answer in time");
-    else if (job->pj.result == STORE_ERROR && job->pj.error[0] == '\0')
+    else if (job->rejected)
         answer_unavailable(rt, "too many requests are waiting for the product database");
     else
         answer_unavailable(rt, "the product database is unavailable");
@@ -155,7 +153,7 @@ static void finish_flight(void *data)
 {
     rt_job_t *job = data;
     job->leader->leading--;
-    flight_finish(job->app->flights, job->flight, job, rt_job_free);
+    flight_finish(job->leader->app->flights, job->flight, job, rt_job_free);
 }
 
 /* On the leader's loop: fill Redis first, and post the result to every
@@ -164,9 +162,8 @@ static void finish_flight(void *data)
 static void on_store_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     app_thread_t *t = H2O_STRUCT_FROM_MEMBER(app_thread_t, store_receiver, receiver);
-    while (!h2o_linklist_is_empty(messages)) {
-        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
-        h2o_linklist_unlink(&msg->link);
+    h2o_multithread_message_t *msg;
+    while ((msg = app_next_message(messages)) != NULL) {
         rt_job_t *job = (rt_job_t *)H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
         if (job->status == 503) {
             APP_STAT_ADD(t, store_errors, 1);
@@ -188,9 +185,8 @@ static void on_store_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
 /* On each waiter's loop. */
 static void on_flight_result(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
-    while (!h2o_linklist_is_empty(messages)) {
-        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
-        h2o_linklist_unlink(&msg->link);
+    h2o_multithread_message_t *msg;
+    while ((msg = app_next_message(messages)) != NULL) {
         rt_t *rt = (rt_t *)H2O_STRUCT_FROM_MEMBER(flight_waiter_t, msg, msg);
         flight_t *f = rt->waiter.flight;
         rt->busy = 0;
@@ -211,8 +207,8 @@ static void on_wait_timeout(h2o_timeout_entry_t *entry)
      * store may have answered while the fill into Redis is still pending:
      * a slow Redis must not turn that into a 503 */
     if (rt->r != NULL && !rt->answered) {
-        rt_job_t *job = flight_peek(rt->waiter.flight);
-        if (job != NULL)
+        rt_job_t *job = flight_result(rt->waiter.flight);
+        if (job != NULL) /* published: the fill is still pending */
             answer_job(rt, job);
         else
             answer_unavailable(rt, "the product database did not answer in time");
@@ -244,12 +240,11 @@ static void join_flight(rt_t *rt)
     job->pj.base.reply_to = &t->store_receiver;
     job->pj.base.finish = rt_job_finish;
     if (rt->kind == RT_PRODUCT)
-        bson_oid_init_from_string(&job->pj.id, rt->id);
+        bson_oid_init_from_string(&job->pj.id, rt->subject);
     else if (rt->kind == RT_LIST) {
         query_error_t err; /* the canonical form parses back to the same query */
-        query_parse(rt->canon, strlen(rt->canon), &job->pj.query, &err);
+        query_parse(rt->subject, strlen(rt->subject), &job->pj.query, &err);
     }
-    job->app = app;
     job->leader = t;
     t->leading++;
     job->flight = rt->waiter.flight;
@@ -260,7 +255,8 @@ static void join_flight(rt_t *rt)
     APP_STAT_ADD(t, store_jobs, 1);
     if (mongo_pool_submit(app->store, &job->pj.base) != 0) {
         APP_STAT_ADD(t, store_rejected, 1);
-        job->status = 503; /* pj.error stays empty: "too many requests" */
+        job->status = 503;
+        job->rejected = 1;
         finish_flight(job);
     }
 }
@@ -313,10 +309,7 @@ void read_through_start(request_t *r, rt_kind_t kind, const char *id, const quer
     rt->thread = t;
     rt->kind = kind;
     rt->timeout.cb = on_wait_timeout;
-    if (kind == RT_PRODUCT)
-        memcpy(rt->id, id, 24);
-    else if (kind == RT_LIST)
-        rt->canon = rt->key + pl;
+    rt->subject = rt->key + pl;
     rt_handle_t *h = h2o_mem_alloc_shared(&r->req->pool, sizeof(*h), on_request_gone);
     h->rt = rt;
 

@@ -1,5 +1,6 @@
 #include "server/respond.h"
 
+#include "rand.h"
 #include "server/problem.h"
 #include "server/server.h"
 
@@ -52,13 +53,8 @@ request_t *respond_begin(h2o_req_t *req)
     if (i != -1 && valid_request_id(req->headers.entries[i].value)) {
         r->request_id = req->headers.entries[i].value;
     } else {
-        /* xorshift64*: unique enough to correlate logs, not a secret */
-        uint64_t x = t->rand_state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        t->rand_state = x;
-        uint64_t a = x * 0x2545F4914F6CDD1Dull, b = a ^ (respond_now_us() << 20) ^ t->index;
+        /* unique enough to correlate logs, not a secret */
+        uint64_t a = rand_next(&t->rand_state), b = a ^ (respond_now_us() << 20) ^ t->index;
         static const char hex[] = "0123456789abcdef";
         char *buf = h2o_mem_alloc_pool(&req->pool, 32);
         for (int i = 0; i < 16; i++) {
