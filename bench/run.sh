@@ -14,7 +14,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/backend/build/release
-state=${STATE_DIR:-$root/state}
 dur=${BENCH_SECONDS:-5}
 rounds=${BENCH_ROUNDS:-2}
 threads=${THREADS:-2}
@@ -29,21 +28,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 did not open" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 redis_port=$(free_port); mongo_port=$(free_port); api_port=$(free_port); miss_port=$(free_port)
 ceil_port=$(free_port); nginx_port=$(free_port); nginx_ceil_port=$(free_port); nginx_nokeep_port=$(free_port)
 
-redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --maxmemory 64mb \
-  --maxmemory-policy volatile-lru >"$work/log/redis.log" 2>&1 &
+start_redis "$redis_port" "$work/redis" "$work/log/redis.log"
 pids+=($!)
-"$state/bin/ferretdb-local" -listen "127.0.0.1:$mongo_port" -dir "$work/ferretdb" >"$work/log/ferretdb.log" 2>&1 &
+start_ferretdb "$mongo_port" "$work/ferretdb" "$work/log/ferretdb.log"
 pids+=($!)
-wait_port "$redis_port"
-wait_port "$mongo_port"
-MONGO_DB=catalog "$root/node_modules/.bin/mongosh" "mongodb://127.0.0.1:$mongo_port/" --quiet --file "$root/mongo-init/init.js" >/dev/null
+wait_port "$redis_port" redis
+wait_port "$mongo_port" ferretdb
+mongo_init "mongodb://127.0.0.1:$mongo_port/" catalog >/dev/null
 
 common=(HOST=127.0.0.1 THREADS="$threads" MONGO_WORKERS="$workers" MONGO_URI="mongodb://127.0.0.1:$mongo_port/"
   REDIS_URL="redis://127.0.0.1:$redis_port/0")

@@ -36,33 +36,25 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { # port what
-  for _ in $(seq 1 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "stack: $2 did not come up on port $1 (logs in $STATE_DIR/log)" >&2
-  exit 1
-}
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 for p in $NGINX_PORT $REDIS_PORT; do
   port_free "$p" || { echo "stack: port $p is in use; set NGINX_PORT/REDIS_PORT/BACKEND_PORT/MONGO_PORT" >&2; exit 1; }
 done
 
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$STATE_DIR/redis" \
-  --maxmemory 64mb --maxmemory-policy volatile-lru >"$STATE_DIR/log/redis.log" 2>&1 &
+start_redis "$REDIS_PORT" "$STATE_DIR/redis" "$STATE_DIR/log/redis.log"
 pids+=($!)
 wait_port "$REDIS_PORT" redis
 
 if [ -z "${MONGO_URI:-}" ]; then
   port_free "$MONGO_PORT" || { echo "stack: port $MONGO_PORT is in use; set MONGO_PORT" >&2; exit 1; }
-  "$STATE_DIR/bin/ferretdb-local" -listen "127.0.0.1:$MONGO_PORT" -dir "$STATE_DIR/ferretdb" >"$STATE_DIR/log/ferretdb.log" 2>&1 &
+  start_ferretdb "$MONGO_PORT" "$STATE_DIR/ferretdb" "$STATE_DIR/log/ferretdb.log"
   pids+=($!)
   wait_port "$MONGO_PORT" ferretdb
   export MONGO_URI="mongodb://127.0.0.1:$MONGO_PORT/"
 fi
 
-MONGO_DB=$MONGO_DB "$root/node_modules/.bin/mongosh" "$MONGO_URI" --quiet --file "$root/mongo-init/init.js"
+mongo_init "$MONGO_URI" "$MONGO_DB"
 
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
 export HOST=127.0.0.1

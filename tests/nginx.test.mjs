@@ -117,7 +117,6 @@ describe('routes and headers', () => {
     const bad = await get(`${N}/api/products?limit=0`, { headers: { 'X-Request-Id': 'no spaces allowed' } });
     assert.notEqual(bad.headers.get('x-request-id'), 'no spaces allowed');
     assert.equal(bad.body.instance, bad.headers.get('x-request-id'));
-    assert.equal(gen.headers.get('x-request-id') !== null && gen.headers.get('x-request-id').includes(','), false, 'one id, not two');
   });
 
   test('JSON access log: one object per line with the fields operators need', async () => {

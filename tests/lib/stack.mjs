@@ -162,8 +162,7 @@ class Stack {
   async startRedis() {
     fs.mkdirSync(path.join(this.dir, 'redis'), { recursive: true });
     this.redis = new Proc('redis', 'redis-server', [
-      '--bind', '127.0.0.1', '--port', String(this.redisPort), '--save', '', '--appendonly', 'no',
-      '--dir', path.join(this.dir, 'redis'), '--maxmemory', '64mb', '--maxmemory-policy', 'volatile-lru',
+      path.join(root, 'scripts/redis-local.conf'), '--port', String(this.redisPort), '--dir', path.join(this.dir, 'redis'),
     ], {}, this.logDir);
     await waitPort(this.redisPort);
   }

@@ -1,0 +1,40 @@
+# Shell helpers shared by scripts/stack.sh (make run) and bench/run.sh:
+# ports, and starting the local Redis and FerretDB and loading the seed.
+# Source it; each start_* runs its server in the background (the caller
+# takes $! for its list of children).
+
+lib_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# port_free PORT: true when nothing listens on 127.0.0.1:PORT
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port: prints a port nothing listens on
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# wait_port PORT WHAT: waits up to 30 s for the port to open, else exits 1
+wait_port() {
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "$2 did not come up on port $1" >&2
+  exit 1
+}
+
+# start_redis PORT DIR LOG
+start_redis() {
+  mkdir -p "$2"
+  redis-server "$lib_root/scripts/redis-local.conf" --port "$1" --dir "$2" >"$3" 2>&1 &
+}
+
+# start_ferretdb PORT DIR LOG (the binary scripts/deps.sh builds)
+start_ferretdb() {
+  "${STATE_DIR:-$lib_root/state}/bin/ferretdb-local" -listen "127.0.0.1:$1" -dir "$2" >"$3" 2>&1 &
+}
+
+# mongo_init URI DB: mongo-init/init.js through mongosh (idempotent)
+mongo_init() {
+  MONGO_DB=$2 "$lib_root/node_modules/.bin/mongosh" "$1" --quiet --file "$lib_root/mongo-init/init.js"
+}
