@@ -17,6 +17,11 @@ export const sanitized = process.env.SANITIZED === '1';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Secrets of every test stack: the backend signs tokens with TEST_JWT_SECRET
+// and creates TEST_ADMIN at start-up (tests may mint their own tokens).
+export const TEST_JWT_SECRET = 'test-only-jwt-secret-0123456789abcdef';
+export const TEST_ADMIN = { username: 'admin', password: 'test-only-admin-password' };
+
 // Whether a command can get its own /etc/hosts here (root, unshare, a
 // private mount namespace) so compose service names resolve for nginx -t;
 // not in a chroot, whose / is no mount point. Else callers point the names
@@ -198,6 +203,9 @@ class Stack {
       MONGO_DB: 'catalog',
       // generous: a sanitizer build on two busy cores must not fake an outage
       REDIS_TIMEOUT_MS: '1000',
+      JWT_SECRET: TEST_JWT_SECRET,
+      ADMIN_USERNAME: TEST_ADMIN.username,
+      ADMIN_PASSWORD: TEST_ADMIN.password,
       ASAN_OPTIONS: process.env.ASAN_OPTIONS || '',
       UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || '',
       ...extraEnv,
