@@ -42,8 +42,10 @@ wait_port "$redis_port" redis
 wait_port "$mongo_port" ferretdb
 mongo_init "mongodb://127.0.0.1:$mongo_port/" catalog >/dev/null
 
+admin_pw=bench-only-admin-password
 common=(HOST=127.0.0.1 THREADS="$threads" MONGO_WORKERS="$workers" MONGO_URI="mongodb://127.0.0.1:$mongo_port/"
-  REDIS_URL="redis://127.0.0.1:$redis_port/0")
+  REDIS_URL="redis://127.0.0.1:$redis_port/0" JWT_SECRET=bench-only-jwt-secret-0123456789abcdef
+  ADMIN_USERNAME=admin ADMIN_PASSWORD="$admin_pw")
 env "${common[@]}" PORT="$api_port" "$bin/catalog-backend" >"$work/log/api.log" 2>&1 &
 api_pid=$!
 pids+=($api_pid)
@@ -73,11 +75,18 @@ done
 id=$(sed -n 's/.*"products":\[{"id":"\([0-9a-f]\{24\}\)".*/\1/p' "$work/list.json")
 curl -sf "http://127.0.0.1:$api_port/api/products/$id" -o /dev/null
 
+# measure_c CONNECTIONS URL [extra args...]: like measure with another connection count
+measure_c() {
+  local c=$1
+  shift
+  WRK_CONNECTIONS=$c measure "$@"
+}
+
 # wrk URL [extra args...] -> "rps p50_ms p99_ms"
 measure() {
   local url=$1
   shift
-  wrk -t1 -c64 -d"${dur}s" --latency "$@" "$url" 2>&1 | awk '
+  wrk -t1 -c"${WRK_CONNECTIONS:-64}" -d"${dur}s" --latency "$@" "$url" 2>&1 | awk '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
     $1 == "Requests/sec:" { rps = $2 }
@@ -139,3 +148,12 @@ echo "backend RSS"
 echo "  idle (after warm-up)                          ${idle} MB   (target < 20 MB)"
 echo "  under 512 connections                         ${loaded} MB"
 echo "  p99 target at 64 connections: < 5 ms (direct ${ad_99} ms, nginx ${an_99} ms, product ${p_99} ms)"
+echo
+
+# admin writes (last: they churn the cache): PATCH over 50 products, 8 connections
+token=$(curl -sf "http://127.0.0.1:$api_port/api/auth/login" -H 'content-type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$admin_pw\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+ids=$(curl -sf "http://127.0.0.1:$api_port/api/products?limit=50" | grep -o '"id":"[0-9a-f]\{24\}"' | cut -d'"' -f4 | paste -sd,)
+read -r w_rps w_50 w_99 w_bad <<<"$(BENCH_TOKEN=$token BENCH_IDS=$ids measure_c 8 "http://127.0.0.1:$api_port" -s "$root/bench/wrk-write.lua")"
+echo "admin writes (PATCH, findAndModify + invalidation before the answer, 8 connections)"
+row "backend direct" "$w_rps" "$w_50" "$w_99" "${w_bad#0}"

@@ -137,6 +137,9 @@ describe('tokens', () => {
       void b;
     }
     assert.equal((await send('POST', `${B.url}/api/products`, { name: 'Auth probe 2', price: 1, category: 'books' }, t2)).status, 201);
+    // signing out twice: the second time the token is already revoked
+    assertProblem(assert, await send('POST', `${B.url}/api/auth/logout`, undefined, t1), 401, { detail: /revoked/ });
+    assert.equal(out.headers.get('content-type'), null, '204 has no body and no Content-Type');
     assertProblem(assert, await send('POST', `${A.url}/api/auth/logout`, undefined, 'garbage'), 401);
     assertProblem(assert, await send('POST', `${A.url}/api/auth/logout`), 401);
   });

@@ -27,7 +27,7 @@ after(async () => {
 });
 
 const GEN_KEY = '{products}:gen';
-const productKey = (id) => `product:${id}`;
+const productKey = (id) => `{products}:product:${id}`;
 const listKey = (canon) => `{products}:list:${canon}`;
 const CATEGORIES_KEY = '{products}:categories';
 const ABSENT_ID = 'fffffffffffffffffffff0f0';
@@ -410,7 +410,7 @@ describe('a hit costs one Redis round trip', () => {
     const cmds = await monitored(async () => { r = await hget(url); });
     assert.equal(r.status, 200);
     assert.equal(r.headers['x-cache'], 'HIT');
-    assert.deepEqual(cmds.map((c) => c.cmd), [`"MGET" "{products}:gen" "{products}:floor" "product:${id}"`], show(cmds));
+    assert.deepEqual(cmds.map((c) => c.cmd), [`"MGET" "{products}:gen" "{products}:floor" "{products}:product:${id}"`], show(cmds));
   });
 
   test('categories: a hit is exactly one MGET', async () => {

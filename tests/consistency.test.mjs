@@ -59,12 +59,12 @@ describe('invalidation on write', () => {
     const p = await createProduct('Invalidation probe');
     await get(`${B.url}/api/products/${p.id}`); // MISS: fills
     assert.equal((await get(`${B.url}/api/products/${p.id}`)).headers.get('x-cache'), 'HIT');
-    assert.notEqual(s.redisCli('EXISTS', `product:${p.id}`), '0');
+    assert.notEqual(s.redisCli('EXISTS', `{products}:product:${p.id}`), '0');
     const gen = BigInt(s.redisCli('GET', '{products}:gen'));
     const r = await send('PATCH', `${A.url}/api/products/${p.id}`, { stock: 7 }, token);
     assert.equal(r.status, 200);
     // checked right after the answer: already applied
-    assert.equal(s.redisCli('EXISTS', `product:${p.id}`), '0');
+    assert.equal(s.redisCli('EXISTS', `{products}:product:${p.id}`), '0');
     assert.equal(BigInt(s.redisCli('GET', '{products}:gen')), gen + 1n);
     const g = await get(`${B.url}/api/products/${p.id}`);
     assert.equal(g.headers.get('x-cache'), 'MISS');
@@ -156,7 +156,7 @@ describe('no stale set', () => {
     // and the cache ends with the new value
     assert.equal((await get(`${B.url}/api/products/${p.id}`)).headers.get('x-cache'), 'HIT');
     assert.equal((await get(`${C.url}/api/products/${p.id}`)).body.stock, 99);
-    assert.match(s.redisCli('GET', `product:${p.id}`), /"stock":99/);
+    assert.match(s.redisCli('GET', `{products}:product:${p.id}`), /"stock":99/);
     await C.proc.stop();
     s.backends.splice(s.backends.indexOf(C), 1);
   });
@@ -183,7 +183,7 @@ describe('Redis outage during writes', () => {
     for (const b of [A, B]) assert.equal((await get(`${b.url}/api/products/${p.id}`)).body.stock, 42);
     // Redis comes back with the pre-write snapshot (old entries, old generation)
     await s.startRedis();
-    assert.equal(s.redisCli('EXISTS', `product:${p.id}`), '1', 'the snapshot holds the old entry');
+    assert.equal(s.redisCli('EXISTS', `{products}:product:${p.id}`), '1', 'the snapshot holds the old entry');
     // every read from here on, through both processes, is the new data;
     // until both are reconnected and back to HIT
     const seen = new Set();

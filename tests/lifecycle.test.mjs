@@ -399,7 +399,7 @@ describe('reaching Redis', () => {
   test('by host name (resolved off the loop): MISS then HIT', T, async () => {
     const b = await s.startBackend({ REDIS_URL: `redis://localhost:${s.redisPort}/0` });
     const p = await missThenHit(b);
-    assert.equal(s.redisCli('EXISTS', `product:${p.split('/').pop()}`), '1');
+    assert.equal(s.redisCli('EXISTS', `{products}:product:${p.split('/').pop()}`), '1');
     assert.equal((await b.proc.stop()).code, 0);
   });
 
@@ -428,14 +428,14 @@ describe('reaching Redis', () => {
     test('right password (redis://:secret@…): MISS then HIT, stored in that server', T, async () => {
       const b = await s.startBackend({ REDIS_URL: `redis://:secret@127.0.0.1:${port}/0` });
       const p = await missThenHit(b);
-      assert.equal(cli('EXISTS', `product:${p.split('/').pop()}`), '1');
+      assert.equal(cli('EXISTS', `{products}:product:${p.split('/').pop()}`), '1');
       assert.equal((await b.proc.stop()).code, 0);
     });
 
     test('user and password (redis://default:secret@…, %-escaped): MISS then HIT', T, async () => {
       const b = await s.startBackend({ REDIS_URL: `redis://default:%73ecret@127.0.0.1:${port}/2` });
       const p = await missThenHit(b);
-      assert.equal(cli('-n', '2', 'EXISTS', `product:${p.split('/').pop()}`), '1');
+      assert.equal(cli('-n', '2', 'EXISTS', `{products}:product:${p.split('/').pop()}`), '1');
       assert.equal((await b.proc.stop()).code, 0);
     });
 
@@ -489,7 +489,7 @@ test('CURRENCY=EUR: every price carries EUR, also from the cache (Redis db 1)', 
   }
   assert.equal(hit.text, seen[seen.length - 2].text, 'the HIT is the bytes the MISS stored');
   // the entries went to db 1, not db 0
-  assert.equal(s.redisCli('-n', '1', 'EXISTS', `product:${id}`), '1');
-  assert.equal(s.redisCli('-n', '0', 'EXISTS', `product:${id}`), '0');
+  assert.equal(s.redisCli('-n', '1', 'EXISTS', `{products}:product:${id}`), '1');
+  assert.equal(s.redisCli('-n', '0', 'EXISTS', `{products}:product:${id}`), '0');
   assert.equal((await b.proc.stop()).code, 0);
 });

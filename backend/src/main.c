@@ -62,9 +62,12 @@ static int add_user(const config_t *cfg, const char *name, const char *role)
         fprintf(stderr, "catalog-backend: --add-user: give the password on stdin\n");
         return 2;
     }
-    pw[strcspn(pw, "\r\n")] = '\0';
-    if (strlen(pw) < 12) {
-        fprintf(stderr, "catalog-backend: --add-user: the password must be at least 12 characters\n");
+    size_t line = strcspn(pw, "\r\n");
+    int whole = pw[line] != '\0' || feof(stdin); /* else the line went on past the buffer */
+    pw[line] = '\0';
+    if (line < 12 || line > PASSWORD_MAX || !whole) {
+        fprintf(stderr, "catalog-backend: --add-user: the password must be 12 to %d characters\n", PASSWORD_MAX);
+        sodium_memzero(pw, sizeof(pw));
         return 2;
     }
     mongoc_init();
@@ -100,11 +103,12 @@ static void *bootstrap_main(void *arg)
 {
     app_t *app = arg;
     unsigned delay_ms = 250;
+    mongoc_client_t *client = mongo_pool_new_client(app->store);
     for (;;) {
-        char err[512];
-        mongoc_client_t *client = mongo_pool_pop(app->store);
-        int rc = users_bootstrap(client, app->cfg.mongo_db, app->cfg.admin_username, app->cfg.admin_password, err, sizeof(err));
-        mongo_pool_push(app->store, client);
+        char err[512] = "out of memory";
+        int rc =
+            client ? users_bootstrap(client, app->cfg.mongo_db, app->cfg.admin_username, app->cfg.admin_password, err, sizeof(err))
+                   : -1;
         if (rc == 0)
             break;
         fprintf(stderr, "catalog-backend: start-up setup failed, retrying in %u ms: %s\n", delay_ms, err);
@@ -113,6 +117,7 @@ static void *bootstrap_main(void *arg)
         if (delay_ms < 5000)
             delay_ms *= 2;
     }
+    mongoc_client_destroy(client);
     sodium_memzero(app->cfg.admin_password, sizeof(app->cfg.admin_password));
     pthread_mutex_lock(&boot_mutex);
     boot_done = 1;

@@ -22,6 +22,7 @@ struct cache {
     char fill_sha[41];
     uint64_t rand_state;
     int connected_before; /* a ready connection existed: the next one is a reconnection */
+    int need_floor;       /* this connection has not yet raised the floor it owes: lookups bypass */
     h2o_loop_t *loop;
     h2o_timeout_t retry_timeout; /* retries of a failed invalidation */
     h2o_timeout_entry_t retry_entry;
@@ -78,6 +79,7 @@ static void load_fill_script(redis_loop_t *rl)
 typedef struct {
     cache_t *cache;
     uint64_t epoch; /* writes up to this one are covered by the bump */
+    int floor;      /* raises the floor (retires every product), not one key */
     cache_invalidated_cb cb;
     void *data;
 } bump_t;
@@ -87,15 +89,19 @@ static void on_bump_reply(redisReply *r, void *data)
     bump_t *b = data;
     cache_t *c = b->cache;
     int ok = r != NULL && (r->type == REDIS_REPLY_INTEGER || r->type == REDIS_REPLY_STRING);
-    if (ok) {
-        /* clean again, unless a later write failed meanwhile */
+    if (ok && b->floor) {
+        /* only a floor covers a failed write (its product is not known
+         * here): clean again, unless a later write failed meanwhile */
         uint64_t d = atomic_load(&c->shared->dirty_epoch);
         while (d != 0 && d <= b->epoch && !atomic_compare_exchange_weak(&c->shared->dirty_epoch, &d, 0))
             ;
-    } else {
+        c->need_floor = 0;
+    } else if (!ok) {
         uint64_t d = atomic_load(&c->shared->dirty_epoch);
         while (d < b->epoch && !atomic_compare_exchange_weak(&c->shared->dirty_epoch, &d, b->epoch))
             ;
+        if (b->floor)
+            c->need_floor = 1;
         if (!h2o_timeout_is_linked(&c->retry_entry))
             h2o_timeout_link(c->loop, &c->retry_timeout, &c->retry_entry);
     }
@@ -115,7 +121,7 @@ static int send_bump(cache_t *c, redis_loop_t *rl, const char *product_key, uint
     const char *argv[] = {"EVAL", BUMP_LUA, "2", CACHE_GEN_KEY, key2, now, mode};
     size_t lens[] = {4, sizeof(BUMP_LUA) - 1, 1, sizeof(CACHE_GEN_KEY) - 1, strlen(key2), (size_t)n, 3};
     bump_t *b = malloc(sizeof(*b));
-    *b = (bump_t){c, epoch, cb, data};
+    *b = (bump_t){c, epoch, product_key == NULL, cb, data};
     if (redis_loop_command(rl, on_bump_reply, b, 7, argv, lens) != 0) {
         free(b);
         return -1;
@@ -131,15 +137,17 @@ static void on_ready(redis_loop_t *rl, void *data)
 {
     cache_t *c = data;
     load_fill_script(rl);
-    if (c->connected_before || atomic_load(&c->shared->dirty_epoch) != 0)
+    if (c->connected_before || atomic_load(&c->shared->dirty_epoch) != 0) {
+        c->need_floor = 1; /* lookups wait for the reply (they bypass meanwhile) */
         send_bump(c, rl, NULL, atomic_load(&c->shared->write_epoch), NULL, NULL);
+    }
     c->connected_before = 1;
 }
 
 static void on_retry(h2o_timeout_entry_t *entry)
 {
     cache_t *c = H2O_STRUCT_FROM_MEMBER(cache_t, retry_entry, entry);
-    if (atomic_load(&c->shared->dirty_epoch) == 0)
+    if (atomic_load(&c->shared->dirty_epoch) == 0 && !c->need_floor)
         return;
     /* not connected: the reconnection bumps it (on_ready) */
     if (send_bump(c, c->redis, NULL, atomic_load(&c->shared->write_epoch), NULL, NULL) != 0)
@@ -162,11 +170,14 @@ cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg, cache_shared_t *s
 
 int cache_is_dirty(const cache_t *c)
 {
-    return atomic_load(&c->shared->dirty_epoch) != 0;
+    return c->need_floor || atomic_load(&c->shared->dirty_epoch) != 0;
 }
 
 void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data)
 {
+    /* while an earlier invalidation is owed, only a floor settles it */
+    if (atomic_load(&c->shared->dirty_epoch) != 0)
+        product_key = NULL;
     if (send_bump(c, c->redis, product_key, epoch, cb, data) != 0) {
         uint64_t d = atomic_load(&c->shared->dirty_epoch);
         while (d < epoch && !atomic_compare_exchange_weak(&c->shared->dirty_epoch, &d, epoch))

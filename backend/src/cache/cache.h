@@ -5,7 +5,7 @@
  *
  * Keys (hash-tagged so that keys read or written together share a Redis
  * Cluster slot):
- *   product:<24 hex id>                one product (or a short-lived "not found"), stamped with
+ *   {products}:product:<24 hex id>     one product (or a short-lived "not found"), stamped with
  *                                      the generation it was filled under (served whatever the stamp)
  *   {products}:gen                     the generation, bumped by every write, no TTL, never goes back
  *   {products}:floor                   oldest generation a product entry may carry: raised to the
@@ -27,7 +27,7 @@
 #define CACHE_FLOOR_KEY "{products}:floor"
 #define CACHE_LIST_PREFIX "{products}:list:"
 #define CACHE_CATEGORIES_KEY "{products}:categories"
-#define CACHE_PRODUCT_PREFIX "product:"
+#define CACHE_PRODUCT_PREFIX "{products}:product:"
 
 typedef struct cache cache_t;
 
@@ -54,8 +54,9 @@ typedef void (*cache_lookup_cb)(void *data, cache_status_t status, uint64_t gen,
  * filled before it. */
 cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg, cache_shared_t *shared);
 
-/* 1 while a write of this process waits for its invalidation: its reads
- * then bypass Redis (they would see entries from before the write). */
+/* 1 while a write of this process waits for its invalidation, or this
+ * loop's reconnection has not raised the floor yet: reads then bypass
+ * Redis (they could see entries from before a write). */
 int cache_is_dirty(const cache_t *c);
 
 /* Looks a generation-stamped key up: one MGET of the generation, the floor

@@ -140,6 +140,8 @@ static void on_revoke_reply(redisReply *reply, void *data)
     if (op->r != NULL) {
         if (reply != NULL && reply->type == REDIS_REPLY_STATUS)
             respond_body(op->r, 204, NULL, NULL, 0, "", 0);
+        else if (reply != NULL && reply->type == REDIS_REPLY_NIL) /* NX: already there */
+            unauthorized(op->r, "the token has been revoked (signed out)", 1);
         else
             respond_unavailable(op->r, "the sign-out could not be recorded (cache unavailable); try again", 1);
     }
@@ -157,10 +159,10 @@ void auth_logout(request_t *r)
     revoked_key(&claims, key, sizeof(key));
     int64_t left = claims.exp - now_s();
     int tl = snprintf(ttl, sizeof(ttl), "%lld", (long long)(left > 0 ? left : 1));
-    const char *argv[] = {"SET", key, "1", "EX", ttl};
-    size_t lens[] = {3, strlen(key), 1, 2, (size_t)tl};
+    const char *argv[] = {"SET", key, "1", "EX", ttl, "NX"};
+    size_t lens[] = {3, strlen(key), 1, 2, (size_t)tl, 2};
     respond_op_ref(&l->op);
-    if (redis_loop_command(cache_redis(r->thread->cache), on_revoke_reply, &l->op, 5, argv, lens) != 0)
+    if (redis_loop_command(cache_redis(r->thread->cache), on_revoke_reply, &l->op, 6, argv, lens) != 0)
         on_revoke_reply(NULL, &l->op);
 }
 
@@ -355,6 +357,7 @@ static int parse_login(request_t *r, login_job_t *job)
         }
     }
     cJSON_Delete(root);
+    explicit_bzero(r->req->entity.base, r->req->entity.len); /* the password, in the request's buffer */
     if (errs.n == 0)
         return 0;
     cJSON *extra = cJSON_CreateObject();

@@ -84,6 +84,7 @@ cJSON *body_parse_json(request_t *r)
         const char *end = NULL;
         cJSON *root = cJSON_ParseWithOpts(copy, &end, 1);
         size_t at = end ? (size_t)(end - copy) : 0;
+        explicit_bzero(copy, b.len); /* a login body holds a password */
         free(copy);
         if (root != NULL)
             return root;

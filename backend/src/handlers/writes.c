@@ -55,6 +55,8 @@ static void answer_success(write_op_t *w)
     respond_body(r, job->kind == WRITE_CREATE ? 201 : 200, NULL, etag, (size_t)el, job->json, job->json_len);
 }
 
+static void answer_failure(write_op_t *w);
+
 static void on_invalidated(void *data, int ok)
 {
     write_op_t *w = data;
@@ -65,8 +67,12 @@ static void on_invalidated(void *data, int ok)
                 "until it is applied\n",
                 w->job.id_hex);
     w->thread->writing--;
-    if (w->op.r != NULL)
-        answer_success(w);
+    if (w->op.r != NULL) {
+        if (w->job.result == WRITE_OK)
+            answer_success(w);
+        else
+            answer_failure(w);
+    }
     respond_op_unref(&w->op);
 }
 
@@ -103,7 +109,11 @@ static void answer_failure(write_op_t *w)
                         "Idempotency-Key");
         break;
     default:
-        respond_unavailable(r, "the product database could not complete the write; it was not applied or may be retried", 1);
+        respond_unavailable(r,
+                            w->job.sent ? "the product database failed during the write; it may or may not have been applied: "
+                                          "read the product before retrying"
+                                        : "the product database could not take the write; it was not applied",
+                            1);
         break;
     }
 }
@@ -117,14 +127,20 @@ static void on_write_done(store_job_t *base)
         t->writing--;
         if (w->op.r != NULL)
             respond_unavailable(w->op.r, "the product database did not take the write in time; it was not applied", 1);
-    } else if (w->job.result == WRITE_OK) {
-        /* acknowledged by MongoDB: invalidate before answering, even when
-         * the client is gone (the drain waits for it: writing stays up) */
+    } else if (w->job.result == WRITE_OK || (w->job.result == WRITE_ERROR && w->job.sent)) {
+        /* acknowledged by MongoDB — or failed after the command was sent,
+         * so it may have been applied: invalidate before answering, even
+         * when the client is gone (the drain waits: writing stays up) */
+        if (w->job.result == WRITE_ERROR) {
+            APP_STAT_ADD(t, store_errors, 1);
+            fprintf(stderr, "store: write: %s (invalidating: it may have been applied)\n", w->job.error);
+        }
         uint64_t epoch = atomic_fetch_add(&t->app->cache_shared.write_epoch, 1) + 1;
         char key[64];
         snprintf(key, sizeof(key), CACHE_PRODUCT_PREFIX "%s", w->job.id_hex);
         respond_op_ref(&w->op);
-        cache_invalidate(t->cache, key, epoch, on_invalidated, w);
+        /* a create that failed has no product entry to delete (a new id) */
+        cache_invalidate(t->cache, w->job.id_hex[0] ? key : NULL, epoch, on_invalidated, w);
     } else {
         if (w->job.result == WRITE_ERROR) {
             APP_STAT_ADD(t, store_errors, 1);
@@ -173,15 +189,17 @@ static int parse_if_match(request_t *r, write_job_t *job)
             for (const char *d = p + 2; d < q && n >= 0; d++)
                 n = *d >= '0' && *d <= '9' ? n * 10 + (*d - '0') : -1;
         }
-        if (job->if_match_n < sizeof(job->if_match_versions) / sizeof(job->if_match_versions[0]))
-            job->if_match_versions[job->if_match_n++] = n;
+        if (job->if_match_n == sizeof(job->if_match_versions) / sizeof(job->if_match_versions[0]))
+            goto bad;
+        job->if_match_versions[job->if_match_n++] = n;
         p = q + 1;
     }
     if (tags == 0)
         goto bad;
     return 0;
 bad:
-    respond_problem(r, 400, PROBLEM_TYPE_INVALID_HEADER, "If-Match must be \"*\" or entity tags such as \"v3\"", "If-Match");
+    respond_problem(r, 400, PROBLEM_TYPE_INVALID_HEADER, "If-Match must be \"*\" or up to 32 entity tags such as \"v3\"",
+                    "If-Match");
     return -1;
 }
 

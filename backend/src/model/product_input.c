@@ -12,7 +12,15 @@ void input_errors_add(input_errors_t *e, const char *field, const char *fmt, ...
 {
     if (e->n >= INPUT_ERRORS_MAX)
         return;
-    snprintf(e->items[e->n].field, sizeof(e->items[e->n].field), "%s", field);
+    char *f = e->items[e->n].field;
+    snprintf(f, sizeof(e->items[e->n].field), "%s", field);
+    size_t n = strlen(f);
+    if (n < strlen(field)) { /* a cut client key must not end inside a UTF-8 sequence */
+        while (n > 0 && ((unsigned char)f[n - 1] & 0xC0) == 0x80)
+            f[--n] = '\0';
+        if (n > 0 && (unsigned char)f[n - 1] >= 0xC0)
+            f[--n] = '\0';
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->items[e->n].reason, sizeof(e->items[e->n].reason), fmt, ap);

@@ -99,8 +99,12 @@ void respond_body(request_t *r, int status, const char *content_type, const char
         req->res.reason = "OK";
     else if (status == 201)
         req->res.reason = "Created";
-    const char *ct = content_type ? content_type : "application/json";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct, strlen(ct));
+    else if (status == 204)
+        req->res.reason = "No Content";
+    if (status != 204) {
+        const char *ct = content_type ? content_type : "application/json";
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct, strlen(ct));
+    }
     if (etag != NULL) {
         h2o_iovec_t v = h2o_strdup(&req->pool, etag, etag_len);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, v.base, v.len);

@@ -8,6 +8,7 @@
 
 struct mongo_pool {
     mongoc_client_pool_t *clients;
+    mongoc_uri_t *uri; /* with the timeouts, for mongo_pool_new_client */
     char db[64];
     unsigned delay_ms; /* DEBUG_STORE_DELAY_MS */
     pthread_mutex_t mutex;
@@ -45,9 +46,13 @@ static void *worker_main(void *arg)
                 nanosleep(&d, NULL);
             }
             mongoc_client_t *client = mongoc_client_pool_pop(pool->clients);
-            job->run(job, client, pool->db);
-            mongoc_client_pool_push(pool->clients, client);
-            job->state = STORE_JOB_DONE;
+            if (client == NULL) { /* waitQueueTimeoutMS passed: not run, like an expired job */
+                job->state = STORE_JOB_EXPIRED;
+            } else {
+                job->run(job, client, pool->db);
+                mongoc_client_pool_push(pool->clients, client);
+                job->state = STORE_JOB_DONE;
+            }
         }
         if (job->finish != NULL)
             job->finish(job);
@@ -80,12 +85,13 @@ mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen)
 
     mongo_pool_t *pool = calloc(1, sizeof(*pool));
     pool->clients = mongoc_client_pool_new_with_error(uri, &error);
-    mongoc_uri_destroy(uri);
     if (pool->clients == NULL) {
         snprintf(err, errlen, "MONGO_URI: %s", error.message);
+        mongoc_uri_destroy(uri);
         free(pool);
         return NULL;
     }
+    pool->uri = uri;
     mongoc_client_pool_set_error_api(pool->clients, MONGOC_ERROR_API_VERSION_2);
     mongoc_client_pool_max_size(pool->clients, cfg->mongo_workers);
     snprintf(pool->db, sizeof(pool->db), "%s", cfg->mongo_db);
@@ -131,12 +137,10 @@ size_t mongo_pool_queue_depth(mongo_pool_t *pool)
     return d;
 }
 
-mongoc_client_t *mongo_pool_pop(mongo_pool_t *pool)
+mongoc_client_t *mongo_pool_new_client(mongo_pool_t *pool)
 {
-    return mongoc_client_pool_pop(pool->clients);
-}
-
-void mongo_pool_push(mongo_pool_t *pool, mongoc_client_t *client)
-{
-    mongoc_client_pool_push(pool->clients, client);
+    mongoc_client_t *c = mongoc_client_new_from_uri(pool->uri);
+    if (c != NULL)
+        mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);
+    return c;
 }

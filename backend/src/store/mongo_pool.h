@@ -17,7 +17,7 @@ typedef struct store_job store_job_t;
 
 typedef enum {
     STORE_JOB_DONE = 0, /* run() was called; its own fields tell success */
-    STORE_JOB_EXPIRED,  /* the deadline passed while queued; run() was not called */
+    STORE_JOB_EXPIRED,  /* the deadline passed while queued (or no client came in time); run() was not called */
 } store_job_state_t;
 
 struct store_job {
@@ -41,10 +41,10 @@ mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen);
  * queue is full (the caller answers 503 + Retry-After). Thread-safe. */
 int mongo_pool_submit(mongo_pool_t *pool, store_job_t *job);
 
-/* Takes a client of the pool for blocking work off the loops (start-up
- * setup); give it back with mongo_pool_push. */
-mongoc_client_t *mongo_pool_pop(mongo_pool_t *pool);
-void mongo_pool_push(mongo_pool_t *pool, mongoc_client_t *client);
+/* A client of its own (the pool's URI and timeouts) for blocking work off
+ * the loops, such as the start-up setup: the pool's clients are exactly
+ * one per worker. Caller destroys it; NULL when out of memory. */
+mongoc_client_t *mongo_pool_new_client(mongo_pool_t *pool);
 
 /* Jobs queued and not yet started (for stats). */
 size_t mongo_pool_queue_depth(mongo_pool_t *pool);

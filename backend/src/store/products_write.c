@@ -272,12 +272,9 @@ static void run_create(write_job_t *job, mongoc_database_t *db)
     mongoc_collection_t *keys = job->idem_key[0] ? mongoc_database_get_collection(db, IDEMPOTENCY) : NULL;
     bson_oid_t pid;
     bson_oid_init(&pid, NULL);
-    int resumed = 0;
     if (keys != NULL) {
-        int rc = reserve_key(job, keys, &pid, products);
-        if (rc <= 0)
+        if (reserve_key(job, keys, &pid, products) <= 0)
             goto done;
-        resumed = rc == 2;
     }
     int64_t now = now_ms();
     bson_t doc = BSON_INITIALIZER, opts = BSON_INITIALIZER;
@@ -288,12 +285,13 @@ static void run_create(write_job_t *job, mongoc_database_t *db)
     BSON_APPEND_INT64(&doc, "version", 1);
     products_write_concern(job->client, &opts);
     bson_error_t err;
+    job->sent = 1;
     bool ok = mongoc_collection_insert_one(products, &doc, &opts, NULL, &err);
     bson_destroy(&opts);
     if (ok) {
         take_doc(job, &doc);
-    } else if (resumed && is_duplicate_key(&err)) {
-        /* the earlier attempt did insert it: answer with that product */
+    } else if (keys != NULL && is_duplicate_key(&err)) {
+        /* another attempt with this key (earlier, or racing this one) inserted it: answer with that product */
         bson_t found = BSON_INITIALIZER;
         int rc = find_product(job, products, &pid, &found);
         if (rc == 1)
@@ -436,6 +434,7 @@ static void run_update(write_job_t *job, mongoc_database_t *db)
         products_write_concern(job->client, &extra);
         mongoc_find_and_modify_opts_append(fam, &extra);
         bson_error_t err;
+        job->sent = 1;
         bool ok = mongoc_collection_find_and_modify_with_opts(coll, &filter, fam, &reply, &err);
         mongoc_find_and_modify_opts_destroy(fam);
         bson_destroy(&filter);
@@ -504,6 +503,7 @@ static void run_delete(write_job_t *job, mongoc_database_t *db)
         }
         products_write_concern(job->client, &opts);
         bson_error_t err;
+        job->sent = 1;
         bool ok = mongoc_collection_delete_one(coll, &filter, &opts, &reply, &err);
         bson_destroy(&filter);
         bson_destroy(&opts);
@@ -560,5 +560,6 @@ void write_job_init(write_job_t *job, write_kind_t kind, unsigned timeout_ms)
     job->json = NULL;
     job->json_len = 0;
     job->replayed = 0;
+    job->sent = 0;
     job->error[0] = '\0';
 }

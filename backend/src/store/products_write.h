@@ -26,13 +26,14 @@ typedef struct {
     store_job_t base; /* first */
     write_kind_t kind;
     const char *currency;
-    bson_oid_t id;                /* all but WRITE_CREATE */
-    product_input_t input;        /* owned by the job (freed by write_job_clear) */
-    int if_match;                 /* 0: none, 1: versions, 2: "*" */
-    int64_t if_match_versions[8]; /* the versions named by If-Match (-1: a tag that is none of ours) */
+    bson_oid_t id;                 /* all but WRITE_CREATE */
+    product_input_t input;         /* owned by the job (freed by write_job_clear) */
+    int if_match;                  /* 0: none, 1: versions, 2: "*" */
+    int64_t if_match_versions[32]; /* the versions named by If-Match (-1: a tag that is none of ours) */
     size_t if_match_n;
-    char idem_key[320]; /* "<user>\n<Idempotency-Key>", empty when none */
+    char idem_key[336]; /* "<user>\n<Idempotency-Key>" (64 + 1 + 255), empty when none */
     char body_sha256[65];
+    int sent;                /* a mutating command went to MongoDB (its outcome may be unknown on error) */
     mongoc_client_t *client; /* during run only */
     /* outputs */
     write_result_t result;
