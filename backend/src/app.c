@@ -31,14 +31,15 @@ static void *thread_main(void *arg)
     h2o_multithread_register_receiver(t->ctx.queue, &t->control_receiver, on_control);
     read_through_init_thread(t);
     health_init_thread(t);
-    t->cache = cache_create(&t->ctx, &t->app->cfg);
+    writes_init_thread(t);
+    t->cache = cache_create(&t->ctx, &t->app->cfg, &t->app->cache_shared);
     server_start_accepting(t);
     pthread_barrier_wait(&t->app->ready);
 
     /* one iteration per call: after each, check whether the drain is over.
      * A thread that leads a flight stays until its result came back: the
      * waiters of other threads are answered from here */
-    while (!(t->draining && atomic_load_explicit(&t->inflight, memory_order_relaxed) == 0 && t->leading == 0))
+    while (!(t->draining && atomic_load_explicit(&t->inflight, memory_order_relaxed) == 0 && t->leading == 0 && t->writing == 0))
         h2o_evloop_run(loop, t->draining ? 10 : INT32_MAX);
     atomic_store(&t->drained, 1);
     return NULL;

@@ -45,11 +45,15 @@ typedef struct app_thread {
     h2o_multithread_receiver_t control_receiver; /* drain */
     h2o_multithread_message_t drain_msg;
     cache_t *cache;
-    h2o_timeout_t store_timeout;  /* time box of a request waiting on a store job */
-    h2o_timeout_t health_timeout; /* time box of each readiness check */
-    _Atomic size_t inflight;      /* requests received and not yet disposed (read by main at exit) */
-    size_t leading;               /* flights this thread leads: their results come back here */
-    h2o_linklist_t conns;         /* server_conn_t of the open client connections */
+    h2o_timeout_t store_timeout;               /* time box of a request waiting on a store job */
+    h2o_timeout_t health_timeout;              /* time box of each readiness check */
+    h2o_timeout_t fill_delay_timeout;          /* DEBUG_FILL_DELAY_MS */
+    h2o_timeout_t write_timeout;               /* time box of a request waiting on a write or login job */
+    h2o_multithread_receiver_t write_receiver; /* completions of write and login jobs */
+    _Atomic size_t inflight;                   /* requests received and not yet disposed (read by main at exit) */
+    size_t leading;                            /* flights this thread leads: their results come back here */
+    size_t writing;                            /* write/login jobs and invalidations in progress (a drain waits for them) */
+    h2o_linklist_t conns;                      /* server_conn_t of the open client connections */
     int draining;
     _Atomic int drained;
     uint64_t rand_state;
@@ -62,6 +66,10 @@ struct app {
     app_thread_t *threads;
     mongo_pool_t *store;
     flight_table_t *flights;
+    cache_shared_t cache_shared;
+    _Atomic unsigned logins_running; /* Argon2id checks in progress (bounded) */
+    char *openapi_json;              /* the spec, converted once at start-up */
+    size_t openapi_json_len;
     time_t started_at;
     pthread_barrier_t ready; /* app_start returns once every loop can take messages */
 };

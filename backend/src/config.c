@@ -38,7 +38,18 @@ static const opt_t options[] = {
     {"MAX_BODY_BYTES", "65536", OPT_UINT, 1, 1048576, "largest accepted request body (else 413)"},
     {"DRAIN_TIMEOUT_MS", "4500", OPT_UINT, 0, 60000, "on SIGTERM/SIGINT, longest wait for in-flight requests"},
     {"CURRENCY", "USD", OPT_STR, 0, 0, "ISO 4217 code shown with every price"},
+    {"JWT_SECRET", NULL, OPT_STR, 0, 0, "secret that signs auth tokens (HS256), at least 32 bytes (required)"},
+    {"JWT_SECRET_PREVIOUS", NULL, OPT_STR, 0, 0, "previous secret, still accepted for verification during a rotation"},
+    {"JWT_TTL", "3600", OPT_UINT, 60, 86400, "lifetime of an auth token, seconds"},
+    {"ADMIN_USERNAME", "admin", OPT_STR, 0, 0, "user name of the admin created at start-up when none exists"},
+    {"ADMIN_PASSWORD", NULL, OPT_STR, 0, 0, "its password (at least 12 characters); unset: no admin is created"},
+    {"LOGIN_MAX_FAILURES", "5", OPT_UINT, 1, 1000, "failed logins per user and address before 429"},
+    {"LOGIN_LOCKOUT", "900", OPT_UINT, 1, 86400, "window of counted login failures (and the lockout), seconds"},
+    {"TRUSTED_PROXIES", "127.0.0.0/8,::1/128", OPT_STR, 0, 0,
+     "comma-separated CIDRs of proxies whose X-Real-IP header names the client (nginx)"},
+    {"CORS_ORIGINS", "", OPT_STR, 0, 0, "comma-separated origins allowed cross-origin (empty: CORS off)"},
     {"DEBUG_STORE_DELAY_MS", "0", OPT_UINT, 0, 60000, "tests only: hold every MongoDB job this long"},
+    {"DEBUG_FILL_DELAY_MS", "0", OPT_UINT, 0, 60000, "tests only: hold every cache fill this long after MongoDB answered"},
     {"BENCH_BYPASS_CACHE", "0", OPT_BOOL, 0, 1, "benchmarks only: skip Redis on every read"},
 };
 
@@ -203,6 +214,102 @@ bad:
     return -1;
 }
 
+/* Parses "a.b.c.d/n,x::y/n" (a bare address is a /32 or /128). */
+static int parse_cidrs(config_t *cfg, const char *v, char *err, size_t errlen)
+{
+    cfg->ntrusted_proxies = 0;
+    const char *p = v;
+    while (*p != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[64];
+        if (len == 0 || len >= sizeof(item) ||
+            cfg->ntrusted_proxies == sizeof(cfg->trusted_proxies) / sizeof(cfg->trusted_proxies[0]))
+            goto bad;
+        memcpy(item, p, len);
+        item[len] = '\0';
+        struct config_cidr *c = &cfg->trusted_proxies[cfg->ntrusted_proxies];
+        char *slash = strchr(item, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        if (inet_pton(AF_INET, item, c->addr) == 1)
+            c->family = AF_INET;
+        else if (inet_pton(AF_INET6, item, c->addr) == 1)
+            c->family = AF_INET6;
+        else
+            goto bad;
+        unsigned maxp = c->family == AF_INET ? 32 : 128;
+        c->prefix = maxp;
+        if (slash != NULL) {
+            char *e;
+            unsigned long n = strtoul(slash + 1, &e, 10);
+            if (!isdigit((unsigned char)slash[1]) || *e != '\0' || n > maxp)
+                goto bad;
+            c->prefix = (unsigned)n;
+        }
+        cfg->ntrusted_proxies++;
+        p += len + (comma ? 1 : 0);
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "TRUSTED_PROXIES: expected comma-separated addresses or CIDRs (at most 16), got '%s'", v);
+    return -1;
+}
+
+/* Checks "https://a.example,http://localhost:8080": scheme://host[:port]
+ * each, or "*". */
+static int parse_origins(config_t *cfg, const char *v, char *err, size_t errlen)
+{
+    if (strlen(v) >= sizeof(cfg->cors_origins))
+        goto bad;
+    const char *p = v;
+    while (*p != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 1 && p[0] == '*') {
+            p += len + (comma ? 1 : 0);
+            continue;
+        }
+        size_t skip = strncmp(p, "https://", 8) == 0 ? 8 : strncmp(p, "http://", 7) == 0 ? 7 : 0;
+        if (skip == 0 || len <= skip || p[len - 1] == '/')
+            goto bad;
+        for (size_t i = skip; i < len; i++)
+            if (!(isalnum((unsigned char)p[i]) || p[i] == '.' || p[i] == '-' || p[i] == ':' || p[i] == '[' || p[i] == ']'))
+                goto bad;
+        p += len + (comma ? 1 : 0);
+    }
+    strcpy(cfg->cors_origins, v);
+    return 0;
+bad:
+    snprintf(err, errlen, "CORS_ORIGINS: expected comma-separated origins like https://shop.example (or *), got '%s'", v);
+    return -1;
+}
+
+int config_is_trusted_proxy(const config_t *cfg, int family, const unsigned char *addr)
+{
+    for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
+        const struct config_cidr *c = &cfg->trusted_proxies[i];
+        if (c->family != family)
+            continue;
+        unsigned full = c->prefix / 8, rest = c->prefix % 8;
+        if (memcmp(c->addr, addr, full) != 0)
+            continue;
+        if (rest != 0 && ((c->addr[full] ^ addr[full]) & (unsigned char)(0xff << (8 - rest))) != 0)
+            continue;
+        return 1;
+    }
+    return 0;
+}
+
+int config_check_serving(const config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->jwt_secret_len == 0) {
+        snprintf(err, errlen, "JWT_SECRET: required (at least 32 bytes; e.g. openssl rand -hex 32)");
+        return -1;
+    }
+    return 0;
+}
+
 int config_load(config_t *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -274,6 +381,42 @@ int config_load(config_t *cfg, char *err, size_t errlen)
                 return -1;
             }
             strcpy(cfg->currency, v);
+        } else if (strcmp(name, "JWT_SECRET") == 0 || strcmp(name, "JWT_SECRET_PREVIOUS") == 0) {
+            int cur = name[10] == '\0';
+            size_t len = strlen(v);
+            if (len == 0 && !cur)
+                continue;
+            if (len < 32 || len >= sizeof(cfg->jwt_secret)) {
+                snprintf(err, errlen, "%s: must be 32..%zu bytes (got %zu); e.g. openssl rand -hex 32", name,
+                         sizeof(cfg->jwt_secret) - 1, len);
+                return -1;
+            }
+            memcpy(cur ? cfg->jwt_secret : cfg->jwt_secret_previous, v, len + 1);
+            *(cur ? &cfg->jwt_secret_len : &cfg->jwt_secret_previous_len) = len;
+        } else if (strcmp(name, "JWT_TTL") == 0) {
+            cfg->jwt_ttl_s = (unsigned)n;
+        } else if (strcmp(name, "ADMIN_USERNAME") == 0) {
+            if (copy_str(cfg->admin_username, sizeof(cfg->admin_username), v, name, err, errlen) != 0)
+                return -1;
+        } else if (strcmp(name, "ADMIN_PASSWORD") == 0) {
+            size_t len = strlen(v);
+            if (len < 12 || len >= sizeof(cfg->admin_password)) {
+                snprintf(err, errlen, "ADMIN_PASSWORD: must be 12..%zu characters", sizeof(cfg->admin_password) - 1);
+                return -1;
+            }
+            memcpy(cfg->admin_password, v, len + 1);
+        } else if (strcmp(name, "LOGIN_MAX_FAILURES") == 0) {
+            cfg->login_max_failures = (unsigned)n;
+        } else if (strcmp(name, "LOGIN_LOCKOUT") == 0) {
+            cfg->login_lockout_s = (unsigned)n;
+        } else if (strcmp(name, "TRUSTED_PROXIES") == 0) {
+            if (parse_cidrs(cfg, v, err, errlen) != 0)
+                return -1;
+        } else if (strcmp(name, "CORS_ORIGINS") == 0) {
+            if (parse_origins(cfg, v, err, errlen) != 0)
+                return -1;
+        } else if (strcmp(name, "DEBUG_FILL_DELAY_MS") == 0) {
+            cfg->debug_fill_delay_ms = (unsigned)n;
         } else if (strcmp(name, "DEBUG_STORE_DELAY_MS") == 0) {
             cfg->debug_store_delay_ms = (unsigned)n;
         } else if (strcmp(name, "BENCH_BYPASS_CACHE") == 0) {
@@ -287,10 +430,14 @@ void config_print_help(void *file)
 {
     FILE *fp = file;
     fprintf(fp, "catalog-backend: product catalog API (h2o + Redis cache-aside + MongoDB)\n\n"
-                "Usage: catalog-backend [--help | --healthcheck]\n\n"
-                "  --healthcheck  GET /health on HOST:PORT, exit 0 when it answers 200 (for container HEALTHCHECK)\n\n"
+                "Usage: catalog-backend [--help | --healthcheck | --routes | --add-user NAME ROLE]\n\n"
+                "  --healthcheck         GET /health on HOST:PORT, exit 0 when it answers 200 (for container HEALTHCHECK)\n"
+                "  --routes              print the API's routes (METHOD PATH)\n"
+                "  --add-user NAME ROLE  create or update a user (ROLE admin or viewer); the password is read from stdin\n\n"
                 "Configuration comes from the environment:\n\n");
     for (size_t i = 0; i < NOPTS; i++)
         fprintf(fp, "  %-22s %s\n  %-22s   default: %s\n", options[i].name, options[i].help, "",
-                options[i].defval ? options[i].defval : "(computed)");
+                options[i].defval                         ? options[i].defval
+                : strcmp(options[i].name, "THREADS") == 0 ? "(computed)"
+                                                          : "(none)");
 }

@@ -31,8 +31,27 @@ typedef struct {
     size_t max_body_bytes;
     unsigned drain_timeout_ms;
     char currency[4];
+    /* admin API */
+    char jwt_secret[512]; /* empty when unset: main refuses to serve */
+    size_t jwt_secret_len;
+    char jwt_secret_previous[512]; /* accepted for verification during a rotation; may be empty */
+    size_t jwt_secret_previous_len;
+    unsigned jwt_ttl_s;
+    char admin_username[65];
+    char admin_password[257]; /* empty: no admin is created */
+    unsigned login_max_failures;
+    unsigned login_lockout_s;
+    /* TRUSTED_PROXIES: peers whose X-Real-IP names the client */
+    struct config_cidr {
+        int family; /* AF_INET or AF_INET6 */
+        unsigned char addr[16];
+        unsigned prefix;
+    } trusted_proxies[16];
+    size_t ntrusted_proxies;
+    char cors_origins[2048]; /* comma-separated, no spaces; empty: CORS off */
     /* test and bench switches, never reachable from a request */
     unsigned debug_store_delay_ms;
+    unsigned debug_fill_delay_ms;
     int bench_bypass_cache;
 } config_t;
 
@@ -42,6 +61,13 @@ int config_load(config_t *cfg, char *err, size_t errlen);
 
 /* Parses a Redis URL into cfg's redis_* fields. Returns 0 or -1 (message in err). */
 int config_parse_redis_url(config_t *cfg, const char *url, char *err, size_t errlen);
+
+/* Checks what serving needs beyond config_load (a JWT secret). Returns 0,
+ * or -1 with a message naming the variable. */
+int config_check_serving(const config_t *cfg, char *err, size_t errlen);
+
+/* 1 when addr (4 or 16 bytes of family) is inside one of cfg's trusted proxies. */
+int config_is_trusted_proxy(const config_t *cfg, int family, const unsigned char *addr);
 
 /* Writes the list of variables with their defaults (for --help). */
 void config_print_help(void *file);

@@ -1,6 +1,8 @@
 /* catalog-backend: configuration, threads, signals, drain. */
 #include "app.h"
+#include "handlers/handlers.h"
 #include "server/server.h"
+#include "store/users_store.h"
 
 #include <arpa/inet.h>
 #include <mongoc/mongoc.h>
@@ -47,15 +49,115 @@ static int healthcheck(const config_t *cfg)
     return strncmp(buf, "HTTP/1.1 200", 12) == 0 ? 0 : 1;
 }
 
+/* --add-user NAME ROLE: creates or updates a user, the password read from
+ * stdin (first line), so it never shows in a process list. */
+static int add_user(const config_t *cfg, const char *name, const char *role)
+{
+    if (!users_valid_name(name) || (strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0)) {
+        fprintf(stderr, "catalog-backend: --add-user NAME ROLE: NAME is 1..64 of [A-Za-z0-9._@-], ROLE admin or viewer\n");
+        return 2;
+    }
+    char pw[PASSWORD_MAX + 2];
+    if (fgets(pw, sizeof(pw), stdin) == NULL) {
+        fprintf(stderr, "catalog-backend: --add-user: give the password on stdin\n");
+        return 2;
+    }
+    pw[strcspn(pw, "\r\n")] = '\0';
+    if (strlen(pw) < 12) {
+        fprintf(stderr, "catalog-backend: --add-user: the password must be at least 12 characters\n");
+        return 2;
+    }
+    mongoc_init();
+    char err[512];
+    bson_error_t e;
+    mongoc_uri_t *uri = mongoc_uri_new_with_error(cfg->mongo_uri, &e);
+    mongoc_client_t *client = uri ? mongoc_client_new_from_uri(uri) : NULL;
+    int rc = 1;
+    if (client == NULL)
+        fprintf(stderr, "catalog-backend: MONGO_URI: %s\n", e.message);
+    else if (password_init() != 0 || users_put(client, cfg->mongo_db, name, role, pw, err, sizeof(err)) != 0)
+        fprintf(stderr, "catalog-backend: --add-user: %s\n", err);
+    else {
+        fprintf(stderr, "catalog-backend: user '%s' (%s) saved\n", name, role);
+        rc = 0;
+    }
+    sodium_memzero(pw, sizeof(pw));
+    if (client)
+        mongoc_client_destroy(client);
+    if (uri)
+        mongoc_uri_destroy(uri);
+    mongoc_cleanup();
+    return rc;
+}
+
+/* Start-up work that needs MongoDB (indexes, the first admin), retried in
+ * the background: the API serves reads while MongoDB is still starting. */
+static pthread_mutex_t boot_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t boot_cond = PTHREAD_COND_INITIALIZER;
+static int boot_done;
+
+static void *bootstrap_main(void *arg)
+{
+    app_t *app = arg;
+    unsigned delay_ms = 250;
+    for (;;) {
+        char err[512];
+        mongoc_client_t *client = mongo_pool_pop(app->store);
+        int rc = users_bootstrap(client, app->cfg.mongo_db, app->cfg.admin_username, app->cfg.admin_password, err, sizeof(err));
+        mongo_pool_push(app->store, client);
+        if (rc == 0)
+            break;
+        fprintf(stderr, "catalog-backend: start-up setup failed, retrying in %u ms: %s\n", delay_ms, err);
+        struct timespec d = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000};
+        nanosleep(&d, NULL);
+        if (delay_ms < 5000)
+            delay_ms *= 2;
+    }
+    sodium_memzero(app->cfg.admin_password, sizeof(app->cfg.admin_password));
+    pthread_mutex_lock(&boot_mutex);
+    boot_done = 1;
+    pthread_cond_signal(&boot_cond);
+    pthread_mutex_unlock(&boot_mutex);
+    return NULL;
+}
+
+/* Waits up to ms for the start-up setup, so that with MongoDB up the admin
+ * can sign in as soon as the port is open; without it, serving goes on. */
+static void bootstrap_wait(unsigned ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&boot_mutex);
+    while (!boot_done && pthread_cond_timedwait(&boot_cond, &boot_mutex, &until) == 0)
+        ;
+    int done = boot_done;
+    pthread_mutex_unlock(&boot_mutex);
+    if (!done)
+        fprintf(stderr, "catalog-backend: start-up setup not finished within %u ms; serving, and retrying it meanwhile\n", ms);
+}
+
 int main(int argc, char **argv)
 {
     int check = 0;
+    const char *add_name = NULL, *add_role = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             config_print_help(stdout);
             return 0;
+        } else if (strcmp(argv[i], "--routes") == 0) {
+            server_print_routes(stdout);
+            return 0;
         } else if (strcmp(argv[i], "--healthcheck") == 0) {
             check = 1;
+        } else if (strcmp(argv[i], "--add-user") == 0 && i + 2 < argc) {
+            add_name = argv[++i];
+            add_role = argv[++i];
         } else {
             fprintf(stderr, "catalog-backend: unknown argument '%s' (see --help)\n", argv[i]);
             return 2;
@@ -70,6 +172,16 @@ int main(int argc, char **argv)
     }
     if (check)
         return healthcheck(&app.cfg);
+    if (add_name != NULL)
+        return add_user(&app.cfg, add_name, add_role);
+    if (config_check_serving(&app.cfg, err, sizeof(err)) != 0 || openapi_load(&app, err, sizeof(err)) != 0) {
+        fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
+        return 2;
+    }
+    if (password_init() != 0) {
+        fprintf(stderr, "catalog-backend: libsodium cannot start\n");
+        return 1;
+    }
 
     /* signals are taken by sigwait on this thread only */
     sigset_t sigs;
@@ -86,6 +198,11 @@ int main(int argc, char **argv)
         return 2;
     }
     app.flights = flight_table_create();
+    pthread_t boot;
+    if (pthread_create(&boot, NULL, bootstrap_main, &app) == 0) {
+        pthread_detach(boot);
+        bootstrap_wait(app.cfg.mongo_timeout_ms + 1000);
+    }
     server_configure(&app);
     app.threads = calloc(app.cfg.threads, sizeof(*app.threads));
     for (unsigned i = 0; i < app.cfg.threads; i++) {

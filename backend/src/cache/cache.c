@@ -18,14 +18,34 @@ static const char FILL_GEN_LUA[] = "if redis.call('GET', KEYS[1]) == ARGV[1] the
 struct cache {
     redis_loop_t *redis;
     const config_t *cfg;
+    cache_shared_t *shared;
     char fill_sha[41];
     uint64_t rand_state;
+    int connected_before; /* a ready connection existed: the next one is a reconnection */
+    h2o_loop_t *loop;
+    h2o_timeout_t retry_timeout; /* retries of a failed invalidation */
+    h2o_timeout_entry_t retry_entry;
 };
+
+/* A write's invalidation: bump the generation (restart it from the clock if
+ * it is lost or damaged) and delete the product's key, atomically. */
+static const char BUMP_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
+                               "if g and #g <= 19 and string.match(g, '^[1-9][0-9]*$') then\n"
+                               "  g = redis.call('INCR', KEYS[1])\n"
+                               "else\n"
+                               "  redis.call('SET', KEYS[1], ARGV[1])\n"
+                               "  g = ARGV[1]\n"
+                               "end\n"
+                               "if KEYS[2] then redis.call('DEL', KEYS[2]) end\n"
+                               "return g\n";
+
+#define CACHE_RETRY_MS 200
 
 typedef struct {
     cache_t *cache;
     cache_lookup_cb cb;
     void *data;
+    int any_gen;
 } lookup_t;
 
 static void sha1_hex(const char *s, char out[41])
@@ -36,48 +56,129 @@ static void sha1_hex(const char *s, char out[41])
         sprintf(out + 2 * i, "%02x", md[i]);
 }
 
-static void load_scripts(redis_loop_t *rl, void *data)
+/* The clock the generation restarts from: microseconds, so no count of
+ * INCRs since an earlier restart can be ahead of it. */
+static int clock_gen(char *buf)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return snprintf(buf, 24, "%llu", (unsigned long long)tv.tv_sec * 1000000 + (unsigned long long)tv.tv_usec);
+}
+
+static void load_fill_script(redis_loop_t *rl)
 {
     const char *argv[] = {"SCRIPT", "LOAD", FILL_GEN_LUA};
     size_t lens[] = {6, 4, sizeof(FILL_GEN_LUA) - 1};
-    /* pipelined ahead of every EVALSHA sent on this connection */
     redis_loop_command(rl, NULL, NULL, 3, argv, lens);
 }
 
-cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg)
+typedef struct {
+    cache_t *cache;
+    uint64_t epoch; /* writes up to this one are covered by the bump */
+    cache_invalidated_cb cb;
+    void *data;
+} bump_t;
+
+static void on_bump_reply(redisReply *r, void *data)
 {
-    cache_t *c = calloc(1, sizeof(*c));
-    c->cfg = cfg;
-    sha1_hex(FILL_GEN_LUA, c->fill_sha);
-    rand_seed(&c->rand_state, (uint64_t)(uintptr_t)c);
-    c->redis = redis_loop_create(ctx, cfg, load_scripts, c);
-    return c;
+    bump_t *b = data;
+    cache_t *c = b->cache;
+    int ok = r != NULL && (r->type == REDIS_REPLY_INTEGER || r->type == REDIS_REPLY_STRING);
+    if (ok) {
+        /* clean again, unless a later write failed meanwhile */
+        uint64_t d = atomic_load(&c->shared->dirty_epoch);
+        while (d != 0 && d <= b->epoch && !atomic_compare_exchange_weak(&c->shared->dirty_epoch, &d, 0))
+            ;
+    } else {
+        uint64_t d = atomic_load(&c->shared->dirty_epoch);
+        while (d < b->epoch && !atomic_compare_exchange_weak(&c->shared->dirty_epoch, &d, b->epoch))
+            ;
+        if (!h2o_timeout_is_linked(&c->retry_entry))
+            h2o_timeout_link(c->loop, &c->retry_timeout, &c->retry_entry);
+    }
+    if (b->cb != NULL)
+        b->cb(b->data, ok);
+    free(b);
 }
 
-static void on_get_reply(redisReply *r, void *data)
+/* Sends the bump script (EVAL: also right after a reconnection, before the
+ * script cache is known to hold anything). Returns -1 when not connected. */
+static int send_bump(cache_t *c, redis_loop_t *rl, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data)
 {
-    lookup_t *lk = data;
-    entry_view_t v;
-    if (r == NULL || r->type == REDIS_REPLY_ERROR)
-        lk->cb(lk->data, CACHE_DOWN, 0, NULL);
-    else if (r->type == REDIS_REPLY_STRING && entry_decode(r->str, r->len, &v) == 0)
-        lk->cb(lk->data, CACHE_HIT, 0, &v);
-    else
-        lk->cb(lk->data, CACHE_MISS, 0, NULL); /* absent, or bytes to overwrite */
-    free(lk);
-}
-
-int cache_lookup(cache_t *c, const char *key, cache_lookup_cb cb, void *data)
-{
-    const char *argv[] = {"GET", key};
-    size_t lens[] = {3, strlen(key)};
-    lookup_t *lk = malloc(sizeof(*lk));
-    *lk = (lookup_t){c, cb, data};
-    if (redis_loop_command(c->redis, on_get_reply, lk, 2, argv, lens) != 0) {
-        free(lk);
+    char now[24];
+    int n = clock_gen(now);
+    const char *argv[] = {"EVAL", BUMP_LUA, product_key ? "2" : "1", CACHE_GEN_KEY, product_key ? product_key : "", now};
+    size_t lens[] = {4, sizeof(BUMP_LUA) - 1, 1, sizeof(CACHE_GEN_KEY) - 1, product_key ? strlen(product_key) : 0, (size_t)n};
+    if (product_key == NULL) { /* no KEYS[2]: the clock moves up */
+        argv[4] = now;
+        lens[4] = (size_t)n;
+    }
+    bump_t *b = malloc(sizeof(*b));
+    *b = (bump_t){c, epoch, cb, data};
+    if (redis_loop_command(rl, on_bump_reply, b, product_key ? 6 : 5, argv, lens) != 0) {
+        free(b);
         return -1;
     }
     return 0;
+}
+
+/* On every ready connection, before any caller's command: load the fill
+ * script, and after a reconnection (or with an invalidation pending) bump
+ * the generation first, so nothing filled before a write this process (or
+ * another one, while Redis was away) made is served from it. */
+static void on_ready(redis_loop_t *rl, void *data)
+{
+    cache_t *c = data;
+    load_fill_script(rl);
+    if (c->connected_before || atomic_load(&c->shared->dirty_epoch) != 0)
+        send_bump(c, rl, NULL, atomic_load(&c->shared->write_epoch), NULL, NULL);
+    c->connected_before = 1;
+}
+
+static void on_retry(h2o_timeout_entry_t *entry)
+{
+    cache_t *c = H2O_STRUCT_FROM_MEMBER(cache_t, retry_entry, entry);
+    if (atomic_load(&c->shared->dirty_epoch) == 0)
+        return;
+    /* not connected: the reconnection bumps it (on_ready) */
+    if (send_bump(c, c->redis, NULL, atomic_load(&c->shared->write_epoch), NULL, NULL) != 0)
+        h2o_timeout_link(c->loop, &c->retry_timeout, &c->retry_entry);
+}
+
+cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg, cache_shared_t *shared)
+{
+    cache_t *c = calloc(1, sizeof(*c));
+    c->cfg = cfg;
+    c->shared = shared;
+    c->loop = ctx->loop;
+    sha1_hex(FILL_GEN_LUA, c->fill_sha);
+    rand_seed(&c->rand_state, (uint64_t)(uintptr_t)c);
+    h2o_timeout_init(ctx->loop, &c->retry_timeout, CACHE_RETRY_MS);
+    c->retry_entry.cb = on_retry;
+    c->redis = redis_loop_create(ctx, cfg, on_ready, c);
+    return c;
+}
+
+int cache_is_dirty(const cache_t *c)
+{
+    return atomic_load(&c->shared->dirty_epoch) != 0;
+}
+
+void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data)
+{
+    if (send_bump(c, c->redis, product_key, epoch, cb, data) != 0) {
+        uint64_t d = atomic_load(&c->shared->dirty_epoch);
+        while (d < epoch && !atomic_compare_exchange_weak(&c->shared->dirty_epoch, &d, epoch))
+            ;
+        if (!h2o_timeout_is_linked(&c->retry_entry))
+            h2o_timeout_link(c->loop, &c->retry_timeout, &c->retry_entry);
+        cb(data, 0);
+    }
+}
+
+redis_loop_t *cache_redis(cache_t *c)
+{
+    return c->redis;
 }
 
 /* Parses a generation; returns 0 when it is not a positive decimal in
@@ -107,10 +208,8 @@ static const char RESET_GEN_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
 
 static void recreate_gen(cache_t *c)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    char now[32];
-    int n = snprintf(now, sizeof(now), "%llu", (unsigned long long)tv.tv_sec * 1000 + (unsigned long long)tv.tv_usec / 1000);
+    char now[24];
+    int n = clock_gen(now);
     const char *argv[] = {"EVAL", RESET_GEN_LUA, "1", CACHE_GEN_KEY, now};
     size_t lens[] = {4, sizeof(RESET_GEN_LUA) - 1, 1, sizeof(CACHE_GEN_KEY) - 1, (size_t)n};
     redis_loop_command(c->redis, NULL, NULL, 5, argv, lens);
@@ -128,7 +227,7 @@ static void on_mget_reply(redisReply *r, void *data)
         if (gen == 0) {
             recreate_gen(lk->cache);
             lk->cb(lk->data, CACHE_DOWN, 0, NULL);
-        } else if (val->type == REDIS_REPLY_STRING && entry_decode(val->str, val->len, &v) == 0 && v.gen == gen) {
+        } else if (val->type == REDIS_REPLY_STRING && entry_decode(val->str, val->len, &v) == 0 && (lk->any_gen || v.gen == gen)) {
             lk->cb(lk->data, CACHE_HIT, gen, &v);
         } else {
             lk->cb(lk->data, CACHE_MISS, gen, NULL); /* absent, older generation, or bytes to overwrite */
@@ -137,12 +236,12 @@ static void on_mget_reply(redisReply *r, void *data)
     free(lk);
 }
 
-int cache_lookup_gen(cache_t *c, const char *key, cache_lookup_cb cb, void *data)
+int cache_lookup_gen(cache_t *c, const char *key, int any_gen, cache_lookup_cb cb, void *data)
 {
     const char *argv[] = {"MGET", CACHE_GEN_KEY, key};
     size_t lens[] = {4, sizeof(CACHE_GEN_KEY) - 1, strlen(key)};
     lookup_t *lk = malloc(sizeof(*lk));
-    *lk = (lookup_t){c, cb, data};
+    *lk = (lookup_t){c, cb, data, any_gen};
     if (redis_loop_command(c->redis, on_mget_reply, lk, 3, argv, lens) != 0) {
         free(lk);
         return -1;
@@ -165,7 +264,7 @@ static void on_store_reply(redisReply *r, void *data)
 {
     store_t *st = data;
     if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
-        load_scripts(st->cache->redis, st->cache); /* someone ran SCRIPT FLUSH: this fill is lost, the next one works */
+        load_fill_script(st->cache->redis); /* someone ran SCRIPT FLUSH: this fill is lost, the next one works */
     if (st->done != NULL)
         st->done(st->data);
     free(st);

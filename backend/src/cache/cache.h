@@ -5,8 +5,9 @@
  *
  * Keys (hash-tagged so that keys read or written together share a Redis
  * Cluster slot):
- *   product:<24 hex id>                one product (or a short-lived "not found")
- *   {products}:gen                     list generation, no TTL, never goes back
+ *   product:<24 hex id>                one product (or a short-lived "not found"), stamped with
+ *                                      the generation it was filled under (served whatever the stamp)
+ *   {products}:gen                     the generation, bumped by every write, no TTL, never goes back
  *   {products}:list:<canonical query>  one page of a list, stamped with its generation
  *   {products}:categories              the categories with counts, stamped likewise
  */
@@ -14,6 +15,7 @@
 #define CATALOG_CACHE_H
 
 #include <h2o.h>
+#include <stdatomic.h>
 
 #include "cache/entry.h"
 #include "cache/redis_loop.h"
@@ -26,6 +28,13 @@
 
 typedef struct cache cache_t;
 
+/* Process-wide write bookkeeping shared by every loop's cache (atomics:
+ * any loop thread may write). */
+typedef struct {
+    _Atomic uint64_t write_epoch; /* writes acknowledged by MongoDB in this process */
+    _Atomic uint64_t dirty_epoch; /* highest write whose invalidation Redis has not confirmed; 0: none */
+} cache_shared_t;
+
 typedef enum {
     CACHE_HIT,  /* view holds the stored entry */
     CACHE_MISS, /* nothing usable stored; gen (lists) is the generation to fill under */
@@ -35,18 +44,24 @@ typedef enum {
 /* view (HIT) is valid only during the call. gen is 0 for products. */
 typedef void (*cache_lookup_cb)(void *data, cache_status_t status, uint64_t gen, const entry_view_t *view);
 
-/* Creates the cache of one loop thread and starts connecting to Redis. */
-cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg);
+/* Creates the cache of one loop thread and starts connecting to Redis.
+ * Each time its connection comes back after a loss, the generation is
+ * bumped before any lookup is sent on it: a write acknowledged while this
+ * process (or another) could not reach Redis must not be hidden by entries
+ * filled before it. */
+cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg, cache_shared_t *shared);
 
-/* Looks key up with GET. Returns 0 (cb called once, later), or -1 at once
- * when Redis is not connected (cb not called). */
-int cache_lookup(cache_t *c, const char *key, cache_lookup_cb cb, void *data);
+/* 1 while a write of this process waits for its invalidation: its reads
+ * then bypass Redis (they would see entries from before the write). */
+int cache_is_dirty(const cache_t *c);
 
 /* Looks a generation-stamped key up: one MGET of the generation and the
- * key. A value stamped with another generation is a MISS. A lost
+ * key. Unless any_gen, a value stamped with another generation is a MISS
+ * (lists, categories); products are served whatever their stamp (a write
+ * deletes its product's key) and report the generation for the fill. A lost
  * generation is recreated from the clock (ms, so it never goes back) and
  * the lookup reports CACHE_DOWN for this once; so is a damaged one. Returns like cache_lookup. */
-int cache_lookup_gen(cache_t *c, const char *key, cache_lookup_cb cb, void *data);
+int cache_lookup_gen(cache_t *c, const char *key, int any_gen, cache_lookup_cb cb, void *data);
 
 /* Called once a store has been applied by Redis, or has failed (a failure
  * only costs a later miss); possibly at once, before cache_store returns. */
@@ -61,6 +76,19 @@ void cache_store(cache_t *c, const char *key, const char *value, size_t len, uns
  * so a reader that fetched before a write cannot put old data back. */
 void cache_store_gen(cache_t *c, const char *key, uint64_t gen, const char *value, size_t len, unsigned ttl_s, cache_done_cb done,
                      void *data);
+
+/* Called with 1 when Redis applied an invalidation, 0 when it could not
+ * (then it is retried until it is, and this process bypasses the cache). */
+typedef void (*cache_invalidated_cb)(void *data, int ok);
+
+/* After a write acknowledged by MongoDB (epoch: the write's number in
+ * shared->write_epoch): deletes product_key (may be NULL) and bumps the
+ * generation (restarted from the clock if lost), in one script. cb is
+ * called once, possibly at once. */
+void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data);
+
+/* The Redis connection, for small commands of other modules (auth). */
+redis_loop_t *cache_redis(cache_t *c);
 
 /* PINGs Redis; cb gets a reply or NULL (not connected, timeout); called at
  * once when not connected. */

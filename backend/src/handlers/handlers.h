@@ -13,6 +13,20 @@ void products_get(request_t *r, const char *id, size_t id_len);
 void categories_list(request_t *r);
 void stats_get(request_t *r);
 
+/* POST /api/products (kind WRITE_CREATE, id NULL), PUT, PATCH, DELETE
+ * /api/products/{id} (kinds of store/products_write.h). */
+void products_write(request_t *r, int kind, const char *id, size_t id_len);
+
+/* GET /api/openapi.json */
+void openapi_get(request_t *r);
+
+/* Converts the compiled-in OpenAPI YAML into JSON once at start-up. Returns
+ * 0, or -1 with a message in err (a broken spec is a build error). */
+int openapi_load(app_t *app, char *err, size_t errlen);
+
+/* Registers the write/login job receiver on a loop thread. */
+void writes_init_thread(app_thread_t *t);
+
 /* Registers the readiness check's receiver and time box on a loop thread. */
 void health_init_thread(app_thread_t *t);
 

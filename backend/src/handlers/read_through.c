@@ -22,7 +22,7 @@ typedef struct {
     int answered;
     const char *xcache;
     const char *subject; /* the tail of key: the product id, or the canonical query */
-    uint64_t gen;        /* lists: the generation the lookup saw (0: unknown, Redis bypassed) */
+    uint64_t gen;        /* the generation the lookup saw (0: unknown, Redis bypassed) */
     h2o_timeout_entry_t timeout;
     char key[]; /* the Redis key; allocated with the read */
 } rt_t;
@@ -32,11 +32,12 @@ typedef struct {
     products_job_t pj;    /* first: a store_job_t* maps back to the job */
     app_thread_t *leader; /* the loop the result comes back to */
     flight_t *flight;
-    char *fill_key;    /* Redis key to fill, NULL when the leader bypassed Redis */
-    uint64_t fill_gen; /* lists: the generation the value is stamped with and filled under */
-    int status;        /* 200, 404, or 503 */
-    int rejected;      /* 503 because the store queue was full */
-    char *blob;        /* entry bytes (200/404) */
+    char *fill_key;            /* Redis key to fill, NULL when the leader bypassed Redis */
+    uint64_t fill_gen;         /* the generation the value is stamped with and filled under */
+    h2o_timeout_entry_t delay; /* DEBUG_FILL_DELAY_MS */
+    int status;                /* 200, 404, or 503 */
+    int rejected;              /* 503 because the store queue was full */
+    char *blob;                /* entry bytes (200/404) */
     size_t blob_len;
     entry_view_t view;
 } rt_job_t;
@@ -156,6 +157,20 @@ static void finish_flight(void *data)
     flight_finish(job->leader->app->flights, job->flight, job, rt_job_free);
 }
 
+/* Fills Redis, guarded by the generation the lookup saw: a write that
+ * bumped it since (its reader fetched the old document) makes this a no-op. */
+static void fill(rt_job_t *job)
+{
+    app_thread_t *t = job->leader;
+    unsigned ttl = job->status == 404 ? t->app->cfg.cache_negative_ttl_s : t->app->cfg.cache_ttl_s;
+    cache_store_gen(t->cache, job->fill_key, job->fill_gen, job->blob, job->blob_len, ttl, finish_flight, job);
+}
+
+static void on_fill_delay(h2o_timeout_entry_t *entry)
+{
+    fill(H2O_STRUCT_FROM_MEMBER(rt_job_t, delay, entry));
+}
+
 /* On the leader's loop: fill Redis first, and post the result to every
  * waiter once Redis has applied the fill (or failed), so that a client
  * coming straight back — to any process — finds it. */
@@ -171,11 +186,12 @@ static void on_store_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
                 fprintf(stderr, "store: %s\n", job->pj.error);
         } else if (job->fill_key != NULL) {
             flight_publish(job->flight, job);
-            unsigned ttl = job->status == 404 ? t->app->cfg.cache_negative_ttl_s : t->app->cfg.cache_ttl_s;
-            if (job->pj.kind == STORE_GET_PRODUCT)
-                cache_store(t->cache, job->fill_key, job->blob, job->blob_len, ttl, finish_flight, job);
-            else
-                cache_store_gen(t->cache, job->fill_key, job->fill_gen, job->blob, job->blob_len, ttl, finish_flight, job);
+            if (t->app->cfg.debug_fill_delay_ms != 0) { /* tests: a fill that loses the race with a write */
+                job->delay.cb = on_fill_delay;
+                h2o_timeout_link(t->ctx.loop, &t->fill_delay_timeout, &job->delay);
+            } else {
+                fill(job);
+            }
             continue;
         }
         finish_flight(job);
@@ -219,11 +235,13 @@ static void join_flight(rt_t *rt)
 {
     app_thread_t *t = rt->thread;
     app_t *app = t->app;
-    /* lists of different generations are different flights: a reader that
-     * saw a newer generation must not get a result read before it */
-    size_t kl = strlen(rt->key) + 24;
+    /* reads of different generations are different flights: a reader that
+     * saw a newer generation must not get a result read before it; the
+     * same for a write of this process not yet seen in Redis (epoch) */
+    size_t kl = strlen(rt->key) + 48;
     char *key = malloc(kl);
-    snprintf(key, kl, "%llu:%s", (unsigned long long)rt->gen, rt->key);
+    snprintf(key, kl, "%llu:%llu:%s", (unsigned long long)rt->gen,
+             (unsigned long long)atomic_load_explicit(&app->cache_shared.write_epoch, memory_order_acquire), rt->key);
 
     rt->busy = 1;
     rt->waiter.receiver = &t->flight_receiver;
@@ -313,11 +331,11 @@ void read_through_start(request_t *r, rt_kind_t kind, const char *id, const quer
     rt_handle_t *h = h2o_mem_alloc_shared(&r->req->pool, sizeof(*h), on_request_gone);
     h->rt = rt;
 
-    if (!t->app->cfg.bench_bypass_cache) {
+    /* while a write of this process is not yet invalidated, Redis may hold
+     * what it replaced */
+    if (!t->app->cfg.bench_bypass_cache && !cache_is_dirty(t->cache)) {
         rt->busy = 1;
-        int rc = kind == RT_PRODUCT ? cache_lookup(t->cache, rt->key, on_lookup, rt)
-                                    : cache_lookup_gen(t->cache, rt->key, on_lookup, rt);
-        if (rc == 0)
+        if (cache_lookup_gen(t->cache, rt->key, kind == RT_PRODUCT, on_lookup, rt) == 0)
             return;
         rt->busy = 0;
     }
@@ -331,4 +349,5 @@ void read_through_init_thread(app_thread_t *t)
     h2o_multithread_register_receiver(t->ctx.queue, &t->store_receiver, on_store_done);
     h2o_multithread_register_receiver(t->ctx.queue, &t->flight_receiver, on_flight_result);
     h2o_timeout_init(t->ctx.loop, &t->store_timeout, t->app->cfg.mongo_timeout_ms);
+    h2o_timeout_init(t->ctx.loop, &t->fill_delay_timeout, t->app->cfg.debug_fill_delay_ms);
 }

@@ -1,5 +1,7 @@
 #include "model/query.h"
 
+#include "model/text.h"
+
 #include <bson/bson.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -136,15 +138,6 @@ static int cmp_slug(const void *a, const void *b)
     return strcmp((const char *)a, (const char *)b);
 }
 
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 int query_parse(const char *qs, size_t len, query_t *q, query_error_t *err)
 {
     memset(q, 0, sizeof(*q));
@@ -244,14 +237,19 @@ int query_parse(const char *qs, size_t len, query_t *q, query_error_t *err)
                 return set_err(err, name, (size_t)nl, "parameter '%s' must not be empty%s", NULL);
             if (!bson_utf8_validate(val, (size_t)vl, false))
                 return set_err(err, name, (size_t)nl, "parameter '%s' must be valid UTF-8 text%s", NULL);
-            if (utf8_chars(val, (size_t)vl) > QUERY_Q_MAX)
+            if (text_chars(val, (size_t)vl) > QUERY_Q_MAX)
                 return set_err(err, name, (size_t)nl, "parameter '%s' must be at most 100 characters%s", NULL);
-            for (int i = 0; i < vl; i++) {
+            for (int i = 0; i < vl; i++)
                 if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f)
                     return set_err(err, name, (size_t)nl, "parameter '%s' must not contain control characters%s", NULL);
-                q->q[i] = (char)tolower((unsigned char)val[i]);
+            size_t ll;
+            char *lc = text_lower(val, (size_t)vl, &ll);
+            if (lc == NULL || ll >= sizeof(q->q)) {
+                free(lc);
+                return set_err(err, name, (size_t)nl, "parameter '%s' must be at most 100 characters%s", NULL);
             }
-            q->q[vl] = '\0';
+            memcpy(q->q, lc, ll + 1);
+            free(lc);
             q->has_q = 1;
             break;
         case P_ORDER: {

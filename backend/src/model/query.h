@@ -25,7 +25,7 @@ typedef struct {
     int64_t min_price_cents, max_price_cents;
     int in_stock; /* -1: any, 0: stock == 0, 1: stock > 0 */
     int has_q;
-    char q[QUERY_Q_MAX * 4 + 1]; /* decoded, ASCII letters lower-cased (the match is case-insensitive) */
+    char q[QUERY_Q_MAX * 4 + 1]; /* decoded, lower-cased like name_lc (text_lower) */
     query_order_t order;
     int order_desc;
 } query_t;

@@ -60,12 +60,21 @@ static const char *utf8_safe(const char *s, char **owned)
 
 char *problem_json(int status, const char *type, const char *detail, const char *instance, const char *parameter)
 {
+    return problem_json_ext(status, type, detail, instance, parameter, NULL);
+}
+
+char *problem_json_ext(int status, const char *type, const char *detail, const char *instance, const char *parameter,
+                       void *extra_obj)
+{
+    cJSON *extra = extra_obj;
     char *own_detail = NULL, *own_parameter = NULL;
     detail = utf8_safe(detail, &own_detail);
     parameter = utf8_safe(parameter, &own_parameter);
     cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
+    if (o == NULL) {
+        cJSON_Delete(extra);
         return NULL;
+    }
     cJSON_AddStringToObject(o, "type", type ? type : "about:blank");
     cJSON_AddStringToObject(o, "title", problem_title(status));
     cJSON_AddNumberToObject(o, "status", status);
@@ -75,6 +84,11 @@ char *problem_json(int status, const char *type, const char *detail, const char 
         cJSON_AddStringToObject(o, "instance", instance);
     if (parameter != NULL)
         cJSON_AddStringToObject(o, "parameter", parameter);
+    while (extra != NULL && extra->child != NULL) {
+        cJSON *m = cJSON_DetachItemViaPointer(extra, extra->child);
+        cJSON_AddItemToObject(o, m->string, m); /* keeps the key: AddItemToObject copies it */
+    }
+    cJSON_Delete(extra);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     free(own_detail);

@@ -124,9 +124,14 @@ void respond_not_modified(request_t *r, const char *etag, size_t etag_len)
 
 void respond_problem(request_t *r, int status, const char *type, const char *detail, const char *parameter)
 {
+    respond_problem_ext(r, status, type, detail, parameter, NULL);
+}
+
+void respond_problem_ext(request_t *r, int status, const char *type, const char *detail, const char *parameter, void *extra)
+{
     char id[130];
     snprintf(id, sizeof(id), "%.*s", (int)r->request_id.len, r->request_id.base);
-    char *body = problem_json(status, type, detail, id, parameter);
+    char *body = problem_json_ext(status, type, detail, id, parameter, extra);
     if (body == NULL) {
         static const char oom[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\",\"status\":500}";
         respond_body(r, 500, "application/problem+json", NULL, 0, oom, sizeof(oom) - 1);
@@ -189,4 +194,35 @@ int respond_etag_matches(h2o_req_t *req, const char *etag, size_t etag_len)
         }
     }
     return 0;
+}
+
+typedef struct {
+    respond_op_t *op;
+} op_handle_t;
+
+static void on_op_request_gone(void *p)
+{
+    respond_op_t *op = ((op_handle_t *)p)->op;
+    op->r = NULL;
+    respond_op_unref(op);
+}
+
+void respond_op_attach(respond_op_t *op, request_t *r, void (*destroy)(respond_op_t *))
+{
+    op->r = r;
+    op->refs = 1;
+    op->destroy = destroy;
+    op_handle_t *h = h2o_mem_alloc_shared(&r->req->pool, sizeof(*h), on_op_request_gone);
+    h->op = op;
+}
+
+void respond_op_ref(respond_op_t *op)
+{
+    op->refs++;
+}
+
+void respond_op_unref(respond_op_t *op)
+{
+    if (--op->refs == 0)
+        op->destroy(op);
 }

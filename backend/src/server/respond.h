@@ -35,11 +35,32 @@ void respond_not_modified(request_t *r, const char *etag, size_t etag_len);
  * request id) and, when parameter is not NULL, "parameter". */
 void respond_problem(request_t *r, int status, const char *type, const char *detail, const char *parameter);
 
+/* respond_problem with extra members (a cJSON object, consumed; may be NULL). */
+void respond_problem_ext(request_t *r, int status, const char *type, const char *detail, const char *parameter, void *extra);
+
 /* 503 + Retry-After: <seconds> problem. */
 void respond_unavailable(request_t *r, const char *detail, unsigned retry_after_s);
 
 /* 1 when If-None-Match names etag (weak comparison, "*" matches). */
 int respond_etag_matches(h2o_req_t *req, const char *etag, size_t etag_len);
+
+/* Asynchronous work that may outlive its request (a Redis reply or a
+ * MongoDB job arriving after the client left): embed first in a heap
+ * object. r is the request while it exists, NULL after; the object is
+ * destroyed when the request is gone and no async step holds it. */
+typedef struct respond_op respond_op_t;
+struct respond_op {
+    request_t *r;
+    unsigned refs; /* the request's, plus one per pending async step */
+    void (*destroy)(respond_op_t *op);
+};
+
+/* Attaches op to r (one reference, dropped when the request is disposed). */
+void respond_op_attach(respond_op_t *op, request_t *r, void (*destroy)(respond_op_t *));
+
+/* Takes / drops a reference for an async step. */
+void respond_op_ref(respond_op_t *op);
+void respond_op_unref(respond_op_t *op);
 
 /* Adds a response header by name (value copied). */
 void respond_header(request_t *r, const char *name, const char *value, size_t len);

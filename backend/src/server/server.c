@@ -1,6 +1,9 @@
 #include "server/server.h"
 
+#include "handlers/auth.h"
 #include "handlers/handlers.h"
+#include "server/cors.h"
+#include "store/products_write.h"
 #include "server/problem.h"
 #include "server/respond.h"
 
@@ -20,9 +23,56 @@
  * answers 413 in plain text (documented in README.md). */
 #define SERVER_H2O_BODY_LIMIT (1024 * 1024)
 
-static int path_is(h2o_iovec_t path, const char *s)
+/* The route table: the router and --routes (compared with openapi.yaml by
+ * a test) both read it. GET implies HEAD; OPTIONS is answered everywhere. */
+enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_PATCH = 8, M_DELETE = 16 };
+typedef enum { R_LIVE, R_READY, R_LIST, R_ITEM, R_CATEGORIES, R_STATS, R_OPENAPI, R_LOGIN, R_LOGOUT } route_id_t;
+static const struct {
+    const char *path; /* "{id}" matches one segment */
+    unsigned methods;
+    route_id_t id;
+    const char *allow;
+} routes[] = {
+    {"/health", M_GET, R_LIVE, "GET, HEAD, OPTIONS"},
+    {"/health/ready", M_GET, R_READY, "GET, HEAD, OPTIONS"},
+    {"/api/products", M_GET | M_POST, R_LIST, "GET, HEAD, POST, OPTIONS"},
+    {"/api/products/{id}", M_GET | M_PUT | M_PATCH | M_DELETE, R_ITEM, "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"},
+    {"/api/categories", M_GET, R_CATEGORIES, "GET, HEAD, OPTIONS"},
+    {"/api/stats", M_GET, R_STATS, "GET, HEAD, OPTIONS"},
+    {"/api/openapi.json", M_GET, R_OPENAPI, "GET, HEAD, OPTIONS"},
+    {"/api/auth/login", M_POST, R_LOGIN, "POST, OPTIONS"},
+    {"/api/auth/logout", M_POST, R_LOGOUT, "POST, OPTIONS"},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+
+void server_print_routes(void *file)
 {
-    return h2o_memis(path.base, path.len, s, strlen(s));
+    for (size_t i = 0; i < NROUTES; i++)
+        for (size_t m = 0; m < 5; m++)
+            if (routes[i].methods & (1u << m))
+                fprintf(file, "%s %s\n", method_names[m], routes[i].path);
+}
+
+/* Finds the route of path; *param gets the {id} segment. Returns its
+ * index, or -1. */
+static int match_route(h2o_iovec_t path, h2o_iovec_t *param)
+{
+    for (size_t i = 0; i < NROUTES; i++) {
+        const char *pat = routes[i].path, *brace = strchr(pat, '{');
+        size_t pl = brace ? (size_t)(brace - pat) : strlen(pat);
+        if (brace == NULL) {
+            if (h2o_memis(path.base, path.len, pat, pl))
+                return (int)i;
+            continue;
+        }
+        if (path.len > pl && memcmp(path.base, pat, pl) == 0 && memchr(path.base + pl, '/', path.len - pl) == NULL) {
+            *param = h2o_iovec_init(path.base + pl, path.len - pl);
+            return (int)i;
+        }
+    }
+    return -1;
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -30,6 +80,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     request_t *r = respond_begin(req);
     app_t *app = r->thread->app;
     h2o_iovec_t path = req->path_normalized;
+    cors_apply(r);
 
     if (req->entity.base != NULL && req->entity.len > app->cfg.max_body_bytes) {
         char detail[96];
@@ -39,36 +90,32 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
 
-    enum { R_NONE, R_LIVE, R_READY, R_LIST, R_ITEM, R_CATEGORIES, R_STATS } route = R_NONE;
-    static const char item_prefix[] = "/api/products/";
-    if (path_is(path, "/health"))
-        route = R_LIVE;
-    else if (path_is(path, "/health/ready"))
-        route = R_READY;
-    else if (path_is(path, "/api/products"))
-        route = R_LIST;
-    else if (path.len > sizeof(item_prefix) - 1 && memcmp(path.base, item_prefix, sizeof(item_prefix) - 1) == 0 &&
-             memchr(path.base + sizeof(item_prefix) - 1, '/', path.len - (sizeof(item_prefix) - 1)) == NULL)
-        route = R_ITEM;
-    else if (path_is(path, "/api/categories"))
-        route = R_CATEGORIES;
-    else if (path_is(path, "/api/stats"))
-        route = R_STATS;
-
-    if (route == R_NONE) {
+    h2o_iovec_t param = {NULL, 0};
+    int ri = match_route(path, &param);
+    if (ri < 0) {
         respond_problem(r, 404, PROBLEM_TYPE_NOT_FOUND, "no such resource", NULL);
         return 0;
     }
-    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
-        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
-        respond_header(r, "allow", H2O_STRLIT("GET, HEAD"));
-        char detail[96];
-        snprintf(detail, sizeof(detail), "%.*s is not allowed here; use GET or HEAD",
-                 (int)(req->method.len < 16 ? req->method.len : 16), req->method.base);
+    unsigned m = 0;
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+        h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        m = M_GET;
+    else if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
+        cors_options(r, routes[ri].allow);
+        return 0;
+    }
+    for (size_t i = 1; m == 0 && i < 5; i++)
+        if (h2o_memis(req->method.base, req->method.len, method_names[i], strlen(method_names[i])))
+            m = 1u << i;
+    if (!(routes[ri].methods & m)) {
+        respond_header(r, "allow", routes[ri].allow, strlen(routes[ri].allow));
+        char detail[128];
+        snprintf(detail, sizeof(detail), "%.*s is not allowed here; use %s", (int)(req->method.len < 16 ? req->method.len : 16),
+                 req->method.base, routes[ri].allow);
         respond_problem(r, 405, PROBLEM_TYPE_METHOD_NOT_ALLOWED, detail, NULL);
         return 0;
     }
-    switch (route) {
+    switch (routes[ri].id) {
     case R_LIVE:
         health_live(r);
         break;
@@ -76,10 +123,16 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         health_ready(r);
         break;
     case R_LIST:
-        products_list(r);
+        if (m == M_POST)
+            products_write(r, WRITE_CREATE, NULL, 0);
+        else
+            products_list(r);
         break;
     case R_ITEM:
-        products_get(r, path.base + sizeof(item_prefix) - 1, path.len - (sizeof(item_prefix) - 1));
+        if (m == M_GET)
+            products_get(r, param.base, param.len);
+        else
+            products_write(r, m == M_PUT ? WRITE_REPLACE : m == M_PATCH ? WRITE_PATCH : WRITE_DELETE, param.base, param.len);
         break;
     case R_CATEGORIES:
         categories_list(r);
@@ -87,7 +140,14 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     case R_STATS:
         stats_get(r);
         break;
-    default:
+    case R_OPENAPI:
+        openapi_get(r);
+        break;
+    case R_LOGIN:
+        auth_login(r);
+        break;
+    case R_LOGOUT:
+        auth_logout(r);
         break;
     }
     return 0;

@@ -7,6 +7,9 @@
 
 #include <sys/socket.h>
 
+/* Prints "METHOD /path" per route (GET implies HEAD), for --routes. */
+void server_print_routes(void *file);
+
 /* Fills app->h2o (limits, server name) and registers the router. */
 void server_configure(app_t *app);
 

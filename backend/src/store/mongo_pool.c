@@ -130,3 +130,13 @@ size_t mongo_pool_queue_depth(mongo_pool_t *pool)
     pthread_mutex_unlock(&pool->mutex);
     return d;
 }
+
+mongoc_client_t *mongo_pool_pop(mongo_pool_t *pool)
+{
+    return mongoc_client_pool_pop(pool->clients);
+}
+
+void mongo_pool_push(mongo_pool_t *pool, mongoc_client_t *client)
+{
+    mongoc_client_pool_push(pool->clients, client);
+}

@@ -25,7 +25,8 @@ struct store_job {
     h2o_multithread_receiver_t *reply_to;                                   /* the submitting loop's receiver */
     void (*run)(store_job_t *job, mongoc_client_t *client, const char *db); /* on a worker */
     void (*finish)(store_job_t *job);                                       /* optional, on the worker after run (or expiry) */
-    uint64_t deadline_ms;                                                   /* monotonic, see mongo_pool_now_ms() */
+    void (*done)(store_job_t *job); /* optional, on the submitting loop, for receivers that dispatch through it */
+    uint64_t deadline_ms;           /* monotonic, see mongo_pool_now_ms() */
     store_job_state_t state;
     store_job_t *_next;
 };
@@ -39,6 +40,11 @@ mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen);
  * its message arrives on reply_to (exactly once). Returns 0, or -1 when the
  * queue is full (the caller answers 503 + Retry-After). Thread-safe. */
 int mongo_pool_submit(mongo_pool_t *pool, store_job_t *job);
+
+/* Takes a client of the pool for blocking work off the loops (start-up
+ * setup); give it back with mongo_pool_push. */
+mongoc_client_t *mongo_pool_pop(mongo_pool_t *pool);
+void mongo_pool_push(mongo_pool_t *pool, mongoc_client_t *client);
 
 /* Jobs queued and not yet started (for stats). */
 size_t mongo_pool_queue_depth(mongo_pool_t *pool);

@@ -1,0 +1,26 @@
+/* Sign-in, sign-out and the bearer-token check of the admin API. Tokens
+ * are verified on the loop (HMAC, cheap); passwords on a worker thread
+ * (Argon2id, expensive, bounded); login failures and revoked tokens live in
+ * Redis so every process sees them. */
+#ifndef CATALOG_AUTH_H
+#define CATALOG_AUTH_H
+
+#include "auth/token.h"
+#include "server/respond.h"
+
+/* POST /api/auth/login and POST /api/auth/logout. */
+void auth_login(request_t *r);
+void auth_logout(request_t *r);
+
+/* Called when the request's token is valid, not revoked and has the role
+ * asked for; op->r is alive. */
+typedef void (*auth_ok_cb)(respond_op_t *op, const token_claims_t *claims);
+
+/* Checks the Authorization: Bearer token of op's request (a token anywhere
+ * else is not looked at): 401 + WWW-Authenticate when missing or invalid
+ * or revoked, 403 when need_admin and the role is viewer; else calls ok
+ * (after one Redis round trip for revocation; with Redis unreachable the
+ * token is accepted, see README). Holds a reference on op meanwhile. */
+void auth_require(respond_op_t *op, int need_admin, auth_ok_cb ok);
+
+#endif

@@ -1,0 +1,83 @@
+#include "handlers/body.h"
+
+#include "server/problem.h"
+
+#include <bson/bson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+h2o_iovec_t body_header(request_t *r, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
+    if (i < 0)
+        return h2o_iovec_init(NULL, 0);
+    return r->req->headers.entries[i].value;
+}
+
+static int media_is(h2o_iovec_t v, const char *type)
+{
+    size_t tl = strlen(type);
+    if (v.len < tl || strncasecmp(v.base, type, tl) != 0)
+        return 0;
+    const char *p = v.base + tl, *end = v.base + v.len;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p == end)
+        return 1;
+    if (*p != ';')
+        return 0;
+    p++;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    /* the one parameter JSON may carry */
+    static const char cs[] = "charset=";
+    if ((size_t)(end - p) < sizeof(cs) - 1 || strncasecmp(p, cs, sizeof(cs) - 1) != 0)
+        return 0;
+    p += sizeof(cs) - 1;
+    size_t rest = (size_t)(end - p);
+    return (rest == 5 && strncasecmp(p, "utf-8", 5) == 0) || (rest == 7 && strncasecmp(p, "\"utf-8\"", 7) == 0);
+}
+
+int body_require_json(request_t *r, int allow_merge_patch)
+{
+    h2o_iovec_t ct = body_header(r, "content-type");
+    if (ct.base != NULL &&
+        (media_is(ct, "application/json") || (allow_merge_patch && media_is(ct, "application/merge-patch+json"))))
+        return 1;
+    char detail[160];
+    snprintf(detail, sizeof(detail), "send the body as %s%s", allow_merge_patch ? "application/merge-patch+json or " : "",
+             "application/json");
+    respond_problem(r, 415, PROBLEM_TYPE_UNSUPPORTED_MEDIA_TYPE, detail, NULL);
+    return 0;
+}
+
+cJSON *body_parse_json(request_t *r)
+{
+    h2o_iovec_t b = r->req->entity;
+    const char *why = NULL;
+    if (b.base == NULL || b.len == 0)
+        why = "the body is empty; send a JSON object";
+    else if (!bson_utf8_validate(b.base, b.len, false))
+        why = "the body is not valid UTF-8";
+    else if (memmem(b.base, b.len, "\\u0000", 6) != NULL)
+        why = "the body contains a NUL character (\\u0000)";
+    if (why == NULL) {
+        char *copy = malloc(b.len + 1);
+        memcpy(copy, b.base, b.len);
+        copy[b.len] = '\0';
+        const char *end = NULL;
+        cJSON *root = cJSON_ParseWithOpts(copy, &end, 1);
+        size_t at = end ? (size_t)(end - copy) : 0;
+        free(copy);
+        if (root != NULL)
+            return root;
+        char detail[128];
+        snprintf(detail, sizeof(detail), "the body is not valid JSON (error near byte %zu)", at);
+        respond_problem(r, 400, PROBLEM_TYPE_MALFORMED_JSON, detail, NULL);
+        return NULL;
+    }
+    respond_problem(r, 400, PROBLEM_TYPE_MALFORMED_JSON, why, NULL);
+    return NULL;
+}

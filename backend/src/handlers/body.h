@@ -1,0 +1,22 @@
+/* Request bodies of writes: media type, JSON syntax, request headers
+ * shared by the write handlers. Each answers the error itself. */
+#ifndef CATALOG_BODY_H
+#define CATALOG_BODY_H
+
+#include <cjson/cJSON.h>
+
+#include "server/respond.h"
+
+/* Checks Content-Type is application/json (or, with allow_merge_patch,
+ * application/merge-patch+json), parameters allowed only as charset=utf-8.
+ * Returns 1, or 0 after answering 415. */
+int body_require_json(request_t *r, int allow_merge_patch);
+
+/* Parses the body as one JSON value (valid UTF-8, no NUL escapes, nothing
+ * after it). Returns the tree (caller deletes), or NULL after answering 400. */
+cJSON *body_parse_json(request_t *r);
+
+/* A request header's value by name (lower-case), or a zero iovec. */
+h2o_iovec_t body_header(request_t *r, const char *name);
+
+#endif

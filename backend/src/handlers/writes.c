@@ -1,0 +1,288 @@
+/* Admin writes of products: POST, PUT, PATCH, DELETE. Order of checks:
+ * token (401/403), media type (415), JSON (400), fields (422), headers
+ * (400), then one MongoDB job; once MongoDB acknowledged the write the
+ * product's key is deleted and the generation bumped before the answer,
+ * so the next read anywhere sees the change. */
+#include "handlers/auth.h"
+#include "handlers/body.h"
+#include "handlers/handlers.h"
+#include "model/product.h"
+#include "model/query.h"
+#include "server/problem.h"
+#include "store/products_write.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    respond_op_t op; /* first */
+    write_job_t job;
+    app_thread_t *thread;
+    char id[32];
+    size_t id_len;
+    int invalidated; /* 0: not yet, 1: applied, -1: deferred (Redis unreachable) */
+} write_op_t;
+
+static void write_destroy(respond_op_t *op)
+{
+    write_op_t *w = (write_op_t *)op;
+    write_job_clear(&w->job);
+    free(w);
+}
+
+static void answer_success(write_op_t *w)
+{
+    request_t *r = w->op.r;
+    write_job_t *job = &w->job;
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    if (w->invalidated < 0)
+        respond_header(r, "x-cache-invalidation", H2O_STRLIT("deferred"));
+    if (job->kind == WRITE_DELETE) {
+        respond_body(r, 204, NULL, NULL, 0, "", 0);
+        return;
+    }
+    char etag[32];
+    int el = product_etag(job->version, etag);
+    if (job->kind == WRITE_CREATE) {
+        char loc[64];
+        int n = snprintf(loc, sizeof(loc), "/api/products/%s", job->id_hex);
+        respond_header(r, "location", loc, (size_t)n);
+        if (job->replayed)
+            respond_header(r, "idempotency-replayed", H2O_STRLIT("true"));
+    }
+    respond_body(r, job->kind == WRITE_CREATE ? 201 : 200, NULL, etag, (size_t)el, job->json, job->json_len);
+}
+
+static void on_invalidated(void *data, int ok)
+{
+    write_op_t *w = data;
+    w->invalidated = ok ? 1 : -1;
+    if (!ok)
+        fprintf(stderr,
+                "cache: invalidation after a write of %s deferred (Redis unreachable); this process bypasses the cache "
+                "until it is applied\n",
+                w->job.id_hex);
+    w->thread->writing--;
+    if (w->op.r != NULL)
+        answer_success(w);
+    respond_op_unref(&w->op);
+}
+
+static void answer_failure(write_op_t *w)
+{
+    request_t *r = w->op.r;
+    write_job_t *job = &w->job;
+    char detail[160];
+    switch (job->result) {
+    case WRITE_NOT_FOUND:
+        snprintf(detail, sizeof(detail), "no product has the id %.*s", (int)w->id_len, w->id);
+        respond_problem(r, 404, PROBLEM_TYPE_NOT_FOUND, detail, NULL);
+        break;
+    case WRITE_PRECONDITION_FAILED: {
+        char etag[32];
+        int el = product_etag(job->current_version, etag);
+        respond_header(r, "etag", etag, (size_t)el);
+        snprintf(detail, sizeof(detail), "the product was changed by someone else: it is at version %lld; reload it and retry",
+                 (long long)job->current_version);
+        cJSON *extra = cJSON_CreateObject();
+        cJSON_AddNumberToObject(extra, "current_version", (double)job->current_version);
+        respond_problem_ext(r, 412, PROBLEM_TYPE_PRECONDITION_FAILED, detail, NULL, extra);
+        break;
+    }
+    case WRITE_INVALID: {
+        cJSON *extra = cJSON_CreateObject();
+        cJSON_AddItemToObject(extra, "errors", input_errors_json(&job->errors));
+        respond_problem_ext(r, 422, PROBLEM_TYPE_VALIDATION, "the product is not valid", NULL, extra);
+        break;
+    }
+    case WRITE_IDEMPOTENCY_MISMATCH:
+        respond_problem(r, 422, PROBLEM_TYPE_IDEMPOTENCY_KEY_REUSED,
+                        "this Idempotency-Key was already used with a different body; use a new key for a new product",
+                        "Idempotency-Key");
+        break;
+    default:
+        respond_unavailable(r, "the product database could not complete the write; it was not applied or may be retried", 1);
+        break;
+    }
+}
+
+static void on_write_done(store_job_t *base)
+{
+    write_op_t *w = H2O_STRUCT_FROM_MEMBER(write_op_t, job, (write_job_t *)base);
+    app_thread_t *t = w->thread;
+    if (base->state == STORE_JOB_EXPIRED) {
+        APP_STAT_ADD(t, store_errors, 1);
+        t->writing--;
+        if (w->op.r != NULL)
+            respond_unavailable(w->op.r, "the product database did not take the write in time; it was not applied", 1);
+    } else if (w->job.result == WRITE_OK) {
+        /* acknowledged by MongoDB: invalidate before answering, even when
+         * the client is gone (the drain waits for it: writing stays up) */
+        uint64_t epoch = atomic_fetch_add(&t->app->cache_shared.write_epoch, 1) + 1;
+        char key[64];
+        snprintf(key, sizeof(key), CACHE_PRODUCT_PREFIX "%s", w->job.id_hex);
+        respond_op_ref(&w->op);
+        cache_invalidate(t->cache, key, epoch, on_invalidated, w);
+    } else {
+        if (w->job.result == WRITE_ERROR) {
+            APP_STAT_ADD(t, store_errors, 1);
+            fprintf(stderr, "store: write: %s\n", w->job.error);
+        }
+        t->writing--;
+        if (w->op.r != NULL)
+            answer_failure(w);
+    }
+    respond_op_unref(&w->op); /* the job's reference */
+}
+
+/* Parses If-Match: "*", or entity tags "v<n>" (W/ accepted: nginx weakens
+ * tags when it compresses). Returns 0, or -1 after answering 400. */
+static int parse_if_match(request_t *r, write_job_t *job)
+{
+    h2o_iovec_t v = body_header(r, "if-match");
+    if (v.base == NULL)
+        return 0;
+    const char *p = v.base, *end = v.base + v.len;
+    job->if_match = 1;
+    job->if_match_version = -1; /* a well-formed tag that is none of ours never matches */
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == ','))
+            p++;
+        if (p == end)
+            break;
+        if (*p == '*') {
+            job->if_match = 2;
+            p++;
+            continue;
+        }
+        if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
+            p += 2;
+        if (p == end || *p != '"')
+            goto bad;
+        const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+        if (q == NULL)
+            goto bad;
+        if (q - p > 2 && p[1] == 'v') {
+            long long n = 0;
+            int ok = q - p - 2 <= 15;
+            for (const char *d = p + 2; ok && d < q; d++)
+                ok = *d >= '0' && *d <= '9', n = n * 10 + (*d - '0');
+            if (ok && job->if_match_version < 0)
+                job->if_match_version = n;
+        }
+        p = q + 1;
+    }
+    return 0;
+bad:
+    respond_problem(r, 400, PROBLEM_TYPE_INVALID_HEADER, "If-Match must be \"*\" or entity tags such as \"v3\"", "If-Match");
+    return -1;
+}
+
+static int parse_idempotency_key(request_t *r, write_job_t *job, const token_claims_t *claims)
+{
+    h2o_iovec_t v = body_header(r, "idempotency-key");
+    if (v.base == NULL)
+        return 0;
+    int ok = v.len >= 1 && v.len <= 255;
+    for (size_t i = 0; ok && i < v.len; i++)
+        ok = v.base[i] >= 0x21 && v.base[i] <= 0x7e;
+    if (!ok) {
+        respond_problem(r, 400, PROBLEM_TYPE_INVALID_HEADER, "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                        "Idempotency-Key");
+        return -1;
+    }
+    /* per user: two admins cannot collide on a key */
+    snprintf(job->idem_key, sizeof(job->idem_key), "%s\n%.*s", claims->sub, (int)v.len, v.base);
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)r->req->entity.base, r->req->entity.len, md);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(job->body_sha256 + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+static void on_authorized(respond_op_t *op, const token_claims_t *claims)
+{
+    write_op_t *w = (write_op_t *)op;
+    request_t *r = op->r;
+    write_job_t *job = &w->job;
+    app_t *app = w->thread->app;
+    if (job->kind != WRITE_CREATE && !query_is_object_id(w->id, w->id_len)) {
+        respond_problem(r, 400, PROBLEM_TYPE_INVALID_PARAMETER, "a product id is 24 hexadecimal digits", "id");
+        return;
+    }
+    if (handlers_reject_query(r))
+        return;
+    if (job->kind != WRITE_DELETE) {
+        if (!body_require_json(r, job->kind == WRITE_PATCH))
+            return;
+        cJSON *root = body_parse_json(r);
+        if (root == NULL)
+            return;
+        static const input_mode_t modes[] = {INPUT_CREATE, INPUT_REPLACE, INPUT_PATCH};
+        int rc = product_input_parse(root, modes[job->kind], &job->input, &job->errors);
+        cJSON_Delete(root);
+        if (rc != 0) {
+            cJSON *extra = cJSON_CreateObject();
+            cJSON_AddItemToObject(extra, "errors", input_errors_json(&job->errors));
+            char detail[64];
+            snprintf(detail, sizeof(detail), "%zu field%s not valid", job->errors.n, job->errors.n == 1 ? " is" : "s are");
+            respond_problem_ext(r, 422, PROBLEM_TYPE_VALIDATION, detail, NULL, extra);
+            return;
+        }
+        job->errors.n = 0;
+    }
+    if (job->kind != WRITE_CREATE && parse_if_match(r, job) != 0)
+        return;
+    if (job->kind == WRITE_CREATE && parse_idempotency_key(r, job, claims) != 0)
+        return;
+    if (job->kind != WRITE_CREATE) {
+        char hex[25];
+        for (size_t i = 0; i < 24; i++)
+            hex[i] = (char)((w->id[i] >= 'A' && w->id[i] <= 'F') ? w->id[i] + 32 : w->id[i]);
+        hex[24] = '\0';
+        bson_oid_init_from_string(&job->id, hex);
+        memcpy(job->id_hex, hex, 25);
+    }
+    write_job_init(job, job->kind, app->cfg.mongo_timeout_ms);
+    job->currency = app->cfg.currency;
+    job->base.reply_to = &w->thread->write_receiver;
+    job->base.done = on_write_done;
+    respond_op_ref(op);
+    w->thread->writing++;
+    APP_STAT_ADD(w->thread, store_jobs, 1);
+    if (mongo_pool_submit(app->store, &job->base) != 0) {
+        w->thread->writing--;
+        APP_STAT_ADD(w->thread, store_rejected, 1);
+        respond_op_unref(op);
+        respond_unavailable(r, "too many requests are waiting for the product database", 1);
+    }
+}
+
+void products_write(request_t *r, int kind, const char *id, size_t id_len)
+{
+    write_op_t *w = calloc(1, sizeof(*w));
+    w->thread = r->thread;
+    w->job.kind = (write_kind_t)kind;
+    w->id_len = id_len < sizeof(w->id) ? id_len : sizeof(w->id) - 1;
+    if (id != NULL)
+        memcpy(w->id, id, w->id_len);
+    respond_op_attach(&w->op, r, write_destroy);
+    auth_require(&w->op, 1, on_authorized);
+}
+
+/* Completions of write and login jobs, dispatched through the job. */
+static void on_job_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    h2o_multithread_message_t *msg;
+    while ((msg = app_next_message(messages)) != NULL) {
+        store_job_t *job = H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
+        job->done(job);
+    }
+}
+
+void writes_init_thread(app_thread_t *t)
+{
+    h2o_multithread_register_receiver(t->ctx.queue, &t->write_receiver, on_job_done);
+}

@@ -1,0 +1,328 @@
+#include "model/product_input.h"
+
+#include "model/text.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void input_errors_add(input_errors_t *e, const char *field, const char *fmt, ...)
+{
+    if (e->n >= INPUT_ERRORS_MAX)
+        return;
+    snprintf(e->items[e->n].field, sizeof(e->items[e->n].field), "%s", field);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->items[e->n].reason, sizeof(e->items[e->n].reason), fmt, ap);
+    va_end(ap);
+    e->n++;
+}
+
+cJSON *input_errors_json(const input_errors_t *errs)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < errs->n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "field", errs->items[i].field);
+        cJSON_AddStringToObject(o, "reason", errs->items[i].reason);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+void product_input_free(product_input_t *in)
+{
+    free(in->name);
+    free(in->name_lc);
+    free(in->description);
+    free(in->category);
+    free(in->image);
+    memset(in, 0, sizeof(*in));
+}
+
+int product_input_price_cents(double v, int64_t *cents)
+{
+    if (!isfinite(v) || v < 0 || v > (double)INPUT_PRICE_MAX_CENTS / 100)
+        return -1;
+    double c = round(v * 100);
+    /* cJSON holds a double: 19.99 arrives as 19.989999..., so compare with
+     * the nearest two-decimal value instead of testing v*100 for integrality */
+    if (fabs(v - c / 100) > 1e-9)
+        return -1;
+    *cents = (int64_t)c;
+    return 0;
+}
+
+static const char *type_name(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return "a string";
+    if (cJSON_IsNumber(v))
+        return "a number";
+    if (cJSON_IsBool(v))
+        return "a boolean";
+    if (cJSON_IsNull(v))
+        return "null";
+    if (cJSON_IsArray(v))
+        return "an array";
+    if (cJSON_IsObject(v)) {
+        /* {"$gt": ""} and friends: say what it looks like */
+        return v->child != NULL && v->child->string != NULL && v->child->string[0] == '$' ? "an operator object" : "an object";
+    }
+    return "something else";
+}
+
+/* 1 when s holds a control character; allow_ws lets \t \n \r through. */
+static int has_control(const char *s, int allow_ws)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c < 0x20 || c == 0x7f) && !(allow_ws && (c == '\t' || c == '\n' || c == '\r')))
+            return 1;
+    }
+    return 0;
+}
+
+static int is_slug(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > INPUT_CATEGORY_MAX || s[0] == '-' || s[n - 1] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && s[i + 1] != '-')))
+            return 0;
+    }
+    return 1;
+}
+
+/* A root-relative path ("/images/a.svg", not "//host") or an absolute
+ * http(s) URL with a host; no spaces, controls or backslashes anywhere. */
+static int is_image_ref(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > INPUT_IMAGE_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c == 0x7f || c == '\\')
+            return 0;
+    }
+    if (s[0] == '/')
+        return s[1] != '/';
+    size_t skip = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
+    return skip != 0 && s[skip] != '\0' && s[skip] != '/' && s[skip] != '?' && s[skip] != '#';
+}
+
+static char *dup_str(const cJSON *v)
+{
+    return strdup(v->valuestring);
+}
+
+/* A string field: checks type and length in code points. */
+static int take_string(const cJSON *v, const char *field, size_t min, size_t max, input_errors_t *errs)
+{
+    if (!cJSON_IsString(v)) {
+        input_errors_add(errs, field, "must be a string, not %s", type_name(v));
+        return -1;
+    }
+    size_t chars = text_chars(v->valuestring, strlen(v->valuestring));
+    if (chars < min || chars > max) {
+        if (min > 0)
+            input_errors_add(errs, field, "must be %zu to %zu characters long (got %zu)", min, max, chars);
+        else
+            input_errors_add(errs, field, "must be at most %zu characters long (got %zu)", max, chars);
+        return -1;
+    }
+    return 0;
+}
+
+static void take_readonly(const cJSON *v, const char *k, product_input_t *in, input_errors_t *errs)
+{
+    if (strcmp(k, "version") == 0) {
+        if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > 1e15) {
+            input_errors_add(errs, k, "is read-only; when sent it must be the current version number");
+            return;
+        }
+        in->readonly |= RO_VERSION;
+        in->ro_version = (int64_t)v->valuedouble;
+        return;
+    }
+    static const struct {
+        const char *name;
+        unsigned flag;
+        size_t off;
+    } ro[] = {
+        {"id", RO_ID, offsetof(product_input_t, ro_id)},
+        {"created_at", RO_CREATED_AT, offsetof(product_input_t, ro_created_at)},
+        {"updated_at", RO_UPDATED_AT, offsetof(product_input_t, ro_updated_at)},
+        {"currency", RO_CURRENCY, offsetof(product_input_t, ro_currency)},
+    };
+    for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++) {
+        if (strcmp(k, ro[i].name) != 0)
+            continue;
+        char *dst = (char *)in + ro[i].off;
+        size_t cap = ro[i].flag == RO_CURRENCY ? sizeof(in->ro_currency) : sizeof(in->ro_id);
+        if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap) {
+            input_errors_add(errs, k, "is read-only; when sent it must be the current value");
+            return;
+        }
+        strcpy(dst, v->valuestring);
+        in->readonly |= ro[i].flag;
+        return;
+    }
+}
+
+static int is_readonly_name(const char *k)
+{
+    return strcmp(k, "id") == 0 || strcmp(k, "created_at") == 0 || strcmp(k, "updated_at") == 0 || strcmp(k, "version") == 0 ||
+           strcmp(k, "currency") == 0;
+}
+
+int product_input_parse(const cJSON *root, input_mode_t mode, product_input_t *in, input_errors_t *errs)
+{
+    memset(in, 0, sizeof(*in));
+    errs->n = 0;
+    if (!cJSON_IsObject(root)) {
+        input_errors_add(errs, "", "the body must be a JSON object, not %s", type_name(root));
+        return -1;
+    }
+    size_t members = 0;
+    for (const cJSON *v = root->child; v != NULL; v = v->next) {
+        const char *k = v->string;
+        if (++members > 32) {
+            input_errors_add(errs, "", "the body has more than 32 fields");
+            break;
+        }
+        int dup = 0;
+        for (const cJSON *p = root->child; p != v; p = p->next)
+            dup |= strcmp(p->string, k) == 0;
+        if (dup) {
+            input_errors_add(errs, k, "appears more than once");
+            continue;
+        }
+        if (k[0] == '$' || strchr(k, '.') != NULL) {
+            input_errors_add(errs, k, "field names may not start with '$' or contain '.'");
+            continue;
+        }
+        if (is_readonly_name(k)) {
+            take_readonly(v, k, in, errs);
+            continue;
+        }
+        unsigned flag = strcmp(k, "name") == 0          ? PF_NAME
+                        : strcmp(k, "description") == 0 ? PF_DESCRIPTION
+                        : strcmp(k, "price") == 0       ? PF_PRICE
+                        : strcmp(k, "category") == 0    ? PF_CATEGORY
+                        : strcmp(k, "stock") == 0       ? PF_STOCK
+                        : strcmp(k, "image") == 0       ? PF_IMAGE
+                                                        : 0;
+        if (flag == 0) {
+            input_errors_add(errs, k, "is not a product field (known: name, description, price, category, stock, image)");
+            continue;
+        }
+        if (cJSON_IsNull(v)) {
+            if (flag == PF_DESCRIPTION || flag == PF_IMAGE)
+                in->cleared |= flag;
+            else
+                input_errors_add(errs, k, "is required and cannot be null");
+            continue;
+        }
+        switch (flag) {
+        case PF_NAME:
+            if (take_string(v, k, 1, INPUT_NAME_MAX, errs) != 0)
+                break;
+            if (has_control(v->valuestring, 0)) {
+                input_errors_add(errs, k, "must not contain control characters");
+                break;
+            }
+            if (strspn(v->valuestring, " \xc2\xa0") == strlen(v->valuestring)) {
+                input_errors_add(errs, k, "must not be blank");
+                break;
+            }
+            in->name = dup_str(v);
+            in->present |= flag;
+            break;
+        case PF_DESCRIPTION:
+            if (take_string(v, k, 0, INPUT_DESCRIPTION_MAX, errs) != 0)
+                break;
+            if (has_control(v->valuestring, 1)) {
+                input_errors_add(errs, k, "must not contain control characters other than tab and line breaks");
+                break;
+            }
+            in->description = dup_str(v);
+            in->present |= flag;
+            break;
+        case PF_PRICE:
+            if (!cJSON_IsNumber(v)) {
+                input_errors_add(errs, k, "must be a number, not %s", type_name(v));
+                break;
+            }
+            if (product_input_price_cents(v->valuedouble, &in->price_cents) != 0) {
+                input_errors_add(errs, k, "must be between 0 and 1000000000 with at most two decimals");
+                break;
+            }
+            in->present |= flag;
+            break;
+        case PF_CATEGORY:
+            if (!cJSON_IsString(v)) {
+                input_errors_add(errs, k, "must be a string, not %s", type_name(v));
+                break;
+            }
+            if (!is_slug(v->valuestring)) {
+                input_errors_add(errs, k, "must be a category slug (lower-case letters, digits and single hyphens, at most 64)");
+                break;
+            }
+            in->category = dup_str(v);
+            in->present |= flag;
+            break;
+        case PF_STOCK:
+            if (!cJSON_IsNumber(v)) {
+                input_errors_add(errs, k, "must be an integer, not %s", type_name(v));
+                break;
+            }
+            if (v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > (double)INPUT_STOCK_MAX) {
+                input_errors_add(errs, k, "must be a whole number between 0 and %lld", INPUT_STOCK_MAX);
+                break;
+            }
+            in->stock = (int64_t)v->valuedouble;
+            in->present |= flag;
+            break;
+        case PF_IMAGE:
+            if (take_string(v, k, 1, INPUT_IMAGE_MAX, errs) != 0)
+                break;
+            if (!is_image_ref(v->valuestring)) {
+                input_errors_add(errs, k, "must be a root-relative path (/images/x.svg) or an http(s) URL, without spaces");
+                break;
+            }
+            in->image = dup_str(v);
+            in->present |= flag;
+            break;
+        }
+    }
+    if (mode != INPUT_PATCH) {
+        static const struct {
+            unsigned flag;
+            const char *name;
+        } required[] = {{PF_NAME, "name"}, {PF_PRICE, "price"}, {PF_CATEGORY, "category"}};
+        for (size_t i = 0; i < 3; i++) {
+            int errored = 0;
+            for (size_t j = 0; j < errs->n; j++)
+                errored |= strcmp(errs->items[j].field, required[i].name) == 0;
+            if (!(in->present & required[i].flag) && !errored)
+                input_errors_add(errs, required[i].name, "is required");
+        }
+    }
+    if (errs->n == 0 && (in->present & PF_NAME)) {
+        size_t ll;
+        in->name_lc = text_lower(in->name, strlen(in->name), &ll);
+        if (in->name_lc == NULL)
+            input_errors_add(errs, "name", "must be valid UTF-8 text");
+    }
+    if (errs->n != 0) {
+        product_input_free(in);
+        return -1;
+    }
+    return 0;
+}

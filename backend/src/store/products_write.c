@@ -1,0 +1,561 @@
+#include "store/products_write.h"
+
+#include "model/product.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#define PRODUCTS "products"
+#define CATEGORIES "categories"
+#define IDEMPOTENCY "idempotency_keys"
+#define MAX_ATTEMPTS 8 /* optimistic retries of a write racing other writes */
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void set_error(write_job_t *job, const char *what, const bson_error_t *e)
+{
+    job->result = WRITE_ERROR;
+    snprintf(job->error, sizeof(job->error), "%s: %.400s", what, e ? e->message : "failed");
+}
+
+static int is_duplicate_key(const bson_error_t *e)
+{
+    return e->code == 11000 || e->code == 11001;
+}
+
+void products_write_concern(mongoc_client_t *client, bson_t *opts)
+{
+    const mongoc_uri_t *uri = mongoc_client_get_uri(client);
+    const mongoc_write_concern_t *uri_wc = mongoc_uri_get_write_concern(uri);
+    mongoc_write_concern_t *wc = mongoc_write_concern_copy(uri_wc);
+    /* acknowledged at least; majority on a replica set unless the URI says otherwise */
+    if (mongoc_write_concern_get_w(wc) == MONGOC_WRITE_CONCERN_W_DEFAULT) {
+        if (mongoc_uri_get_replica_set(uri) != NULL)
+            mongoc_write_concern_set_wmajority(wc, 0);
+        else
+            mongoc_write_concern_set_w(wc, 1);
+    }
+    mongoc_write_concern_append(wc, opts);
+    mongoc_write_concern_destroy(wc);
+}
+
+void write_job_clear(write_job_t *job)
+{
+    product_input_free(&job->input);
+    free(job->json);
+    job->json = NULL;
+}
+
+/* Shapes a stored document into the job's JSON output. */
+static int take_doc(write_job_t *job, const bson_t *doc)
+{
+    cJSON *obj = product_to_json(doc, job->currency, &job->version);
+    if (obj == NULL) {
+        job->result = WRITE_ERROR;
+        snprintf(job->error, sizeof(job->error), "stored product is malformed");
+        return -1;
+    }
+    job->json = cJSON_PrintUnformatted(obj);
+    cJSON_Delete(obj);
+    job->json_len = job->json ? strlen(job->json) : 0;
+    job->result = job->json ? WRITE_OK : WRITE_ERROR;
+    return job->json ? 0 : -1;
+}
+
+/* 1 when the category exists, 0 when not, -1 on error. */
+static int category_exists(write_job_t *job, mongoc_database_t *db, const char *slug)
+{
+    mongoc_collection_t *c = mongoc_database_get_collection(db, CATEGORIES);
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "slug", slug);
+    bson_error_t err;
+    int64_t n = mongoc_collection_count_documents(c, &filter, NULL, NULL, NULL, &err);
+    bson_destroy(&filter);
+    mongoc_collection_destroy(c);
+    if (n < 0) {
+        set_error(job, "categories", &err);
+        return -1;
+    }
+    if (n == 0) {
+        job->result = WRITE_INVALID;
+        input_errors_add(&job->errors, "category", "no category has the slug '%.64s' (see /api/categories)", slug);
+    }
+    return n > 0;
+}
+
+/* Finds one product; returns 1 with *out (caller destroys), 0 when absent, -1 on error. */
+static int find_product(write_job_t *job, mongoc_collection_t *coll, const bson_oid_t *id, bson_t *out)
+{
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_OID(&filter, "_id", id);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+    const bson_t *doc;
+    bson_error_t err;
+    int rc = 0;
+    if (mongoc_cursor_next(cur, &doc)) {
+        bson_copy_to(doc, out);
+        rc = 1;
+    } else if (mongoc_cursor_error(cur, &err)) {
+        set_error(job, "find", &err);
+        rc = -1;
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    return rc;
+}
+
+static int64_t doc_version(const bson_t *doc, int *has)
+{
+    bson_iter_t it;
+    *has = 0;
+    if (!bson_iter_init_find(&it, doc, "version"))
+        return 1;
+    *has = 1;
+    if (BSON_ITER_HOLDS_INT32(&it))
+        return bson_iter_int32(&it);
+    if (BSON_ITER_HOLDS_INT64(&it))
+        return bson_iter_int64(&it);
+    return (int64_t)bson_iter_as_int64(&it);
+}
+
+/* Read-only fields sent in the body must equal the stored ones. */
+static void check_readonly(write_job_t *job, const bson_t *doc, int64_t version)
+{
+    const product_input_t *in = &job->input;
+    char buf[32];
+    bson_iter_t it;
+    if (in->readonly & RO_ID) {
+        char hex[25];
+        bson_oid_to_string(&job->id, hex);
+        if (strcasecmp(in->ro_id, hex) != 0)
+            input_errors_add(&job->errors, "id", "is read-only (it is %s)", hex);
+    }
+    if (in->readonly & RO_VERSION && in->ro_version != version)
+        input_errors_add(&job->errors, "version", "is read-only (it is %lld); use If-Match to guard a write", (long long)version);
+    if (in->readonly & RO_CURRENCY && strcmp(in->ro_currency, job->currency) != 0)
+        input_errors_add(&job->errors, "currency", "is read-only (it is %s)", job->currency);
+    static const struct {
+        unsigned flag;
+        const char *name;
+        size_t off;
+    } times[] = {{RO_CREATED_AT, "created_at", offsetof(product_input_t, ro_created_at)},
+                 {RO_UPDATED_AT, "updated_at", offsetof(product_input_t, ro_updated_at)}};
+    for (size_t i = 0; i < 2; i++) {
+        if (!(in->readonly & times[i].flag))
+            continue;
+        const char *sent = (const char *)in + times[i].off;
+        if (bson_iter_init_find(&it, doc, times[i].name) && BSON_ITER_HOLDS_DATE_TIME(&it)) {
+            product_format_time(bson_iter_date_time(&it), buf);
+            if (strcmp(sent, buf) != 0)
+                input_errors_add(&job->errors, times[i].name, "is read-only (it is %s)", buf);
+        } else {
+            input_errors_add(&job->errors, times[i].name, "is read-only (it is null)");
+        }
+    }
+    if (job->errors.n != 0)
+        job->result = WRITE_INVALID;
+}
+
+/* ---- create ---- */
+
+static void append_fields(bson_t *doc, const product_input_t *in)
+{
+    BSON_APPEND_UTF8(doc, "name", in->name);
+    BSON_APPEND_UTF8(doc, "name_lc", in->name_lc);
+    if (in->present & PF_DESCRIPTION)
+        BSON_APPEND_UTF8(doc, "description", in->description);
+    BSON_APPEND_INT64(doc, "price_cents", in->price_cents);
+    BSON_APPEND_UTF8(doc, "category", in->category);
+    BSON_APPEND_INT64(doc, "stock", (in->present & PF_STOCK) ? in->stock : 0);
+    if (in->present & PF_IMAGE)
+        BSON_APPEND_UTF8(doc, "image", in->image);
+}
+
+/* Reserves the idempotency key for product id *pid. Returns 1 when this
+ * request owns it (go on and insert), 0 when the job is already answered
+ * (replay, mismatch), 2 when an earlier attempt reserved it without
+ * finishing (*pid becomes that attempt's id: insert it, once), -1 on error. */
+static int reserve_key(write_job_t *job, mongoc_collection_t *keys, bson_oid_t *pid, mongoc_collection_t *products)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bson_t rec = BSON_INITIALIZER;
+        BSON_APPEND_UTF8(&rec, "_id", job->idem_key);
+        BSON_APPEND_UTF8(&rec, "request_sha256", job->body_sha256);
+        BSON_APPEND_OID(&rec, "product_id", pid);
+        BSON_APPEND_DATE_TIME(&rec, "created_at", now_ms());
+        bson_t opts = BSON_INITIALIZER;
+        products_write_concern(job->client, &opts);
+        bson_error_t err;
+        bool ok = mongoc_collection_insert_one(keys, &rec, &opts, NULL, &err);
+        bson_destroy(&rec);
+        bson_destroy(&opts);
+        if (ok)
+            return 1;
+        if (!is_duplicate_key(&err)) {
+            set_error(job, "idempotency key", &err);
+            return -1;
+        }
+        /* taken: by a finished request, one in progress, or one that died */
+        bson_t filter = BSON_INITIALIZER;
+        BSON_APPEND_UTF8(&filter, "_id", job->idem_key);
+        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(keys, &filter, NULL, NULL);
+        const bson_t *doc;
+        bson_t found = BSON_INITIALIZER;
+        int have = 0;
+        if (mongoc_cursor_next(cur, &doc)) {
+            bson_destroy(&found);
+            bson_copy_to(doc, &found);
+            have = 1;
+        }
+        mongoc_cursor_destroy(cur);
+        if (!have) { /* expired and removed meanwhile: try again */
+            bson_destroy(&filter);
+            bson_destroy(&found);
+            continue;
+        }
+        bson_iter_t it;
+        int64_t created = 0;
+        if (bson_iter_init_find(&it, &found, "created_at") && BSON_ITER_HOLDS_DATE_TIME(&it))
+            created = bson_iter_date_time(&it);
+        if (created < now_ms() - (int64_t)IDEMPOTENCY_TTL_S * 1000) {
+            /* older than 24 h (no TTL index on this server, or not run yet): the key is free again */
+            BSON_APPEND_DATE_TIME(&filter, "created_at", created);
+            mongoc_collection_delete_one(keys, &filter, NULL, NULL, NULL);
+            bson_destroy(&filter);
+            bson_destroy(&found);
+            continue;
+        }
+        bson_destroy(&filter);
+        int rc = 0;
+        if (!bson_iter_init_find(&it, &found, "request_sha256") || !BSON_ITER_HOLDS_UTF8(&it) ||
+            strcmp(bson_iter_utf8(&it, NULL), job->body_sha256) != 0) {
+            job->result = WRITE_IDEMPOTENCY_MISMATCH;
+        } else if (bson_iter_init_find(&it, &found, "response") && BSON_ITER_HOLDS_UTF8(&it)) {
+            uint32_t len;
+            const char *s = bson_iter_utf8(&it, &len);
+            job->json = strndup(s, len);
+            job->json_len = len;
+            job->replayed = 1;
+            job->result = WRITE_OK;
+            if (bson_iter_init_find(&it, &found, "product_id") && BSON_ITER_HOLDS_OID(&it))
+                bson_oid_to_string(bson_iter_oid(&it), job->id_hex);
+            job->version = 1;
+        } else if (bson_iter_init_find(&it, &found, "product_id") && BSON_ITER_HOLDS_OID(&it)) {
+            bson_oid_copy(bson_iter_oid(&it), pid);
+            rc = 2;
+        } else {
+            job->result = WRITE_ERROR;
+            snprintf(job->error, sizeof(job->error), "idempotency record is malformed");
+        }
+        (void)products;
+        bson_destroy(&found);
+        return rc;
+    }
+    job->result = WRITE_ERROR;
+    snprintf(job->error, sizeof(job->error), "idempotency key could not be reserved");
+    return -1;
+}
+
+static void run_create(write_job_t *job, mongoc_database_t *db)
+{
+    if (category_exists(job, db, job->input.category) != 1)
+        return;
+    mongoc_collection_t *products = mongoc_database_get_collection(db, PRODUCTS);
+    mongoc_collection_t *keys = job->idem_key[0] ? mongoc_database_get_collection(db, IDEMPOTENCY) : NULL;
+    bson_oid_t pid;
+    bson_oid_init(&pid, NULL);
+    int resumed = 0;
+    if (keys != NULL) {
+        int rc = reserve_key(job, keys, &pid, products);
+        if (rc <= 0)
+            goto done;
+        resumed = rc == 2;
+    }
+    int64_t now = now_ms();
+    bson_t doc = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    BSON_APPEND_OID(&doc, "_id", &pid);
+    append_fields(&doc, &job->input);
+    BSON_APPEND_DATE_TIME(&doc, "created_at", now);
+    BSON_APPEND_DATE_TIME(&doc, "updated_at", now);
+    BSON_APPEND_INT64(&doc, "version", 1);
+    products_write_concern(job->client, &opts);
+    bson_error_t err;
+    bool ok = mongoc_collection_insert_one(products, &doc, &opts, NULL, &err);
+    bson_destroy(&opts);
+    if (ok) {
+        take_doc(job, &doc);
+    } else if (resumed && is_duplicate_key(&err)) {
+        /* the earlier attempt did insert it: answer with that product */
+        bson_t found = BSON_INITIALIZER;
+        int rc = find_product(job, products, &pid, &found);
+        if (rc == 1)
+            take_doc(job, &found);
+        else if (rc == 0)
+            set_error(job, "idempotent create", NULL);
+        bson_destroy(&found);
+        job->replayed = 1;
+    } else {
+        set_error(job, "insert", &err);
+    }
+    bson_destroy(&doc);
+    if (job->result == WRITE_OK) {
+        bson_oid_to_string(&pid, job->id_hex);
+        if (keys != NULL) { /* the first result, for retries (best effort: a retry can also rebuild it) */
+            bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set;
+            BSON_APPEND_UTF8(&filter, "_id", job->idem_key);
+            BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+            bson_append_utf8(&set, "response", -1, job->json, (int)job->json_len);
+            bson_append_document_end(&update, &set);
+            mongoc_collection_update_one(keys, &filter, &update, NULL, NULL, NULL);
+            bson_destroy(&filter);
+            bson_destroy(&update);
+        }
+    }
+done:
+    if (keys != NULL)
+        mongoc_collection_destroy(keys);
+    mongoc_collection_destroy(products);
+}
+
+/* ---- replace, patch ---- */
+
+static void build_update(write_job_t *job, int64_t version, bson_t *update)
+{
+    const product_input_t *in = &job->input;
+    bson_t set, unset;
+    BSON_APPEND_DOCUMENT_BEGIN(update, "$set", &set);
+    if (job->kind == WRITE_REPLACE) {
+        append_fields(&set, in);
+    } else {
+        if (in->present & PF_NAME) {
+            BSON_APPEND_UTF8(&set, "name", in->name);
+            BSON_APPEND_UTF8(&set, "name_lc", in->name_lc);
+        }
+        if (in->present & PF_DESCRIPTION)
+            BSON_APPEND_UTF8(&set, "description", in->description);
+        if (in->present & PF_PRICE)
+            BSON_APPEND_INT64(&set, "price_cents", in->price_cents);
+        if (in->present & PF_CATEGORY)
+            BSON_APPEND_UTF8(&set, "category", in->category);
+        if (in->present & PF_STOCK)
+            BSON_APPEND_INT64(&set, "stock", in->stock);
+        if (in->present & PF_IMAGE)
+            BSON_APPEND_UTF8(&set, "image", in->image);
+    }
+    BSON_APPEND_DATE_TIME(&set, "updated_at", now_ms());
+    BSON_APPEND_INT64(&set, "version", version + 1);
+    bson_append_document_end(update, &set);
+    /* PUT removes optional fields it does not name; PATCH those set to null */
+    unsigned drop = job->kind == WRITE_REPLACE ? (PF_DESCRIPTION | PF_IMAGE) & ~in->present : in->cleared;
+    if (drop != 0) {
+        BSON_APPEND_DOCUMENT_BEGIN(update, "$unset", &unset);
+        if (drop & PF_DESCRIPTION)
+            BSON_APPEND_UTF8(&unset, "description", "");
+        if (drop & PF_IMAGE)
+            BSON_APPEND_UTF8(&unset, "image", "");
+        bson_append_document_end(update, &unset);
+    }
+}
+
+/* The filter that matches the document only while it has this version. */
+static void version_filter(const bson_oid_t *id, int64_t version, int has_version, bson_t *filter)
+{
+    BSON_APPEND_OID(filter, "_id", id);
+    if (has_version) {
+        BSON_APPEND_INT64(filter, "version", version);
+    } else {
+        bson_t ex;
+        BSON_APPEND_DOCUMENT_BEGIN(filter, "version", &ex);
+        BSON_APPEND_BOOL(&ex, "$exists", false);
+        bson_append_document_end(filter, &ex);
+    }
+}
+
+/* Loads the product and checks If-Match and read-only fields. Returns 1
+ * to go on (with *doc and its version), 0 when the job is answered. */
+static int load_current(write_job_t *job, mongoc_collection_t *coll, bson_t *doc, int64_t *version, int *has_version)
+{
+    int rc = find_product(job, coll, &job->id, doc);
+    if (rc <= 0) {
+        if (rc == 0)
+            job->result = WRITE_NOT_FOUND;
+        return 0;
+    }
+    *version = doc_version(doc, has_version);
+    if (job->if_match == 1 && job->if_match_version != *version) {
+        job->result = WRITE_PRECONDITION_FAILED;
+        job->current_version = *version;
+        return 0;
+    }
+    if (job->kind != WRITE_DELETE) {
+        check_readonly(job, doc, *version);
+        if (job->result == WRITE_INVALID)
+            return 0;
+    }
+    return 1;
+}
+
+static void run_update(write_job_t *job, mongoc_database_t *db)
+{
+    mongoc_collection_t *coll = mongoc_database_get_collection(db, PRODUCTS);
+    for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        bson_t doc = BSON_INITIALIZER;
+        int64_t version;
+        int has_version;
+        if (!load_current(job, coll, &doc, &version, &has_version)) {
+            bson_destroy(&doc);
+            break;
+        }
+        if ((job->input.present & PF_CATEGORY)) {
+            bson_iter_t it;
+            int same = bson_iter_init_find(&it, &doc, "category") && BSON_ITER_HOLDS_UTF8(&it) &&
+                       strcmp(bson_iter_utf8(&it, NULL), job->input.category) == 0;
+            if (!same && category_exists(job, db, job->input.category) != 1) {
+                bson_destroy(&doc);
+                break;
+            }
+        }
+        bson_destroy(&doc);
+        bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, extra = BSON_INITIALIZER, reply;
+        version_filter(&job->id, version, has_version, &filter);
+        build_update(job, version, &update);
+        mongoc_find_and_modify_opts_t *fam = mongoc_find_and_modify_opts_new();
+        mongoc_find_and_modify_opts_set_update(fam, &update);
+        mongoc_find_and_modify_opts_set_flags(fam, MONGOC_FIND_AND_MODIFY_RETURN_NEW);
+        products_write_concern(job->client, &extra);
+        mongoc_find_and_modify_opts_append(fam, &extra);
+        bson_error_t err;
+        bool ok = mongoc_collection_find_and_modify_with_opts(coll, &filter, fam, &reply, &err);
+        mongoc_find_and_modify_opts_destroy(fam);
+        bson_destroy(&filter);
+        bson_destroy(&update);
+        bson_destroy(&extra);
+        if (!ok) {
+            set_error(job, "update", &err);
+            bson_destroy(&reply);
+            break;
+        }
+        bson_iter_t it;
+        int done = 0;
+        if (bson_iter_init_find(&it, &reply, "value") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&it, &len, &data);
+            bson_t newdoc;
+            if (bson_init_static(&newdoc, data, len))
+                take_doc(job, &newdoc);
+            else
+                set_error(job, "update", NULL);
+            done = 1;
+        }
+        bson_destroy(&reply);
+        if (done)
+            break;
+        /* another write changed it between our read and our update */
+        if (job->if_match == 1) {
+            bson_t cur = BSON_INITIALIZER;
+            int rc = find_product(job, coll, &job->id, &cur);
+            job->result = rc == 1 ? WRITE_PRECONDITION_FAILED : rc == 0 ? WRITE_NOT_FOUND : WRITE_ERROR;
+            if (rc == 1)
+                job->current_version = doc_version(&cur, &has_version);
+            bson_destroy(&cur);
+            break;
+        }
+        if (attempt == MAX_ATTEMPTS - 1) {
+            job->result = WRITE_ERROR;
+            snprintf(job->error, sizeof(job->error), "update kept racing other writes");
+        }
+    }
+    mongoc_collection_destroy(coll);
+}
+
+/* ---- delete ---- */
+
+static void run_delete(write_job_t *job, mongoc_database_t *db)
+{
+    mongoc_collection_t *coll = mongoc_database_get_collection(db, PRODUCTS);
+    for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, reply;
+        if (job->if_match == 1) {
+            bson_t doc = BSON_INITIALIZER;
+            int64_t version;
+            int has_version;
+            int go = load_current(job, coll, &doc, &version, &has_version);
+            bson_destroy(&doc);
+            if (!go) {
+                bson_destroy(&filter);
+                bson_destroy(&opts);
+                break;
+            }
+            version_filter(&job->id, version, has_version, &filter);
+        } else {
+            BSON_APPEND_OID(&filter, "_id", &job->id);
+        }
+        products_write_concern(job->client, &opts);
+        bson_error_t err;
+        bool ok = mongoc_collection_delete_one(coll, &filter, &opts, &reply, &err);
+        bson_destroy(&filter);
+        bson_destroy(&opts);
+        if (!ok) {
+            set_error(job, "delete", &err);
+            bson_destroy(&reply);
+            break;
+        }
+        bson_iter_t it;
+        int64_t n = bson_iter_init_find(&it, &reply, "deletedCount") ? bson_iter_as_int64(&it) : 0;
+        bson_destroy(&reply);
+        if (n > 0) {
+            job->result = WRITE_OK;
+            bson_oid_to_string(&job->id, job->id_hex);
+            break;
+        }
+        if (job->if_match != 1) {
+            job->result = WRITE_NOT_FOUND;
+            break;
+        }
+        /* changed between the version check and the delete: check again */
+    }
+    mongoc_collection_destroy(coll);
+}
+
+static void run_write(store_job_t *base, mongoc_client_t *client, const char *dbname)
+{
+    write_job_t *job = (write_job_t *)base;
+    mongoc_database_t *db = mongoc_client_get_database(client, dbname);
+    job->client = client;
+    job->result = WRITE_ERROR;
+    switch (job->kind) {
+    case WRITE_CREATE:
+        run_create(job, db);
+        break;
+    case WRITE_REPLACE:
+    case WRITE_PATCH:
+        run_update(job, db);
+        break;
+    case WRITE_DELETE:
+        run_delete(job, db);
+        break;
+    }
+    mongoc_database_destroy(db);
+}
+
+void write_job_init(write_job_t *job, write_kind_t kind, unsigned timeout_ms)
+{
+    job->base.run = run_write;
+    job->base.deadline_ms = mongo_pool_now_ms() + timeout_ms;
+    job->kind = kind;
+    job->result = WRITE_ERROR;
+    job->errors.n = 0;
+    job->json = NULL;
+    job->json_len = 0;
+    job->replayed = 0;
+    job->error[0] = '\0';
+}
