@@ -79,7 +79,8 @@ export function createSignin({ addProduct, changed, announce }) {
       announce(`Signed in as ${auth.current().username}.`);
     } catch (err) {
       const wait = err.status === 429 && /^\d+$/.test(err.retryAfter || '') ? ` Try again in ${err.retryAfter} s.` : '';
-      error.textContent = `${err.title}: ${sentence(err.detail)}${wait}`;
+      // a 401 here is always "wrong name or password": its title adds nothing
+      error.textContent = `${err.status === 401 ? '' : `${err.title}: `}${sentence(err.detail)}${wait}`;
       password.select();
       password.focus();
     } finally {
