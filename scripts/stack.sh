@@ -58,6 +58,26 @@ mongo_init "$MONGO_URI" "$MONGO_DB"
 
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
 export HOST=127.0.0.1
+
+# secrets of the admin API: generated once into the state folder (0600)
+# unless given in the environment; the admin password is printed below
+secret_file() { # name → the file's content, created with random hex if missing
+  local f=$STATE_DIR/secrets/$1
+  if [ ! -s "$f" ]; then
+    mkdir -p "$STATE_DIR/secrets" && chmod 700 "$STATE_DIR/secrets"
+    (umask 077 && openssl rand -hex "$2" >"$f")
+  fi
+  cat "$f"
+}
+export JWT_SECRET=${JWT_SECRET:-$(secret_file jwt-secret 32)}
+export ADMIN_USERNAME=${ADMIN_USERNAME:-admin}
+if [ -z "${ADMIN_PASSWORD:-}" ]; then
+  ADMIN_PASSWORD=$(secret_file admin-password 12)
+  admin_note="$ADMIN_PASSWORD   (from $STATE_DIR/secrets/admin-password)"
+else
+  admin_note="(ADMIN_PASSWORD from the environment)"
+fi
+export ADMIN_PASSWORD
 ports=""
 for ((i = 0; i < BACKENDS; i++)); do
   p=$((BACKEND_PORT + i))
@@ -79,6 +99,7 @@ cat <<MSG
   Catalog is up:  http://127.0.0.1:$NGINX_PORT/
   API:            curl http://127.0.0.1:$NGINX_PORT/api/products
   Health:         curl http://127.0.0.1:$NGINX_PORT/health
+  Admin sign-in:  $ADMIN_USERNAME / $admin_note
   Backends:       ${ports}(direct, 127.0.0.1)   Redis: $REDIS_PORT   MongoDB: $MONGO_URI
   Logs:           $STATE_DIR/log/
 

@@ -321,10 +321,15 @@ describe('HTTP semantics', () => {
   });
 
   test('other methods → 405 with Allow', async () => {
-    for (const m of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+    for (const m of ['PUT', 'DELETE', 'PATCH']) {
       const r = await get(`${B}/api/products`, { method: m });
       assertProblem(assert, r, 405);
-      assert.equal(r.headers.get('allow'), 'GET, HEAD');
+      assert.equal(r.headers.get('allow'), 'GET, HEAD, POST, OPTIONS');
+    }
+    for (const m of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+      const r = await get(`${B}/api/categories`, { method: m });
+      assertProblem(assert, r, 405);
+      assert.equal(r.headers.get('allow'), 'GET, HEAD, OPTIONS');
     }
   });
 
@@ -341,7 +346,7 @@ describe('HTTP semantics', () => {
       `GET /api/products HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n${'y'.repeat(70000)}`);
     assert.match(raw, /^HTTP\/1\.1 413/);
     assert.match(raw, /application\/problem\+json/);
-    const ok = await get(`${B}/api/products?limit=1`, { method: 'POST', body: 'x'.repeat(100), headers: { 'content-type': 'application/json' } });
+    const ok = await get(`${B}/api/categories`, { method: 'POST', body: 'x'.repeat(100), headers: { 'content-type': 'application/json' } });
     assert.equal(ok.status, 405, 'a small body reaches the router');
   });
 

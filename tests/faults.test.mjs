@@ -175,10 +175,13 @@ test('Redis drops every connection (CLIENT KILL): reads stay 200, the backend re
   assert.ok(Number(s.redisCli('CLIENT', 'KILL', 'TYPE', 'normal')) >= 2, 'one connection per loop thread');
   const r = await getFresh(b.url + p, { timeoutMs: 5000 });
   assert.equal(r.status, 200);
-  assert.ok(['HIT', 'BYPASS'].includes(r.headers.get('x-cache')));
+  // a reconnection retires what is cached (a write may have been missed
+  // meanwhile), so the first read after it is a MISS (or BYPASS, or a HIT
+  // on a connection not yet dropped), then the cache serves again
+  assert.ok(['HIT', 'MISS', 'BYPASS'].includes(r.headers.get('x-cache')));
   const took = await redisBack(b, 3000);
   t.diagnostic(`Redis used again ${took} ms after CLIENT KILL`);
-  assert.equal((await getFresh(b.url + p)).headers.get('x-cache'), 'HIT');
+  await until('cached again', 3000, async () => (await getFresh(b.url + p)).headers.get('x-cache') === 'HIT');
 });
 
 test('Redis refusing writes (OOM): reads are 200 (MISS, not stored), never a 5xx; cached again once it has room', T, async () => {

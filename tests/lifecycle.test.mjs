@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  backendBin, connectRefused, freePort, getFresh, root, sleep, startStack, until, waitPort,
+  TEST_JWT_SECRET, backendBin, connectRefused, freePort, getFresh, root, sleep, startStack, until, waitPort,
 } from './lib/stack.mjs';
 
 const SEED_IDS = JSON.parse(fs.readFileSync(path.join(root, 'mongo-init/products.json'), 'utf8')).map((p) => p._id);
@@ -131,7 +131,7 @@ describe('SIGTERM / SIGINT', () => {
       const port = await freePort();
       const child = spawn(backendBin, [], {
         env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), THREADS: '8', REDIS_URL: s.backend?.env?.REDIS_URL
-          || `redis://127.0.0.1:${s.redisPort}/0`, MONGO_URI: s.mongoUri, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '' },
+          || `redis://127.0.0.1:${s.redisPort}/0`, MONGO_URI: s.mongoUri, JWT_SECRET: TEST_JWT_SECRET, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '' },
         stdio: 'ignore',
       });
       const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -316,8 +316,8 @@ describe('configuration', () => {
   test('HOST=::1 (IPv6 literal): serves on [::1]; --healthcheck with HOST=:: checks ::1', T, async () => {
     const port = await freePort();
     const env = { PATH: process.env.PATH, HOST: '::1', PORT: String(port), THREADS: '1',
-      REDIS_URL: `redis://127.0.0.1:${s.redisPort}/0`, MONGO_URI: s.mongoUri, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '',
-      UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || '' };
+      REDIS_URL: `redis://127.0.0.1:${s.redisPort}/0`, MONGO_URI: s.mongoUri, JWT_SECRET: TEST_JWT_SECRET,
+      ASAN_OPTIONS: process.env.ASAN_OPTIONS || '', UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || '' };
     const child = spawn(backendBin, [], { env, stdio: 'ignore' });
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     try {

@@ -174,6 +174,14 @@ int main(int argc, char **argv)
         return healthcheck(&app.cfg);
     if (add_name != NULL)
         return add_user(&app.cfg, add_name, add_role);
+    /* signals are taken by sigwait on this thread only (blocked before
+     * the slow start-up steps, so a signal then is handled after them) */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (config_check_serving(&app.cfg, err, sizeof(err)) != 0 || openapi_load(&app, err, sizeof(err)) != 0) {
         fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
         return 2;
@@ -182,14 +190,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "catalog-backend: libsodium cannot start\n");
         return 1;
     }
-
-    /* signals are taken by sigwait on this thread only */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     mongoc_init();
     app.store = mongo_pool_create(&app.cfg, err, sizeof(err));

@@ -3,6 +3,7 @@
 // file gets its own stack in a fresh temporary state folder; nothing is
 // mocked. Faults are made for real (stop/kill/SIGSTOP a server).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -339,4 +340,38 @@ export function connectRefused(port, ms = 2000) {
       else reject(e);
     });
   });
+}
+
+// ---- admin API helpers ----
+
+const b64url = (buf) => Buffer.from(buf).toString('base64url');
+
+// An HS256 JWT signed with secret (default: the stacks' TEST_JWT_SECRET),
+// any header and claims, for forged-token tests. claims default to a valid
+// admin token for TEST_ADMIN; pass overrides (undefined deletes a claim).
+export function mintToken(overrides = {}, { secret = TEST_JWT_SECRET, header = { alg: 'HS256', typ: 'JWT' }, sign = true } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { sub: TEST_ADMIN.username, role: 'admin', iat: now, exp: now + 600, jti: crypto.randomBytes(8).toString('hex'), ...overrides };
+  for (const k of Object.keys(claims)) if (claims[k] === undefined) delete claims[k];
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  const sig = sign ? b64url(crypto.createHmac('sha256', secret).update(input).digest()) : '';
+  return `${input}.${sig}`;
+}
+
+// POST /api/auth/login; returns the token (throws on anything but 200).
+export async function login(baseUrl, creds = TEST_ADMIN) {
+  const r = await get(`${baseUrl}/api/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(creds),
+  });
+  if (r.status !== 200) throw new Error(`login ${creds.username}: ${r.status} ${r.text}`);
+  return r.body.token;
+}
+
+// A JSON write: method, url, body (object, or a string sent as is), token,
+// extra headers. Returns like get().
+export async function send(method, url, body, token, headers = {}) {
+  const h = { ...headers };
+  if (body !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
+  if (token) h.authorization = `Bearer ${token}`;
+  return get(url, { method, headers: h, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
 }

@@ -28,7 +28,9 @@ struct cache {
 };
 
 /* A write's invalidation: bump the generation (restart it from the clock if
- * it is lost or damaged) and delete the product's key, atomically. */
+ * it is lost or damaged) and delete the product's key, atomically. With
+ * 'all' (after an outage: which products changed is not known) the floor
+ * moves up to the new generation instead, retiring every product entry. */
 static const char BUMP_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
                                "if g and #g <= 19 and string.match(g, '^[1-9][0-9]*$') then\n"
                                "  g = redis.call('INCR', KEYS[1])\n"
@@ -36,7 +38,8 @@ static const char BUMP_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
                                "  redis.call('SET', KEYS[1], ARGV[1])\n"
                                "  g = ARGV[1]\n"
                                "end\n"
-                               "if KEYS[2] then redis.call('DEL', KEYS[2]) end\n"
+                               "if ARGV[2] == 'all' then redis.call('SET', KEYS[2], g)\n"
+                               "elseif KEYS[2] then redis.call('DEL', KEYS[2]) end\n"
                                "return g\n";
 
 #define CACHE_RETRY_MS 200
@@ -107,15 +110,13 @@ static int send_bump(cache_t *c, redis_loop_t *rl, const char *product_key, uint
 {
     char now[24];
     int n = clock_gen(now);
-    const char *argv[] = {"EVAL", BUMP_LUA, product_key ? "2" : "1", CACHE_GEN_KEY, product_key ? product_key : "", now};
-    size_t lens[] = {4, sizeof(BUMP_LUA) - 1, 1, sizeof(CACHE_GEN_KEY) - 1, product_key ? strlen(product_key) : 0, (size_t)n};
-    if (product_key == NULL) { /* no KEYS[2]: the clock moves up */
-        argv[4] = now;
-        lens[4] = (size_t)n;
-    }
+    const char *key2 = product_key ? product_key : CACHE_FLOOR_KEY;
+    const char *mode = product_key ? "one" : "all";
+    const char *argv[] = {"EVAL", BUMP_LUA, "2", CACHE_GEN_KEY, key2, now, mode};
+    size_t lens[] = {4, sizeof(BUMP_LUA) - 1, 1, sizeof(CACHE_GEN_KEY) - 1, strlen(key2), (size_t)n, 3};
     bump_t *b = malloc(sizeof(*b));
     *b = (bump_t){c, epoch, cb, data};
-    if (redis_loop_command(rl, on_bump_reply, b, product_key ? 6 : 5, argv, lens) != 0) {
+    if (redis_loop_command(rl, on_bump_reply, b, 7, argv, lens) != 0) {
         free(b);
         return -1;
     }
@@ -206,28 +207,42 @@ static const char RESET_GEN_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
                                     "redis.call('SET', KEYS[1], ARGV[1])\n"
                                     "return ARGV[1]\n";
 
-static void recreate_gen(cache_t *c)
+/* The lookup goes on as a MISS under the recreated generation: nothing
+ * stored can be stamped with it yet, and the fill can use it. */
+static void on_gen_recreated(redisReply *r, void *data)
+{
+    lookup_t *lk = data;
+    uint64_t gen = r != NULL ? parse_gen(r) : 0;
+    lk->cb(lk->data, gen != 0 ? CACHE_MISS : CACHE_DOWN, gen, NULL);
+    free(lk);
+}
+
+/* Takes over lk (answers it once the generation exists again). */
+static void recreate_gen(lookup_t *lk)
 {
     char now[24];
     int n = clock_gen(now);
     const char *argv[] = {"EVAL", RESET_GEN_LUA, "1", CACHE_GEN_KEY, now};
     size_t lens[] = {4, sizeof(RESET_GEN_LUA) - 1, 1, sizeof(CACHE_GEN_KEY) - 1, (size_t)n};
-    redis_loop_command(c->redis, NULL, NULL, 5, argv, lens);
+    if (redis_loop_command(lk->cache->redis, on_gen_recreated, lk, 5, argv, lens) != 0)
+        on_gen_recreated(NULL, lk);
 }
 
 static void on_mget_reply(redisReply *r, void *data)
 {
     lookup_t *lk = data;
     entry_view_t v;
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
         lk->cb(lk->data, CACHE_DOWN, 0, NULL);
     } else {
         uint64_t gen = parse_gen(r->element[0]);
-        redisReply *val = r->element[1];
+        uint64_t floor = parse_gen(r->element[1]); /* 0 when absent */
+        redisReply *val = r->element[2];
         if (gen == 0) {
-            recreate_gen(lk->cache);
-            lk->cb(lk->data, CACHE_DOWN, 0, NULL);
-        } else if (val->type == REDIS_REPLY_STRING && entry_decode(val->str, val->len, &v) == 0 && (lk->any_gen || v.gen == gen)) {
+            recreate_gen(lk);
+            return;
+        } else if (val->type == REDIS_REPLY_STRING && entry_decode(val->str, val->len, &v) == 0 &&
+                   (lk->any_gen ? v.gen >= floor : v.gen == gen)) {
             lk->cb(lk->data, CACHE_HIT, gen, &v);
         } else {
             lk->cb(lk->data, CACHE_MISS, gen, NULL); /* absent, older generation, or bytes to overwrite */
@@ -238,11 +253,11 @@ static void on_mget_reply(redisReply *r, void *data)
 
 int cache_lookup_gen(cache_t *c, const char *key, int any_gen, cache_lookup_cb cb, void *data)
 {
-    const char *argv[] = {"MGET", CACHE_GEN_KEY, key};
-    size_t lens[] = {4, sizeof(CACHE_GEN_KEY) - 1, strlen(key)};
+    const char *argv[] = {"MGET", CACHE_GEN_KEY, CACHE_FLOOR_KEY, key};
+    size_t lens[] = {4, sizeof(CACHE_GEN_KEY) - 1, sizeof(CACHE_FLOOR_KEY) - 1, strlen(key)};
     lookup_t *lk = malloc(sizeof(*lk));
     *lk = (lookup_t){c, cb, data, any_gen};
-    if (redis_loop_command(c->redis, on_mget_reply, lk, 3, argv, lens) != 0) {
+    if (redis_loop_command(c->redis, on_mget_reply, lk, 4, argv, lens) != 0) {
         free(lk);
         return -1;
     }

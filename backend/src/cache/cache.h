@@ -8,6 +8,8 @@
  *   product:<24 hex id>                one product (or a short-lived "not found"), stamped with
  *                                      the generation it was filled under (served whatever the stamp)
  *   {products}:gen                     the generation, bumped by every write, no TTL, never goes back
+ *   {products}:floor                   oldest generation a product entry may carry: raised to the
+ *                                      generation after an outage (the changed products are unknown)
  *   {products}:list:<canonical query>  one page of a list, stamped with its generation
  *   {products}:categories              the categories with counts, stamped likewise
  */
@@ -22,6 +24,7 @@
 #include "config.h"
 
 #define CACHE_GEN_KEY "{products}:gen"
+#define CACHE_FLOOR_KEY "{products}:floor"
 #define CACHE_LIST_PREFIX "{products}:list:"
 #define CACHE_CATEGORIES_KEY "{products}:categories"
 #define CACHE_PRODUCT_PREFIX "product:"
@@ -55,12 +58,13 @@ cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg, cache_shared_t *s
  * then bypass Redis (they would see entries from before the write). */
 int cache_is_dirty(const cache_t *c);
 
-/* Looks a generation-stamped key up: one MGET of the generation and the
- * key. Unless any_gen, a value stamped with another generation is a MISS
- * (lists, categories); products are served whatever their stamp (a write
- * deletes its product's key) and report the generation for the fill. A lost
- * generation is recreated from the clock (ms, so it never goes back) and
- * the lookup reports CACHE_DOWN for this once; so is a damaged one. Returns like cache_lookup. */
+/* Looks a generation-stamped key up: one MGET of the generation, the floor
+ * and the key. Unless any_gen, a value stamped with another generation is
+ * a MISS (lists, categories); products (any_gen) are served when stamped
+ * at or above the floor (a write deletes its product's key) and report the
+ * generation for the fill. A lost or
+ * damaged generation is recreated from the clock (µs, so it never goes
+ * back) and the lookup is a MISS under it (one more round trip, once). Returns like cache_lookup. */
 int cache_lookup_gen(cache_t *c, const char *key, int any_gen, cache_lookup_cb cb, void *data);
 
 /* Called once a store has been applied by Redis, or has failed (a failure

@@ -1,0 +1,198 @@
+// Sign-in and tokens of the admin API against the real stack: Argon2id
+// hashes in MongoDB, the admin created once at start-up, 401 vs 429 with
+// failures counted in Redis across processes, logout revocation, secret
+// rotation, viewer vs admin, and start-up refusing weak secrets.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import {
+  TEST_ADMIN, TEST_JWT_SECRET, assertProblem, backendBin, get, login, mintToken, send, startStack,
+} from './lib/stack.mjs';
+
+let s;
+let A;
+let B;
+
+before(async () => {
+  s = await startStack({ backends: 1 });
+  A = s.backend;
+  // a second process sharing Redis and MongoDB, with a low failure limit like A's below
+  B = await s.startBackend({ LOGIN_MAX_FAILURES: '3', LOGIN_LOCKOUT: '60' });
+});
+after(async () => s?.stop());
+
+const loginAs = (url, body, headers = {}) => send('POST', `${url}/api/auth/login`, body, undefined, headers);
+const claimsOf = (tok) => JSON.parse(Buffer.from(tok.split('.')[1], 'base64url').toString());
+
+describe('login', () => {
+  test('the admin signs in: an HS256 JWT with sub, role, iat, exp (1 h), jti; not cacheable', async () => {
+    const r = await loginAs(A.url, TEST_ADMIN);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.token_type, 'Bearer');
+    assert.equal(r.body.expires_in, 3600);
+    assert.equal(r.body.role, 'admin');
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+    const [h, , sig] = r.body.token.split('.');
+    assert.deepEqual(JSON.parse(Buffer.from(h, 'base64url')), { alg: 'HS256', typ: 'JWT' });
+    const c = claimsOf(r.body.token);
+    assert.equal(c.sub, 'admin');
+    assert.equal(c.role, 'admin');
+    assert.equal(c.exp - c.iat, 3600);
+    assert.ok(Math.abs(c.iat - Date.now() / 1000) < 60);
+    assert.match(c.jti, /^[0-9a-f]{32}$/);
+    const again = mintToken(c); // same claims, same secret → same signature
+    assert.equal(again.split('.')[2].length, sig.length);
+  });
+
+  test('the password is stored as Argon2id, user names are unique, one admin only', async () => {
+    const hash = s.mongosh('db.users.findOne({username: "admin"}).password_hash');
+    assert.match(hash, /^\$argon2id\$v=19\$m=65536,t=2,p=1\$/);
+    assert.equal(s.mongosh('db.users.countDocuments({username: "admin"})'), '1');
+    const idx = JSON.parse(s.mongosh('JSON.stringify(db.users.getIndexes().filter(i => i.key.username === 1))'));
+    assert.equal(idx.length, 1);
+    assert.equal(idx[0].unique, true);
+    // a second process with another ADMIN_PASSWORD neither adds a user nor changes the hash
+    const C = await s.startBackend({ ADMIN_PASSWORD: 'a-different-password-123' });
+    assert.equal(s.mongosh('db.users.countDocuments({username: "admin"})'), '1');
+    assert.equal(s.mongosh('db.users.findOne({username: "admin"}).password_hash'), hash);
+    assert.equal((await loginAs(C.url, TEST_ADMIN)).status, 200);
+    await C.proc.stop();
+    s.backends.splice(s.backends.indexOf(C), 1);
+  });
+
+  test('wrong password and unknown user: the same 401 problem, after similar work', async () => {
+    const t0 = performance.now();
+    const wrong = await loginAs(A.url, { username: 'admin', password: 'not-the-password' });
+    const t1 = performance.now();
+    const unknown = await loginAs(A.url, { username: 'nobody', password: 'not-the-password' });
+    const t2 = performance.now();
+    for (const r of [wrong, unknown]) {
+      assertProblem(assert, r, 401, { type: '/problems/invalid-credentials' });
+      assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="catalog"');
+    }
+    assert.equal(wrong.body.detail, unknown.body.detail);
+    // an unknown user costs an Argon2id check too (wide margin: two busy cores)
+    assert.ok(t2 - t1 > (t1 - t0) / 5, `unknown user ${(t2 - t1).toFixed(0)} ms vs wrong password ${(t1 - t0).toFixed(0)} ms`);
+  });
+
+  test('bad login bodies: 415, 400, 422 naming the field', async () => {
+    assertProblem(assert, await loginAs(A.url, 'username=admin', { 'content-type': 'application/x-www-form-urlencoded' }), 415,
+      { type: '/problems/unsupported-media-type' });
+    assertProblem(assert, await loginAs(A.url, '{"username":'), 400, { type: '/problems/malformed-json' });
+    const r = await loginAs(A.url, { username: 'admin', password: 'x', role: 'admin' });
+    assertProblem(assert, r, 422, { type: '/problems/validation' });
+    assert.deepEqual(r.body.errors.map((e) => e.field), ['role']);
+    const r2 = await loginAs(A.url, { username: { $ne: '' }, password: { $gt: '' } });
+    assertProblem(assert, r2, 422);
+    assert.deepEqual(r2.body.errors.map((e) => e.field).sort(), ['password', 'username']);
+  });
+
+  test('repeated failures for one user and address → 429 + Retry-After, seen by every process', async () => {
+    const user = { username: 'lockme', password: 'wrong-password-1' };
+    s.mongosh('db.users.deleteMany({username: "lockme"})');
+    for (let i = 0; i < 3; i++) assertProblem(assert, await loginAs(B.url, user), 401);
+    const locked = await loginAs(B.url, user);
+    assertProblem(assert, locked, 429, { type: '/problems/too-many-attempts' });
+    const ra = Number(locked.headers.get('retry-after'));
+    assert.ok(ra > 0 && ra <= 60, `Retry-After ${ra}`);
+    // another process (A allows 5): the 3 failures counted in Redis are seen there too
+    assertProblem(assert, await loginAs(A.url, user), 401); // 4th
+    assertProblem(assert, await loginAs(A.url, user), 401); // 5th
+    assertProblem(assert, await loginAs(A.url, user), 429);
+    // another address (through a trusted proxy's X-Real-IP) is not locked out
+    assertProblem(assert, await loginAs(B.url, user, { 'x-real-ip': '192.0.2.7' }), 401);
+    // the counter lives in Redis with the window as TTL
+    const keys = s.redisCli('--scan', '--pattern', 'auth:fail:*').split('\n').filter(Boolean);
+    assert.ok(keys.length >= 2, keys.join(','));
+    assert.ok(Number(s.redisCli('TTL', keys[0])) > 0);
+  });
+
+  test('X-Real-IP is only believed from TRUSTED_PROXIES', async () => {
+    const C = await s.startBackend({ LOGIN_MAX_FAILURES: '2', TRUSTED_PROXIES: '10.0.0.0/8' });
+    const user = { username: 'spoofer', password: 'wrong-password-2' };
+    assertProblem(assert, await loginAs(C.url, user, { 'x-real-ip': '198.51.100.1' }), 401);
+    assertProblem(assert, await loginAs(C.url, user, { 'x-real-ip': '198.51.100.2' }), 401);
+    // a direct client cannot rotate addresses with a header: still counted as 127.0.0.1
+    assertProblem(assert, await loginAs(C.url, user, { 'x-real-ip': '198.51.100.3' }), 429);
+    await C.proc.stop();
+    s.backends.splice(s.backends.indexOf(C), 1);
+  });
+});
+
+describe('tokens', () => {
+  test('logout revokes the token (jti in Redis until exp); other tokens keep working', async () => {
+    const t1 = await login(A.url);
+    const t2 = await login(A.url);
+    const probe = (tok) => send('POST', `${A.url}/api/products`, { name: 'Auth probe', price: 1, category: 'books' }, tok);
+    assert.equal((await probe(t1)).status, 201);
+    const out = await send('POST', `${A.url}/api/auth/logout`, undefined, t1);
+    assert.equal(out.status, 204);
+    const jti = claimsOf(t1).jti;
+    const ttl = Number(s.redisCli('TTL', `auth:revoked:${jti}`));
+    assert.ok(ttl > 3500 && ttl <= 3600, `revocation TTL ${ttl}`);
+    for (const b of [A, B]) {
+      const r = await probe(t1);
+      assertProblem(assert, r, 401, { type: '/problems/unauthorized', detail: /revoked/ });
+      assert.match(r.headers.get('www-authenticate'), /error="invalid_token"/);
+      void b;
+    }
+    assert.equal((await send('POST', `${B.url}/api/products`, { name: 'Auth probe 2', price: 1, category: 'books' }, t2)).status, 201);
+    assertProblem(assert, await send('POST', `${A.url}/api/auth/logout`, undefined, 'garbage'), 401);
+    assertProblem(assert, await send('POST', `${A.url}/api/auth/logout`), 401);
+  });
+
+  test('JWT_SECRET_PREVIOUS is accepted during a rotation, and only then', async () => {
+    const next = 'the-next-secret-0123456789abcdefghij';
+    const C = await s.startBackend({ JWT_SECRET: next, JWT_SECRET_PREVIOUS: TEST_JWT_SECRET });
+    const D = await s.startBackend({ JWT_SECRET: next });
+    const old = mintToken();
+    const body = { name: 'Rotation probe', price: 1, category: 'books' };
+    assert.equal((await send('POST', `${C.url}/api/products`, body, old)).status, 201);
+    assertProblem(assert, await send('POST', `${D.url}/api/products`, body, old), 401, { detail: /signature/ });
+    // C signs with the new secret
+    const fresh = (await loginAs(C.url, TEST_ADMIN)).body.token;
+    assert.equal((await send('POST', `${D.url}/api/products`, body, fresh)).status, 201);
+    for (const b of [C, D]) {
+      await b.proc.stop();
+      s.backends.splice(s.backends.indexOf(b), 1);
+    }
+  });
+
+  test('viewer: signs in with role viewer, reads, but a write → 403', async () => {
+    const r = spawnSync(backendBin, ['--add-user', 'vera', 'viewer'], {
+      input: 'viewer-password-123\n', encoding: 'utf8', timeout: 20000,
+      env: { PATH: process.env.PATH, MONGO_URI: s.mongoUri, MONGO_DB: 'catalog', JWT_SECRET: TEST_JWT_SECRET },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const l = await loginAs(A.url, { username: 'vera', password: 'viewer-password-123' });
+    assert.equal(l.status, 200);
+    assert.equal(l.body.role, 'viewer');
+    assert.equal((await get(`${A.url}/api/products?limit=1`, { headers: { authorization: `Bearer ${l.body.token}` } })).status, 200);
+    const w = await send('POST', `${A.url}/api/products`, { name: 'Viewer probe', price: 1, category: 'books' }, l.body.token);
+    assertProblem(assert, w, 403, { type: '/problems/forbidden' });
+    assert.equal(s.mongosh('db.products.countDocuments({name: "Viewer probe"})'), '0');
+  });
+});
+
+describe('start-up', () => {
+  const run = (env) => spawnSync(backendBin, [], {
+    encoding: 'utf8', timeout: 10000,
+    env: { PATH: process.env.PATH, PORT: '1', MONGO_URI: s.mongoUri, ASAN_OPTIONS: process.env.ASAN_OPTIONS || '', ...env },
+  });
+
+  test('a missing or short JWT_SECRET, or a short ADMIN_PASSWORD, is refused with exit 2 naming it', () => {
+    for (const [env, name] of [[{}, 'JWT_SECRET'], [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+      [{ JWT_SECRET: TEST_JWT_SECRET, JWT_SECRET_PREVIOUS: 'short' }, 'JWT_SECRET_PREVIOUS'],
+      [{ JWT_SECRET: TEST_JWT_SECRET, ADMIN_PASSWORD: 'short' }, 'ADMIN_PASSWORD']]) {
+      const r = run(env);
+      assert.equal(r.status, 2, `${JSON.stringify(env)}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`configuration error: ${name}:`));
+    }
+  });
+
+  test('--routes prints the route table', () => {
+    const out = execFileSync(backendBin, ['--routes'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    assert.match(out, /^POST \/api\/auth\/login$/m);
+    assert.match(out, /^PATCH \/api\/products\/\{id\}$/m);
+  });
+});
