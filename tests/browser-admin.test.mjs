@@ -5,12 +5,11 @@
 // expired token, keyboard use and the editor at 1280 and 375 px. Every
 // change is checked in the page's list and against the API.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { CHROMIUM, collectErrors, haveChromium, launch, pngColors } from './lib/browser.mjs';
-import { root, startStack, TEST_ADMIN, TEST_JWT_SECRET } from './lib/stack.mjs';
+import { login, mintToken, root, startStack, TEST_ADMIN } from './lib/stack.mjs';
 
 const artifacts = path.join(root, 'tests/artifacts');
 const SESSION_KEY = 'catalog.session'; // frontend/js/auth.js
@@ -64,20 +63,10 @@ const cardOf = (id) => page.locator(`#grid .card[data-id="${id}"]`);
 // the browser logs every 4xx answer as a console error
 const expectStatus = (status, re) => expected.push((e) => e.text.includes(`status of ${status}`) && re.test(e.url));
 
-async function login() {
-  const r = await fetch(`${N}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(TEST_ADMIN) });
-  assert.equal(r.status, 200);
-  return (await r.json()).token;
-}
-
-// an HS256 token signed with the stack's secret whose exp is an hour ago
+// an admin token signed with the stack's secret (HS256) whose exp is an hour ago
 function expiredToken() {
-  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
-  const head = b64({ alg: 'HS256', typ: 'JWT' });
-  const claims = b64({ sub: TEST_ADMIN.username, role: 'admin', iat: now - 7200, exp: now - 3600, jti: crypto.randomBytes(16).toString('hex') });
-  const sig = crypto.createHmac('sha256', TEST_JWT_SECRET).update(`${head}.${claims}`).digest('base64url');
-  return `${head}.${claims}.${sig}`;
+  return mintToken({ iat: now - 7200, exp: now - 3600 });
 }
 
 async function settled() {
@@ -274,7 +263,7 @@ describe('dashboard admin', () => {
 
   test('a rule only the server knows (the category exists): its 422 is shown on the field', async () => {
     // what the API says about a category that does not exist
-    const token = await login();
+    const token = await login(N);
     const direct = await fetch(`${N}/api/products`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
@@ -310,7 +299,7 @@ describe('dashboard admin', () => {
     await openHome();
     await edit(created.id);
     // someone else changes it, behind the page's back
-    const token = await login();
+    const token = await login(N);
     const other = await fetch(`${N}/api/products/${created.id}`, {
       method: 'PATCH',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/merge-patch+json', 'If-Match': `"v${created.version}"` },
