@@ -144,6 +144,10 @@ token_status_t token_verify(const char *token, size_t len, const token_key_t *ke
     memset(claims, 0, sizeof(*claims));
     if (len == 0 || len > TOKEN_MAX_LEN || memchr(token, '\0', len) != NULL)
         return TOKEN_MALFORMED;
+    const char *d1 = memchr(token, '.', len);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
+    if (d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL)
+        return TOKEN_MALFORMED; /* header.claims.signature */
     token_status_t st = check_header(token, len);
     if (st != TOKEN_OK)
         return st;

@@ -3,6 +3,7 @@
 #include "server/problem.h"
 
 #include <bson/bson.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,19 @@ cJSON *body_parse_json(request_t *r)
     else if (memmem(b.base, b.len, "\\u0000", 6) != NULL)
         why = "the body contains a NUL character (\\u0000)";
     if (why == NULL) {
+        /* jansson is strict (RFC 8259: no 01, no 1., no raw control
+         * characters in strings); cJSON, which builds the tree the handlers
+         * use, is not, so jansson judges the syntax first */
+        json_error_t jerr;
+        json_t *strict = json_loadb(b.base, b.len, JSON_DECODE_ANY, &jerr);
+        if (strict == NULL) {
+            char detail[256];
+            snprintf(detail, sizeof(detail), "the body is not valid JSON: %.160s (line %d, column %d)", jerr.text, jerr.line,
+                     jerr.column);
+            respond_problem(r, 400, PROBLEM_TYPE_MALFORMED_JSON, detail, NULL);
+            return NULL;
+        }
+        json_decref(strict);
         char *copy = malloc(b.len + 1);
         memcpy(copy, b.base, b.len);
         copy[b.len] = '\0';

@@ -137,8 +137,9 @@ static void on_write_done(store_job_t *base)
     respond_op_unref(&w->op); /* the job's reference */
 }
 
-/* Parses If-Match: "*", or entity tags "v<n>" (W/ accepted: nginx weakens
- * tags when it compresses). Returns 0, or -1 after answering 400. */
+/* Parses If-Match: "*", or a list of entity tags; ours are "v<n>" (W/
+ * accepted: nginx weakens tags when it compresses). Returns 0, or -1 after
+ * answering 400. */
 static int parse_if_match(request_t *r, write_job_t *job)
 {
     h2o_iovec_t v = body_header(r, "if-match");
@@ -146,12 +147,14 @@ static int parse_if_match(request_t *r, write_job_t *job)
         return 0;
     const char *p = v.base, *end = v.base + v.len;
     job->if_match = 1;
-    job->if_match_version = -1; /* a well-formed tag that is none of ours never matches */
+    job->if_match_n = 0;
+    size_t tags = 0;
     while (p < end) {
-        while (p < end && (*p == ' ' || *p == ','))
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
             p++;
         if (p == end)
             break;
+        tags++;
         if (*p == '*') {
             job->if_match = 2;
             p++;
@@ -164,16 +167,18 @@ static int parse_if_match(request_t *r, write_job_t *job)
         const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
         if (q == NULL)
             goto bad;
-        if (q - p > 2 && p[1] == 'v') {
-            long long n = 0;
-            int ok = q - p - 2 <= 15;
-            for (const char *d = p + 2; ok && d < q; d++)
-                ok = *d >= '0' && *d <= '9', n = n * 10 + (*d - '0');
-            if (ok && job->if_match_version < 0)
-                job->if_match_version = n;
+        long long n = -1; /* a well-formed tag that is none of ours never matches */
+        if (q - p > 2 && q - p - 2 <= 15 && p[1] == 'v') {
+            n = 0;
+            for (const char *d = p + 2; d < q && n >= 0; d++)
+                n = *d >= '0' && *d <= '9' ? n * 10 + (*d - '0') : -1;
         }
+        if (job->if_match_n < sizeof(job->if_match_versions) / sizeof(job->if_match_versions[0]))
+            job->if_match_versions[job->if_match_n++] = n;
         p = q + 1;
     }
+    if (tags == 0)
+        goto bad;
     return 0;
 bad:
     respond_problem(r, 400, PROBLEM_TYPE_INVALID_HEADER, "If-Match must be \"*\" or entity tags such as \"v3\"", "If-Match");
@@ -221,7 +226,7 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
         if (root == NULL)
             return;
         static const input_mode_t modes[] = {INPUT_CREATE, INPUT_REPLACE, INPUT_PATCH};
-        int rc = product_input_parse(root, modes[job->kind], &job->input, &job->errors);
+        int rc = product_input_parse(root, modes[job->kind], app->cfg.currency, &job->input, &job->errors);
         cJSON_Delete(root);
         if (rc != 0) {
             cJSON *extra = cJSON_CreateObject();

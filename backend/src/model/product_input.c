@@ -181,7 +181,7 @@ static int is_readonly_name(const char *k)
            strcmp(k, "currency") == 0;
 }
 
-int product_input_parse(const cJSON *root, input_mode_t mode, product_input_t *in, input_errors_t *errs)
+int product_input_parse(const cJSON *root, input_mode_t mode, const char *currency, product_input_t *in, input_errors_t *errs)
 {
     memset(in, 0, sizeof(*in));
     errs->n = 0;
@@ -190,12 +190,14 @@ int product_input_parse(const cJSON *root, input_mode_t mode, product_input_t *i
         return -1;
     }
     size_t members = 0;
+    for (const cJSON *v = root->child; v != NULL; v = v->next)
+        members++;
+    if (members > INPUT_FIELDS_MAX) {
+        input_errors_add(errs, "", "the body has %zu fields; a product has at most %d", members, INPUT_FIELDS_MAX);
+        return -1;
+    }
     for (const cJSON *v = root->child; v != NULL; v = v->next) {
         const char *k = v->string;
-        if (++members > 32) {
-            input_errors_add(errs, "", "the body has more than 32 fields");
-            break;
-        }
         int dup = 0;
         for (const cJSON *p = root->child; p != v; p = p->next)
             dup |= strcmp(p->string, k) == 0;
@@ -208,7 +210,12 @@ int product_input_parse(const cJSON *root, input_mode_t mode, product_input_t *i
             continue;
         }
         if (is_readonly_name(k)) {
-            take_readonly(v, k, in, errs);
+            if (mode == INPUT_CREATE && strcmp(k, "currency") != 0)
+                input_errors_add(errs, k, "is assigned by the server; leave it out when creating");
+            else if (mode == INPUT_CREATE && !(cJSON_IsString(v) && strcmp(v->valuestring, currency) == 0))
+                input_errors_add(errs, k, "is read-only (it is %s)", currency);
+            else
+                take_readonly(v, k, in, errs);
             continue;
         }
         unsigned flag = strcmp(k, "name") == 0          ? PF_NAME

@@ -15,7 +15,8 @@
 #define INPUT_CATEGORY_MAX 64
 #define INPUT_PRICE_MAX_CENTS 100000000000LL /* 1e9 in the currency */
 #define INPUT_STOCK_MAX 2147483647LL
-#define INPUT_ERRORS_MAX 16
+#define INPUT_ERRORS_MAX 40 /* > INPUT_FIELDS_MAX: every field's problem is listed */
+#define INPUT_FIELDS_MAX 32
 
 typedef enum {
     INPUT_CREATE,  /* POST: name, price, category required */
@@ -62,9 +63,10 @@ typedef struct {
 /* Adds one error (silently dropped beyond INPUT_ERRORS_MAX). */
 void input_errors_add(input_errors_t *e, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Validates root for mode into *in (zeroed first). Returns 0, or -1 with
+/* Validates root for mode into *in (zeroed first); currency is the
+ * server's (a create may echo it, nothing else). Returns 0, or -1 with
  * every problem in *errs (in then holds nothing to free). */
-int product_input_parse(const cJSON *root, input_mode_t mode, product_input_t *in, input_errors_t *errs);
+int product_input_parse(const cJSON *root, input_mode_t mode, const char *currency, product_input_t *in, input_errors_t *errs);
 
 /* Frees the strings of in. */
 void product_input_free(product_input_t *in);

@@ -390,7 +390,10 @@ static int load_current(write_job_t *job, mongoc_collection_t *coll, bson_t *doc
         return 0;
     }
     *version = doc_version(doc, has_version);
-    if (job->if_match == 1 && job->if_match_version != *version) {
+    int listed = 0;
+    for (size_t i = 0; i < job->if_match_n; i++)
+        listed |= job->if_match_versions[i] == *version;
+    if (job->if_match == 1 && !listed) {
         job->result = WRITE_PRECONDITION_FAILED;
         job->current_version = *version;
         return 0;

@@ -26,10 +26,11 @@ typedef struct {
     store_job_t base; /* first */
     write_kind_t kind;
     const char *currency;
-    bson_oid_t id;         /* all but WRITE_CREATE */
-    product_input_t input; /* owned by the job (freed by write_job_clear) */
-    int if_match;          /* 0: none, 1: a version, 2: "*" */
-    int64_t if_match_version;
+    bson_oid_t id;                /* all but WRITE_CREATE */
+    product_input_t input;        /* owned by the job (freed by write_job_clear) */
+    int if_match;                 /* 0: none, 1: versions, 2: "*" */
+    int64_t if_match_versions[8]; /* the versions named by If-Match (-1: a tag that is none of ours) */
+    size_t if_match_n;
     char idem_key[320]; /* "<user>\n<Idempotency-Key>", empty when none */
     char body_sha256[65];
     mongoc_client_t *client; /* during run only */

@@ -7,7 +7,7 @@
 static int parse(const char *json, input_mode_t mode, product_input_t *in, input_errors_t *e)
 {
     cJSON *root = cJSON_Parse(json);
-    int rc = product_input_parse(root, mode, in, e);
+    int rc = product_input_parse(root, mode, "USD", in, e);
     cJSON_Delete(root);
     return rc;
 }
