@@ -2,14 +2,19 @@
 // resource (the page's CSP allows none). This file owns the URL: the view's
 // state is the page's query string (js/state.js), every change is a
 // history entry (pushState), and back/forward re-render it (popstate).
+// A signed-in admin also gets the editor (js/signin.js, js/editor.js).
+import { current } from './js/auth.js';
 import { createCatalogue } from './js/catalogue.js';
 import { createDetail } from './js/detail.js';
+import { byId, h, visible } from './js/dom.js';
+import { createEditor } from './js/editor.js';
+import { createSignin } from './js/signin.js';
 import { parseState, toSearch, urlOf } from './js/state.js';
 import { createStatus } from './js/status.js';
 
 let state = parseState(location.search);
 
-const catalogue = createCatalogue({ navigate, openProduct });
+const catalogue = createCatalogue({ navigate, openProduct, cardActions });
 const detail = createDetail({ onClose: detailClosed, categoryName: (slug) => catalogue.categoryName(slug) });
 
 // patch: fields of the state to change. A change of the list goes back to
@@ -64,9 +69,39 @@ render(state);
 
 createStatus().start();
 
-// ADMIN (not built yet): sign-in and product create/edit/delete need the
-// /api/auth/ endpoints and the write routes, which the backend does not
-// have yet. When they exist, an admin module goes here: a sign-in dialog in
-// the header slot marked ADMIN in index.html, the token kept in memory only,
-// and an editor in the main slot; after a write, call
-// catalogue.apply(state, { force: true }) to reload the list.
+// --- admin -----------------------------------------------------------------
+
+const note = byId('admin-note');
+const announce = (text) => { note.textContent = text; };
+
+const signin = createSignin({
+  addProduct: (opener) => editor.open('', opener),
+  changed: () => catalogue.redraw(), // the cards' Edit buttons come and go
+  announce,
+});
+
+const editor = createEditor({
+  reauth: (problem) => signin.open({ reason: problem }),
+  saved: async ({ id, deleted, text }) => {
+    announce(text);
+    // the next read is fresh (the backend drops its cache on a write)
+    await catalogue.apply(state, { force: true });
+    // the Edit button that opened the editor went with the old cards
+    if (!visible(document.activeElement) || document.activeElement === document.body) {
+      const b = !deleted && catalogue.editButton(id);
+      if (b) b.focus();
+      else catalogue.focusResults();
+    }
+  },
+  onClose: ({ opener, id }) => {
+    const back = [opener, id && catalogue.editButton(id), current() ? byId('add-product') : byId('signin-open')].find(visible);
+    if (back) back.focus();
+  },
+});
+
+function cardActions(p) {
+  if (!current()) return null;
+  const b = h('button', { type: 'button', class: 'button button-small button-secondary card-edit', 'aria-haspopup': 'dialog', 'aria-label': `Edit ${p.name}` }, 'Edit');
+  b.addEventListener('click', () => editor.open(p.id, b));
+  return b;
+}

@@ -353,7 +353,7 @@ describe('dashboard', () => {
     await page.evaluate(() => document.activeElement.blur());
     const order = [];
     const outlines = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 13; i++) {
       await page.keyboard.press('Tab');
       const [name, outline] = await page.evaluate(() => {
         const el = document.activeElement;
@@ -364,7 +364,7 @@ describe('dashboard', () => {
       order.push(name);
       outlines.push(outline);
     }
-    assert.deepEqual(order, ['skip-link', 'status-summary', 'q', 'category', 'min_price', 'max_price', 'in_stock',
+    assert.deepEqual(order, ['skip-link', 'status-summary', 'signin-open', 'q', 'category', 'min_price', 'max_price', 'in_stock',
       'apply', 'clear-filters', 'sort', 'size', 'card-open']);
     assert.deepEqual(outlines, order.map(() => true), `no visible focus on ${order.filter((_, i) => !outlines[i])}`);
     // every control is labelled, every image has alt text

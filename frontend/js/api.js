@@ -16,7 +16,8 @@ export class ApiError extends Error {
 }
 
 const STATUS_WORDS = {
-  400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 412: 'Precondition Failed',
+  413: 'Content Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests', 500: 'Internal Server Error',
   502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 
@@ -30,11 +31,12 @@ function combine(signal, timeoutMs) {
 
 // Any answer: { status, ok, headers, body } (body: parsed JSON or null).
 // Throws ApiError (status 0) when there is no answer, or the AbortError of
-// the caller's signal when it was aborted.
-export async function request(path, { signal, timeoutMs = 15000 } = {}) {
+// the caller's signal when it was aborted. method, headers and body (a
+// string) are fetch's, for the writes.
+export async function request(path, { signal, timeoutMs = 15000, method = 'GET', headers = {}, body: payload } = {}) {
   let res;
   try {
-    res = await fetch(path, { signal: combine(signal, timeoutMs), headers: { Accept: 'application/json' } });
+    res = await fetch(path, { method, body: payload, signal: combine(signal, timeoutMs), headers: { Accept: 'application/json', ...headers } });
   } catch (e) {
     if (signal && signal.aborted) throw e;
     if (e && e.name === 'TimeoutError') {

@@ -1,7 +1,8 @@
 // The catalogue: filters, product grid, count, pagination and the empty,
 // loading and error states. It renders the state it is given (apply) and
 // reports the user's changes through navigate(patch, options); app.js owns
-// the URL and history.
+// the URL and history. cardActions(product) adds controls to a card (the
+// admin's Edit button), or null.
 import { api, parseLink } from './api.js';
 import { byId, debounce, h, plainClick } from './dom.js';
 import { imageSrc, money, number, PLACEHOLDER_IMAGE, sentence, stockInfo } from './format.js';
@@ -12,7 +13,7 @@ export const SEARCH_DEBOUNCE_MS = 300;
 const PRICE_DEBOUNCE_MS = 600;
 const LIST_TIMEOUT_MS = 15000;
 
-export function createCatalogue({ navigate, openProduct }) {
+export function createCatalogue({ navigate, openProduct, cardActions = () => null }) {
   const form = byId('filters');
   const q = byId('q');
   const category = byId('category');
@@ -128,6 +129,7 @@ export function createCatalogue({ navigate, openProduct }) {
     size.value = String(state.size);
   }
 
+  // resolves when the list is on screen (force: fetch it again, e.g. after a write)
   function apply(next, { force = false, focusResults = false } = {}) {
     state = next;
     searchLater.cancel();
@@ -135,11 +137,13 @@ export function createCatalogue({ navigate, openProduct }) {
     syncControls();
     if (focusResults) heading.focus();
     const key = listKey(state);
+    let loaded = Promise.resolve();
     if (force || key !== loadedKey) {
       loadedKey = key;
-      load();
+      loaded = load();
     }
-    if (categoriesState === 'none') loadCategories();
+    if (force || categoriesState === 'none') loadCategories(); // counts change with writes
+    return loaded;
   }
 
   // --- loading ---------------------------------------------------------------
@@ -213,7 +217,8 @@ export function createCatalogue({ navigate, openProduct }) {
       h('h3', { class: 'card-title' }, open),
       h('p', { class: 'card-price' }, money(p.price, p.currency)),
       h('p', { class: 'card-category', 'data-category': p.category }, categoryName(p.category)),
-      h('p', { class: `badge badge-${stock.level}` }, stock.label));
+      h('p', { class: `badge badge-${stock.level}` }, stock.label),
+      cardActions(p));
   }
 
   function setMessage(el) {
@@ -329,6 +334,9 @@ export function createCatalogue({ navigate, openProduct }) {
     categoryName,
     productById: (id) => products.find((p) => p.id === id) || null,
     cardButton: (id) => grid.querySelector(`.card[data-id="${CSS.escape(id)}"] .card-open`),
+    editButton: (id) => grid.querySelector(`.card[data-id="${CSS.escape(id)}"] .card-edit`),
+    // the same products again, e.g. with or without the admin's controls
+    redraw: () => grid.replaceChildren(...products.map((p, i) => card(p, i))),
     focusResults: () => heading.focus(),
     describe: (s) => {
       // a document title for the view

@@ -31,3 +31,6 @@ export function debounce(fn, ms) {
 
 // A plain left click without modifiers (the others open new tabs etc.)
 export const plainClick = (e) => e.button === 0 && !e.metaKey && !e.ctrlKey && !e.shiftKey && !e.altKey;
+
+// on screen (connected, not display:none): a place focus can go back to
+export const visible = (el) => Boolean(el && el.isConnected && el.getClientRects().length);
