@@ -243,12 +243,13 @@ static void on_mget_reply(redisReply *r, void *data)
 {
     lookup_t *lk = data;
     entry_view_t v;
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+    size_t want = lk->any_gen ? 3 : 2;
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != want) {
         lk->cb(lk->data, CACHE_DOWN, 0, NULL);
     } else {
         uint64_t gen = parse_gen(r->element[0]);
-        uint64_t floor = parse_gen(r->element[1]); /* 0 when absent */
-        redisReply *val = r->element[2];
+        uint64_t floor = lk->any_gen ? parse_gen(r->element[1]) : 0; /* 0 when absent */
+        redisReply *val = r->element[want - 1];
         if (gen == 0) {
             recreate_gen(lk);
             return;
@@ -264,11 +265,12 @@ static void on_mget_reply(redisReply *r, void *data)
 
 int cache_lookup_gen(cache_t *c, const char *key, int any_gen, cache_lookup_cb cb, void *data)
 {
-    const char *argv[] = {"MGET", CACHE_GEN_KEY, CACHE_FLOOR_KEY, key};
-    size_t lens[] = {4, sizeof(CACHE_GEN_KEY) - 1, sizeof(CACHE_FLOOR_KEY) - 1, strlen(key)};
+    /* lists and categories need no floor: the generation alone retires them */
+    const char *argv[] = {"MGET", CACHE_GEN_KEY, any_gen ? CACHE_FLOOR_KEY : key, key};
+    size_t lens[] = {4, sizeof(CACHE_GEN_KEY) - 1, any_gen ? sizeof(CACHE_FLOOR_KEY) - 1 : strlen(key), strlen(key)};
     lookup_t *lk = malloc(sizeof(*lk));
     *lk = (lookup_t){c, cb, data, any_gen};
-    if (redis_loop_command(c->redis, on_mget_reply, lk, 4, argv, lens) != 0) {
+    if (redis_loop_command(c->redis, on_mget_reply, lk, any_gen ? 4 : 3, argv, lens) != 0) {
         free(lk);
         return -1;
     }

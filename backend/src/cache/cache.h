@@ -60,7 +60,7 @@ cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg, cache_shared_t *s
 int cache_is_dirty(const cache_t *c);
 
 /* Looks a generation-stamped key up: one MGET of the generation, the floor
- * and the key. Unless any_gen, a value stamped with another generation is
+ * (products only) and the key. Unless any_gen, a value stamped with another generation is
  * a MISS (lists, categories); products (any_gen) are served when stamped
  * at or above the floor (a write deletes its product's key) and report the
  * generation for the fill. A lost or
