@@ -214,21 +214,35 @@ bad:
     return -1;
 }
 
+/* Copies the next comma-separated item of *p into item (cap bytes) and
+ * moves *p past it. Returns 1, 0 at the end, -1 for an empty or too long
+ * item. */
+static int next_item(const char **p, char *item, size_t cap)
+{
+    if (**p == '\0')
+        return 0;
+    const char *comma = strchr(*p, ',');
+    size_t len = comma ? (size_t)(comma - *p) : strlen(*p);
+    if (len == 0 || len >= cap)
+        return -1;
+    memcpy(item, *p, len);
+    item[len] = '\0';
+    *p += len + (comma ? 1 : 0);
+    return 1;
+}
+
 /* Parses "a.b.c.d/n,x::y/n" (a bare address is a /32 or /128). */
 static int parse_cidrs(config_t *cfg, const char *v, char *err, size_t errlen)
 {
+    const size_t max = sizeof(cfg->trusted_proxies) / sizeof(cfg->trusted_proxies[0]);
+    const char *all = v;
+    char item[64];
+    int rc;
     cfg->ntrusted_proxies = 0;
-    const char *p = v;
-    while (*p != '\0') {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char item[64];
-        if (len == 0 || len >= sizeof(item) ||
-            cfg->ntrusted_proxies == sizeof(cfg->trusted_proxies) / sizeof(cfg->trusted_proxies[0]))
+    while ((rc = next_item(&v, item, sizeof(item))) == 1) {
+        if (cfg->ntrusted_proxies == max)
             goto bad;
-        memcpy(item, p, len);
-        item[len] = '\0';
-        struct config_cidr *c = &cfg->trusted_proxies[cfg->ntrusted_proxies];
+        struct config_cidr *c = &cfg->trusted_proxies[cfg->ntrusted_proxies++];
         char *slash = strchr(item, '/');
         if (slash != NULL)
             *slash = '\0';
@@ -247,41 +261,44 @@ static int parse_cidrs(config_t *cfg, const char *v, char *err, size_t errlen)
                 goto bad;
             c->prefix = (unsigned)n;
         }
-        cfg->ntrusted_proxies++;
-        p += len + (comma ? 1 : 0);
     }
-    return 0;
+    if (rc == 0)
+        return 0;
 bad:
-    snprintf(err, errlen, "TRUSTED_PROXIES: expected comma-separated addresses or CIDRs (at most 16), got '%s'", v);
+    snprintf(err, errlen, "TRUSTED_PROXIES: expected comma-separated addresses or CIDRs (at most %zu), got '%s'", max, all);
     return -1;
 }
 
-/* Checks "https://a.example,http://localhost:8080": scheme://host[:port]
- * each, or "*". */
+/* Parses "https://a.example,http://localhost:8080": scheme://host[:port]
+ * each, or "*" (any origin). */
 static int parse_origins(config_t *cfg, const char *v, char *err, size_t errlen)
 {
-    if (strlen(v) >= sizeof(cfg->cors_origins))
-        goto bad;
-    const char *p = v;
-    while (*p != '\0') {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == 1 && p[0] == '*') {
-            p += len + (comma ? 1 : 0);
+    const size_t max = sizeof(cfg->cors_origins) / sizeof(cfg->cors_origins[0]);
+    const char *all = v;
+    char item[sizeof(cfg->cors_origins[0])];
+    int rc;
+    cfg->ncors_origins = 0;
+    cfg->cors_any = 0;
+    while ((rc = next_item(&v, item, sizeof(item))) == 1) {
+        if (strcmp(item, "*") == 0) {
+            cfg->cors_any = 1;
             continue;
         }
-        size_t skip = strncmp(p, "https://", 8) == 0 ? 8 : strncmp(p, "http://", 7) == 0 ? 7 : 0;
-        if (skip == 0 || len <= skip || p[len - 1] == '/')
+        size_t len = strlen(item);
+        size_t skip = strncmp(item, "https://", 8) == 0 ? 8 : strncmp(item, "http://", 7) == 0 ? 7 : 0;
+        if (skip == 0 || len <= skip || cfg->ncors_origins == max)
             goto bad;
         for (size_t i = skip; i < len; i++)
-            if (!(isalnum((unsigned char)p[i]) || p[i] == '.' || p[i] == '-' || p[i] == ':' || p[i] == '[' || p[i] == ']'))
+            if (!(isalnum((unsigned char)item[i]) || item[i] == '.' || item[i] == '-' || item[i] == ':' || item[i] == '[' ||
+                  item[i] == ']'))
                 goto bad;
-        p += len + (comma ? 1 : 0);
+        strcpy(cfg->cors_origins[cfg->ncors_origins++], item);
     }
-    strcpy(cfg->cors_origins, v);
-    return 0;
+    if (rc == 0)
+        return 0;
 bad:
-    snprintf(err, errlen, "CORS_ORIGINS: expected comma-separated origins like https://shop.example (or *), got '%s'", v);
+    snprintf(err, errlen, "CORS_ORIGINS: expected comma-separated origins like https://shop.example (or *), at most %zu, got '%s'",
+             max, all);
     return -1;
 }
 

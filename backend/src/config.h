@@ -48,7 +48,11 @@ typedef struct {
         unsigned prefix;
     } trusted_proxies[16];
     size_t ntrusted_proxies;
-    char cors_origins[2048]; /* comma-separated, no spaces; empty: CORS off */
+    /* CORS_ORIGINS: exact origins allowed cross-origin, or any (cors_any);
+     * neither: CORS off */
+    char cors_origins[16][256];
+    size_t ncors_origins;
+    int cors_any;
     /* test and bench switches, never reachable from a request */
     unsigned debug_store_delay_ms;
     unsigned debug_fill_delay_ms;

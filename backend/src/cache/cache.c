@@ -49,7 +49,7 @@ typedef struct {
     cache_t *cache;
     cache_lookup_cb cb;
     void *data;
-    int any_gen;
+    int product;
 } lookup_t;
 
 static void sha1_hex(const char *s, char out[41])
@@ -84,6 +84,17 @@ typedef struct {
     void *data;
 } bump_t;
 
+/* An invalidation covering writes up to epoch did not reach Redis: the
+ * process owes one (its reads bypass Redis) and this loop retries it. */
+static void owe(cache_t *c, uint64_t epoch)
+{
+    uint64_t d = atomic_load(&c->shared->dirty_epoch);
+    while (d < epoch && !atomic_compare_exchange_weak(&c->shared->dirty_epoch, &d, epoch))
+        ;
+    if (!h2o_timeout_is_linked(&c->retry_entry))
+        h2o_timeout_link(c->loop, &c->retry_timeout, &c->retry_entry);
+}
+
 static void on_bump_reply(redisReply *r, void *data)
 {
     bump_t *b = data;
@@ -97,13 +108,7 @@ static void on_bump_reply(redisReply *r, void *data)
             ;
         c->need_floor = 0;
     } else if (!ok) {
-        uint64_t d = atomic_load(&c->shared->dirty_epoch);
-        while (d < b->epoch && !atomic_compare_exchange_weak(&c->shared->dirty_epoch, &d, b->epoch))
-            ;
-        if (b->floor)
-            c->need_floor = 1;
-        if (!h2o_timeout_is_linked(&c->retry_entry))
-            h2o_timeout_link(c->loop, &c->retry_timeout, &c->retry_entry);
+        owe(c, b->epoch);
     }
     if (b->cb != NULL)
         b->cb(b->data, ok);
@@ -179,11 +184,7 @@ void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, cache
     if (atomic_load(&c->shared->dirty_epoch) != 0)
         product_key = NULL;
     if (send_bump(c, c->redis, product_key, epoch, cb, data) != 0) {
-        uint64_t d = atomic_load(&c->shared->dirty_epoch);
-        while (d < epoch && !atomic_compare_exchange_weak(&c->shared->dirty_epoch, &d, epoch))
-            ;
-        if (!h2o_timeout_is_linked(&c->retry_entry))
-            h2o_timeout_link(c->loop, &c->retry_timeout, &c->retry_entry);
+        owe(c, epoch);
         cb(data, 0);
     }
 }
@@ -243,18 +244,18 @@ static void on_mget_reply(redisReply *r, void *data)
 {
     lookup_t *lk = data;
     entry_view_t v;
-    size_t want = lk->any_gen ? 3 : 2;
+    size_t want = lk->product ? 3 : 2;
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != want) {
         lk->cb(lk->data, CACHE_DOWN, 0, NULL);
     } else {
         uint64_t gen = parse_gen(r->element[0]);
-        uint64_t floor = lk->any_gen ? parse_gen(r->element[1]) : 0; /* 0 when absent */
+        uint64_t floor = lk->product ? parse_gen(r->element[1]) : 0; /* 0 when absent */
         redisReply *val = r->element[want - 1];
         if (gen == 0) {
             recreate_gen(lk);
             return;
         } else if (val->type == REDIS_REPLY_STRING && entry_decode(val->str, val->len, &v) == 0 &&
-                   (lk->any_gen ? v.gen >= floor : v.gen == gen)) {
+                   (lk->product ? v.gen >= floor : v.gen == gen)) {
             lk->cb(lk->data, CACHE_HIT, gen, &v);
         } else {
             lk->cb(lk->data, CACHE_MISS, gen, NULL); /* absent, older generation, or bytes to overwrite */
@@ -263,14 +264,15 @@ static void on_mget_reply(redisReply *r, void *data)
     free(lk);
 }
 
-int cache_lookup_gen(cache_t *c, const char *key, int any_gen, cache_lookup_cb cb, void *data)
+int cache_lookup_gen(cache_t *c, const char *key, int product, cache_lookup_cb cb, void *data)
 {
-    /* lists and categories need no floor: the generation alone retires them */
-    const char *argv[] = {"MGET", CACHE_GEN_KEY, any_gen ? CACHE_FLOOR_KEY : key, key};
-    size_t lens[] = {4, sizeof(CACHE_GEN_KEY) - 1, any_gen ? sizeof(CACHE_FLOOR_KEY) - 1 : strlen(key), strlen(key)};
+    /* lists and categories need no floor: the generation alone retires them;
+     * a product is kept across writes of others, down to the floor */
+    const char *argv[] = {"MGET", CACHE_GEN_KEY, product ? CACHE_FLOOR_KEY : key, key};
+    size_t lens[] = {4, sizeof(CACHE_GEN_KEY) - 1, product ? sizeof(CACHE_FLOOR_KEY) - 1 : strlen(key), strlen(key)};
     lookup_t *lk = malloc(sizeof(*lk));
-    *lk = (lookup_t){c, cb, data, any_gen};
-    if (redis_loop_command(c->redis, on_mget_reply, lk, any_gen ? 4 : 3, argv, lens) != 0) {
+    *lk = (lookup_t){c, cb, data, product};
+    if (redis_loop_command(c->redis, on_mget_reply, lk, product ? 4 : 3, argv, lens) != 0) {
         free(lk);
         return -1;
     }
@@ -307,15 +309,6 @@ static void send_store(cache_t *c, int argc, const char **argv, const size_t *le
         if (done != NULL)
             done(data);
     }
-}
-
-void cache_store(cache_t *c, const char *key, const char *value, size_t len, unsigned ttl_s, cache_done_cb done, void *data)
-{
-    char ttl[16];
-    int tl = jittered_ttl(c, ttl_s, ttl);
-    const char *argv[] = {"SET", key, value, "EX", ttl};
-    size_t lens[] = {3, strlen(key), len, 2, (size_t)tl};
-    send_store(c, 5, argv, lens, done, data);
 }
 
 void cache_store_gen(cache_t *c, const char *key, uint64_t gen, const char *value, size_t len, unsigned ttl_s, cache_done_cb done,

@@ -6,7 +6,7 @@
  * Keys (hash-tagged so that keys read or written together share a Redis
  * Cluster slot):
  *   {products}:product:<24 hex id>     one product (or a short-lived "not found"), stamped with
- *                                      the generation it was filled under (served whatever the stamp)
+ *                                      the generation it was filled under (served down to the floor)
  *   {products}:gen                     the generation, bumped by every write, no TTL, never goes back
  *   {products}:floor                   oldest generation a product entry may carry: raised to the
  *                                      generation after an outage (the changed products are unknown)
@@ -40,18 +40,18 @@ typedef struct {
 
 typedef enum {
     CACHE_HIT,  /* view holds the stored entry */
-    CACHE_MISS, /* nothing usable stored; gen (lists) is the generation to fill under */
+    CACHE_MISS, /* nothing usable stored; gen is the generation to fill under */
     CACHE_DOWN, /* Redis failed, timed out, or the generation is not known yet: bypass */
 } cache_status_t;
 
-/* view (HIT) is valid only during the call. gen is 0 for products. */
+/* view (HIT) is valid only during the call. */
 typedef void (*cache_lookup_cb)(void *data, cache_status_t status, uint64_t gen, const entry_view_t *view);
 
 /* Creates the cache of one loop thread and starts connecting to Redis.
  * Each time its connection comes back after a loss, the generation is
- * bumped before any lookup is sent on it: a write acknowledged while this
- * process (or another) could not reach Redis must not be hidden by entries
- * filled before it. */
+ * bumped and the floor raised, and lookups bypass Redis until that is
+ * confirmed: a write acknowledged while this process (or another) could not
+ * reach Redis must not be hidden by entries filled before it. */
 cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg, cache_shared_t *shared);
 
 /* 1 while a write of this process waits for its invalidation, or this
@@ -59,26 +59,25 @@ cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg, cache_shared_t *s
  * Redis (they could see entries from before a write). */
 int cache_is_dirty(const cache_t *c);
 
-/* Looks a generation-stamped key up: one MGET of the generation, the floor
- * (products only) and the key. Unless any_gen, a value stamped with another generation is
- * a MISS (lists, categories); products (any_gen) are served when stamped
- * at or above the floor (a write deletes its product's key) and report the
- * generation for the fill. A lost or
- * damaged generation is recreated from the clock (µs, so it never goes
- * back) and the lookup is a MISS under it (one more round trip, once). Returns like cache_lookup. */
-int cache_lookup_gen(cache_t *c, const char *key, int any_gen, cache_lookup_cb cb, void *data);
+/* Looks a generation-stamped key up in one MGET. A list or the categories
+ * (product 0) stamped with another generation than the current one is a
+ * MISS; a product (product 1: the floor is read too) is a HIT when stamped
+ * at or above the floor (a write deletes its own product's key). A MISS
+ * reports the generation a fill must be guarded by. A lost or damaged
+ * generation is recreated from the clock (µs, so it never goes back) and
+ * the lookup is a MISS under it (one more round trip, once). Returns 0 (cb
+ * called once, later), or -1 at once when Redis is not connected (cb not
+ * called). */
+int cache_lookup_gen(cache_t *c, const char *key, int product, cache_lookup_cb cb, void *data);
 
 /* Called once a store has been applied by Redis, or has failed (a failure
- * only costs a later miss); possibly at once, before cache_store returns. */
+ * only costs a later miss); possibly at once, before cache_store_gen returns. */
 typedef void (*cache_done_cb)(void *data);
 
-/* Stores value under key for ttl_s seconds (shortened by the configured
- * jitter). done (may be NULL) lets the caller answer only once the value
- * is readable by every process. */
-void cache_store(cache_t *c, const char *key, const char *value, size_t len, unsigned ttl_s, cache_done_cb done, void *data);
-
-/* Stores a generation-stamped value only if the generation is still gen,
- * so a reader that fetched before a write cannot put old data back. */
+/* Stores a generation-stamped value for ttl_s seconds (shortened by the
+ * configured jitter) only if the generation is still gen, so a reader that
+ * fetched before a write cannot put old data back. done (may be NULL) lets
+ * the caller answer only once the value is readable by every process. */
 void cache_store_gen(cache_t *c, const char *key, uint64_t gen, const char *value, size_t len, unsigned ttl_s, cache_done_cb done,
                      void *data);
 
@@ -87,9 +86,10 @@ void cache_store_gen(cache_t *c, const char *key, uint64_t gen, const char *valu
 typedef void (*cache_invalidated_cb)(void *data, int ok);
 
 /* After a write acknowledged by MongoDB (epoch: the write's number in
- * shared->write_epoch): deletes product_key (may be NULL) and bumps the
- * generation (restarted from the clock if lost), in one script. cb is
- * called once, possibly at once. */
+ * shared->write_epoch): deletes product_key and bumps the generation
+ * (restarted from the clock if lost), in one script — or, while an earlier
+ * invalidation of this process is still owed, raises the floor instead. cb
+ * is called once, possibly at once. */
 void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data);
 
 /* The Redis connection, for small commands of other modules (auth). */

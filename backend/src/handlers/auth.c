@@ -1,7 +1,7 @@
 #include "handlers/auth.h"
 
 #include "handlers/body.h"
-#include "model/product_input.h"
+#include "handlers/handlers.h"
 #include "server/problem.h"
 #include "store/users_store.h"
 
@@ -83,7 +83,6 @@ static void revoked_key(const token_claims_t *c, char *buf, size_t cap)
 
 typedef struct {
     respond_op_t *op;
-    int need_admin;
     auth_ok_cb ok;
     token_claims_t claims;
 } require_t;
@@ -95,7 +94,7 @@ static void on_revoked_reply(redisReply *reply, void *data)
     if (op->r != NULL) {
         if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
             unauthorized(op->r, "the token has been revoked (signed out)", 1);
-        else if (q->need_admin && strcmp(q->claims.role, "admin") != 0)
+        else if (strcmp(q->claims.role, "admin") != 0)
             respond_problem(op->r, 403, PROBLEM_TYPE_FORBIDDEN, "this needs the admin role; the token's role is viewer", NULL);
         else
             q->ok(op, &q->claims);
@@ -104,11 +103,10 @@ static void on_revoked_reply(redisReply *reply, void *data)
     respond_op_unref(op);
 }
 
-void auth_require(respond_op_t *op, int need_admin, auth_ok_cb ok)
+void auth_require_admin(respond_op_t *op, auth_ok_cb ok)
 {
     require_t *q = calloc(1, sizeof(*q));
     q->op = op;
-    q->need_admin = need_admin;
     q->ok = ok;
     if (verify(op->r, &q->claims) != 0) {
         free(q);
@@ -124,10 +122,6 @@ void auth_require(respond_op_t *op, int need_admin, auth_ok_cb ok)
 }
 
 /* ---- logout ---- */
-
-typedef struct {
-    respond_op_t op;
-} logout_t;
 
 static void logout_destroy(respond_op_t *op)
 {
@@ -153,17 +147,17 @@ void auth_logout(request_t *r)
     token_claims_t claims;
     if (verify(r, &claims) != 0)
         return;
-    logout_t *l = calloc(1, sizeof(*l));
-    respond_op_attach(&l->op, r, logout_destroy);
+    respond_op_t *op = calloc(1, sizeof(*op));
+    respond_op_attach(op, r, logout_destroy);
     char key[96], ttl[24];
     revoked_key(&claims, key, sizeof(key));
     int64_t left = claims.exp - now_s();
     int tl = snprintf(ttl, sizeof(ttl), "%lld", (long long)(left > 0 ? left : 1));
     const char *argv[] = {"SET", key, "1", "EX", ttl, "NX"};
     size_t lens[] = {3, strlen(key), 1, 2, (size_t)tl, 2};
-    respond_op_ref(&l->op);
-    if (redis_loop_command(cache_redis(r->thread->cache), on_revoke_reply, &l->op, 6, argv, lens) != 0)
-        on_revoke_reply(NULL, &l->op);
+    respond_op_ref(op);
+    if (redis_loop_command(cache_redis(r->thread->cache), on_revoke_reply, op, 6, argv, lens) != 0)
+        on_revoke_reply(NULL, op);
 }
 
 /* ---- login ---- */
@@ -173,7 +167,6 @@ typedef struct {
     login_job_t job;
     app_thread_t *thread;
     char fail_key[160];
-    int counted; /* holds a logins_running slot */
 } login_t;
 
 static void login_destroy(respond_op_t *op)
@@ -218,14 +211,6 @@ static void too_many(request_t *r, long long retry_s)
     respond_problem(r, 429, PROBLEM_TYPE_TOO_MANY_ATTEMPTS, detail, NULL);
 }
 
-static void release_slot(login_t *l)
-{
-    if (l->counted) {
-        atomic_fetch_sub(&l->thread->app->logins_running, 1);
-        l->counted = 0;
-    }
-}
-
 static void on_fail_counted(redisReply *reply, void *data)
 {
     respond_op_t *op = data;
@@ -241,7 +226,7 @@ static void on_login_done(store_job_t *base)
     login_t *l = H2O_STRUCT_FROM_MEMBER(login_t, job, (login_job_t *)base);
     app_thread_t *t = l->thread;
     const config_t *cfg = &t->app->cfg;
-    release_slot(l);
+    atomic_fetch_sub(&t->app->logins_running, 1); /* the slot submit_login took */
     t->writing--;
     request_t *r = l->op.r;
     if (base->state == STORE_JOB_EXPIRED || l->job.result == LOGIN_ERROR) {
@@ -293,16 +278,9 @@ static void submit_login(login_t *l)
         respond_unavailable(r, "too many sign-ins are being checked at once; try again", 1);
         return;
     }
-    l->counted = 1;
     login_job_init(&l->job, app->cfg.mongo_timeout_ms);
-    l->job.base.reply_to = &l->thread->write_receiver;
-    l->job.base.done = on_login_done;
-    respond_op_ref(&l->op);
-    l->thread->writing++;
-    if (mongo_pool_submit(app->store, &l->job.base) != 0) {
-        l->thread->writing--;
-        release_slot(l);
-        respond_op_unref(&l->op);
+    if (handlers_submit_write(&l->op, &l->job.base, on_login_done) != 0) {
+        atomic_fetch_sub(&app->logins_running, 1);
         respond_unavailable(r, "too many requests are waiting for the database", 1);
     }
 }
@@ -360,9 +338,7 @@ static int parse_login(request_t *r, login_job_t *job)
     explicit_bzero(r->req->entity.base, r->req->entity.len); /* the password, in the request's buffer */
     if (errs.n == 0)
         return 0;
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddItemToObject(extra, "errors", input_errors_json(&errs));
-    respond_problem_ext(r, 422, PROBLEM_TYPE_VALIDATION, "the sign-in request is not valid", NULL, extra);
+    body_invalid(r, &errs);
     return -1;
 }
 
@@ -379,10 +355,9 @@ void auth_login(request_t *r)
     client_address(r, addr, sizeof(addr));
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)l->job.username, strlen(l->job.username), md);
-    int n = snprintf(l->fail_key, sizeof(l->fail_key), "auth:fail:");
-    for (int i = 0; i < 12; i++)
-        n += snprintf(l->fail_key + n, sizeof(l->fail_key) - (size_t)n, "%02x", md[i]);
-    snprintf(l->fail_key + n, sizeof(l->fail_key) - (size_t)n, ":%s", addr);
+    char hex[25];
+    sodium_bin2hex(hex, sizeof(hex), md, 12);
+    snprintf(l->fail_key, sizeof(l->fail_key), "auth:fail:%s:%s", hex, addr);
     const char *argv[] = {"EVAL", CHECK_LUA, "1", l->fail_key};
     size_t lens[] = {4, sizeof(CHECK_LUA) - 1, 1, strlen(l->fail_key)};
     respond_op_ref(&l->op);

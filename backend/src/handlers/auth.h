@@ -12,15 +12,15 @@
 void auth_login(request_t *r);
 void auth_logout(request_t *r);
 
-/* Called when the request's token is valid, not revoked and has the role
- * asked for; op->r is alive. */
+/* Called when the request's token is valid, not revoked and an admin's;
+ * op->r is alive. */
 typedef void (*auth_ok_cb)(respond_op_t *op, const token_claims_t *claims);
 
 /* Checks the Authorization: Bearer token of op's request (a token anywhere
  * else is not looked at): 401 + WWW-Authenticate when missing or invalid
- * or revoked, 403 when need_admin and the role is viewer; else calls ok
- * (after one Redis round trip for revocation; with Redis unreachable the
- * token is accepted, see README). Holds a reference on op meanwhile. */
-void auth_require(respond_op_t *op, int need_admin, auth_ok_cb ok);
+ * or revoked, 403 for a viewer; else calls ok (after one Redis round trip
+ * for revocation; with Redis unreachable the token is accepted, see
+ * README). Holds a reference on op meanwhile. */
+void auth_require_admin(respond_op_t *op, auth_ok_cb ok);
 
 #endif

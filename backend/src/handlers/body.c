@@ -41,6 +41,15 @@ static int media_is(h2o_iovec_t v, const char *type)
     return (rest == 5 && strncasecmp(p, "utf-8", 5) == 0) || (rest == 7 && strncasecmp(p, "\"utf-8\"", 7) == 0);
 }
 
+void body_invalid(request_t *r, const input_errors_t *errs)
+{
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddItemToObject(extra, "errors", input_errors_json(errs));
+    char detail[64];
+    snprintf(detail, sizeof(detail), "%zu field%s not valid", errs->n, errs->n == 1 ? " is" : "s are");
+    respond_problem_ext(r, 422, PROBLEM_TYPE_VALIDATION, detail, NULL, extra);
+}
+
 int body_require_json(request_t *r, int allow_merge_patch)
 {
     h2o_iovec_t ct = body_header(r, "content-type");

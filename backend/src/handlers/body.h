@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "model/product_input.h"
 #include "server/respond.h"
 
 /* Checks Content-Type is application/json (or, with allow_merge_patch,
@@ -15,6 +16,10 @@ int body_require_json(request_t *r, int allow_merge_patch);
 /* Parses the body as one JSON value (valid UTF-8, no NUL escapes, nothing
  * after it). Returns the tree (caller deletes), or NULL after answering 400. */
 cJSON *body_parse_json(request_t *r);
+
+/* Answers 422 /problems/validation with errs as the "errors" member and
+ * "N fields are not valid" as detail. */
+void body_invalid(request_t *r, const input_errors_t *errs);
 
 /* A request header's value by name (lower-case), or a zero iovec. */
 h2o_iovec_t body_header(request_t *r, const char *name);

@@ -35,6 +35,16 @@ void health_init_thread(app_thread_t *t);
  * returns NULL when there is neither. *len gets its length. */
 char *products_link_header(const query_t *q, int64_t count, size_t *len);
 
+/* Takes a product id from the path into out (lower-cased). Returns 1, or 0
+ * after answering 400 naming "id". */
+int handlers_product_id(request_t *r, const char *id, size_t len, char out[25]);
+
+/* Submits a write or login job on r's loop, dispatched to done when it
+ * ends; op holds a reference meanwhile and the loop's drain waits for it
+ * (t->writing, which done must decrease). Returns 0, or -1 after undoing
+ * both (the caller answers 503). */
+int handlers_submit_write(respond_op_t *op, store_job_t *job, void (*done)(store_job_t *));
+
 /* Rejects any query string: 400 naming the first parameter. Returns 1 when
  * it answered (the caller stops), 0 when there is no query. */
 int handlers_reject_query(request_t *r);

@@ -43,18 +43,19 @@ void products_list(request_t *r)
     read_through_start(r, RT_LIST, NULL, &q);
 }
 
+int handlers_product_id(request_t *r, const char *id, size_t len, char out[25])
+{
+    if (query_object_id(id, len, out))
+        return 1;
+    respond_problem(r, 400, PROBLEM_TYPE_INVALID_PARAMETER, "a product id is 24 hexadecimal digits", "id");
+    return 0;
+}
+
 void products_get(request_t *r, const char *id, size_t id_len)
 {
-    if (!query_is_object_id(id, id_len)) {
-        respond_problem(r, 400, PROBLEM_TYPE_INVALID_PARAMETER, "a product id is 24 hexadecimal digits", "id");
-        return;
-    }
-    if (handlers_reject_query(r))
-        return;
     char lower[25];
-    for (size_t i = 0; i < 24; i++)
-        lower[i] = (char)((id[i] >= 'A' && id[i] <= 'F') ? id[i] + 32 : id[i]); /* one cache key per product */
-    lower[24] = '\0';
+    if (!handlers_product_id(r, id, id_len, lower) || handlers_reject_query(r))
+        return;
     read_through_start(r, RT_PRODUCT, lower, NULL);
 }
 

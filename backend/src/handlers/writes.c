@@ -12,6 +12,7 @@
 #include "store/products_write.h"
 
 #include <openssl/sha.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,6 @@ typedef struct {
     app_thread_t *thread;
     char id[32];
     size_t id_len;
-    int invalidated; /* 0: not yet, 1: applied, -1: deferred (Redis unreachable) */
 } write_op_t;
 
 static void write_destroy(respond_op_t *op)
@@ -32,12 +32,13 @@ static void write_destroy(respond_op_t *op)
     free(w);
 }
 
-static void answer_success(write_op_t *w)
+/* deferred: Redis could not take the invalidation (it is retried) */
+static void answer_success(write_op_t *w, int deferred)
 {
     request_t *r = w->op.r;
     write_job_t *job = &w->job;
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    if (w->invalidated < 0)
+    if (deferred)
         respond_header(r, "x-cache-invalidation", H2O_STRLIT("deferred"));
     if (job->kind == WRITE_DELETE) {
         respond_body(r, 204, NULL, NULL, 0, "", 0);
@@ -60,7 +61,6 @@ static void answer_failure(write_op_t *w);
 static void on_invalidated(void *data, int ok)
 {
     write_op_t *w = data;
-    w->invalidated = ok ? 1 : -1;
     if (!ok)
         fprintf(stderr,
                 "cache: invalidation after a write of %s deferred (Redis unreachable); this process bypasses the cache "
@@ -69,7 +69,7 @@ static void on_invalidated(void *data, int ok)
     w->thread->writing--;
     if (w->op.r != NULL) {
         if (w->job.result == WRITE_OK)
-            answer_success(w);
+            answer_success(w, !ok);
         else
             answer_failure(w);
     }
@@ -97,12 +97,9 @@ static void answer_failure(write_op_t *w)
         respond_problem_ext(r, 412, PROBLEM_TYPE_PRECONDITION_FAILED, detail, NULL, extra);
         break;
     }
-    case WRITE_INVALID: {
-        cJSON *extra = cJSON_CreateObject();
-        cJSON_AddItemToObject(extra, "errors", input_errors_json(&job->errors));
-        respond_problem_ext(r, 422, PROBLEM_TYPE_VALIDATION, "the product is not valid", NULL, extra);
+    case WRITE_INVALID:
+        body_invalid(r, &job->errors);
         break;
-    }
     case WRITE_IDEMPOTENCY_MISMATCH:
         respond_problem(r, 422, PROBLEM_TYPE_IDEMPOTENCY_KEY_REUSED,
                         "this Idempotency-Key was already used with a different body; use a new key for a new product",
@@ -121,31 +118,25 @@ static void answer_failure(write_op_t *w)
 static void on_write_done(store_job_t *base)
 {
     write_op_t *w = H2O_STRUCT_FROM_MEMBER(write_op_t, job, (write_job_t *)base);
+    write_job_t *job = &w->job;
     app_thread_t *t = w->thread;
-    if (base->state == STORE_JOB_EXPIRED) {
+    if (base->state == STORE_JOB_EXPIRED) /* never sent: answered as "not applied" */
+        job->result = WRITE_ERROR;
+    if (job->result == WRITE_ERROR) {
         APP_STAT_ADD(t, store_errors, 1);
-        t->writing--;
-        if (w->op.r != NULL)
-            respond_unavailable(w->op.r, "the product database did not take the write in time; it was not applied", 1);
-    } else if (w->job.result == WRITE_OK || (w->job.result == WRITE_ERROR && w->job.sent)) {
+        if (job->error[0] != '\0')
+            fprintf(stderr, "store: write: %s%s\n", job->error, job->sent ? " (invalidating: it may have been applied)" : "");
+    }
+    if (job->result == WRITE_OK || (job->result == WRITE_ERROR && job->sent)) {
         /* acknowledged by MongoDB — or failed after the command was sent,
          * so it may have been applied: invalidate before answering, even
          * when the client is gone (the drain waits: writing stays up) */
-        if (w->job.result == WRITE_ERROR) {
-            APP_STAT_ADD(t, store_errors, 1);
-            fprintf(stderr, "store: write: %s (invalidating: it may have been applied)\n", w->job.error);
-        }
         uint64_t epoch = atomic_fetch_add(&t->app->cache_shared.write_epoch, 1) + 1;
         char key[64];
-        snprintf(key, sizeof(key), CACHE_PRODUCT_PREFIX "%s", w->job.id_hex);
+        snprintf(key, sizeof(key), CACHE_PRODUCT_PREFIX "%s", job->id_hex);
         respond_op_ref(&w->op);
-        /* a create that failed has no product entry to delete (a new id) */
-        cache_invalidate(t->cache, w->job.id_hex[0] ? key : NULL, epoch, on_invalidated, w);
+        cache_invalidate(t->cache, key, epoch, on_invalidated, w);
     } else {
-        if (w->job.result == WRITE_ERROR) {
-            APP_STAT_ADD(t, store_errors, 1);
-            fprintf(stderr, "store: write: %s\n", w->job.error);
-        }
         t->writing--;
         if (w->op.r != NULL)
             answer_failure(w);
@@ -220,8 +211,7 @@ static int parse_idempotency_key(request_t *r, write_job_t *job, const token_cla
     snprintf(job->idem_key, sizeof(job->idem_key), "%s\n%.*s", claims->sub, (int)v.len, v.base);
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)r->req->entity.base, r->req->entity.len, md);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(job->body_sha256 + 2 * i, 3, "%02x", md[i]);
+    sodium_bin2hex(job->body_sha256, sizeof(job->body_sha256), md, sizeof(md));
     return 0;
 }
 
@@ -231,9 +221,10 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
     request_t *r = op->r;
     write_job_t *job = &w->job;
     app_t *app = w->thread->app;
-    if (job->kind != WRITE_CREATE && !query_is_object_id(w->id, w->id_len)) {
-        respond_problem(r, 400, PROBLEM_TYPE_INVALID_PARAMETER, "a product id is 24 hexadecimal digits", "id");
-        return;
+    if (job->kind != WRITE_CREATE) {
+        if (!handlers_product_id(r, w->id, w->id_len, job->id_hex))
+            return;
+        bson_oid_init_from_string(&job->id, job->id_hex);
     }
     if (handlers_reject_query(r))
         return;
@@ -247,40 +238,18 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
         int rc = product_input_parse(root, modes[job->kind], app->cfg.currency, &job->input, &job->errors);
         cJSON_Delete(root);
         if (rc != 0) {
-            cJSON *extra = cJSON_CreateObject();
-            cJSON_AddItemToObject(extra, "errors", input_errors_json(&job->errors));
-            char detail[64];
-            snprintf(detail, sizeof(detail), "%zu field%s not valid", job->errors.n, job->errors.n == 1 ? " is" : "s are");
-            respond_problem_ext(r, 422, PROBLEM_TYPE_VALIDATION, detail, NULL, extra);
+            body_invalid(r, &job->errors);
             return;
         }
-        job->errors.n = 0;
     }
     if (job->kind != WRITE_CREATE && parse_if_match(r, job) != 0)
         return;
     if (job->kind == WRITE_CREATE && parse_idempotency_key(r, job, claims) != 0)
         return;
-    if (job->kind != WRITE_CREATE) {
-        char hex[25];
-        for (size_t i = 0; i < 24; i++)
-            hex[i] = (char)((w->id[i] >= 'A' && w->id[i] <= 'F') ? w->id[i] + 32 : w->id[i]);
-        hex[24] = '\0';
-        bson_oid_init_from_string(&job->id, hex);
-        memcpy(job->id_hex, hex, 25);
-    }
     write_job_init(job, job->kind, app->cfg.mongo_timeout_ms);
     job->currency = app->cfg.currency;
-    job->base.reply_to = &w->thread->write_receiver;
-    job->base.done = on_write_done;
-    respond_op_ref(op);
-    w->thread->writing++;
-    APP_STAT_ADD(w->thread, store_jobs, 1);
-    if (mongo_pool_submit(app->store, &job->base) != 0) {
-        w->thread->writing--;
-        APP_STAT_ADD(w->thread, store_rejected, 1);
-        respond_op_unref(op);
+    if (handlers_submit_write(op, &job->base, on_write_done) != 0)
         respond_unavailable(r, "too many requests are waiting for the product database", 1);
-    }
 }
 
 void products_write(request_t *r, int kind, const char *id, size_t id_len)
@@ -292,7 +261,23 @@ void products_write(request_t *r, int kind, const char *id, size_t id_len)
     if (id != NULL)
         memcpy(w->id, id, w->id_len);
     respond_op_attach(&w->op, r, write_destroy);
-    auth_require(&w->op, 1, on_authorized);
+    auth_require_admin(&w->op, on_authorized);
+}
+
+int handlers_submit_write(respond_op_t *op, store_job_t *job, void (*done)(store_job_t *))
+{
+    app_thread_t *t = op->r->thread;
+    job->reply_to = &t->write_receiver;
+    job->done = done;
+    respond_op_ref(op);
+    t->writing++;
+    APP_STAT_ADD(t, store_jobs, 1);
+    if (mongo_pool_submit(t->app->store, job) == 0)
+        return 0;
+    t->writing--;
+    APP_STAT_ADD(t, store_rejected, 1);
+    respond_op_unref(op);
+    return -1;
 }
 
 /* Completions of write and login jobs, dispatched through the job. */

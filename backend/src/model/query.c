@@ -49,13 +49,18 @@ int query_url_decode(const char *s, size_t len, char *out, size_t cap)
     return (int)o;
 }
 
-int query_is_object_id(const char *s, size_t len)
+int query_object_id(const char *s, size_t len, char out[25])
 {
     if (len != 24)
         return 0;
     for (size_t i = 0; i < 24; i++)
         if (!isxdigit((unsigned char)s[i]))
             return 0;
+    if (out != NULL) {
+        for (size_t i = 0; i < 24; i++)
+            out[i] = (char)tolower((unsigned char)s[i]);
+        out[24] = '\0';
+    }
     return 1;
 }
 

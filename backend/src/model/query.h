@@ -58,7 +58,8 @@ int query_format_price(int64_t cents, char *buf);
  * Returns the decoded length, or -1 on a malformed escape or overflow. */
 int query_url_decode(const char *s, size_t len, char *out, size_t cap);
 
-/* Checks the product id form: exactly 24 hex digits. */
-int query_is_object_id(const char *s, size_t len);
+/* Checks the product id form, exactly 24 hex digits; returns 1 and, when
+ * out is not NULL, writes it lower-cased (one cache key per product). */
+int query_object_id(const char *s, size_t len, char out[25]);
 
 #endif

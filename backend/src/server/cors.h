@@ -11,9 +11,10 @@
  * and Vary: Origin whenever CORS is on. */
 void cors_apply(request_t *r);
 
-/* Answers OPTIONS: 204 with Allow; for a preflight from an allowed origin
- * asking for an allowed method, also the Access-Control-Allow-* headers.
- * allow: the route's methods ("GET, HEAD, POST"). */
-void cors_options(request_t *r, const char *allow);
+/* Answers OPTIONS: 204 with Allow (the route's methods, "GET, HEAD, POST");
+ * for a preflight from an allowed origin whose Access-Control-Request-Method
+ * is one of them (method_allowed, decided by the router), also the
+ * Access-Control-Allow-* headers. */
+void cors_options(request_t *r, const char *allow, int method_allowed);
 
 #endif

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include "handlers/auth.h"
+#include "handlers/body.h"
 #include "handlers/handlers.h"
 #include "server/cors.h"
 #include "store/products_write.h"
@@ -31,21 +32,44 @@ static const struct {
     const char *path; /* "{id}" matches one segment */
     unsigned methods;
     route_id_t id;
-    const char *allow;
 } routes[] = {
-    {"/health", M_GET, R_LIVE, "GET, HEAD, OPTIONS"},
-    {"/health/ready", M_GET, R_READY, "GET, HEAD, OPTIONS"},
-    {"/api/products", M_GET | M_POST, R_LIST, "GET, HEAD, POST, OPTIONS"},
-    {"/api/products/{id}", M_GET | M_PUT | M_PATCH | M_DELETE, R_ITEM, "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"},
-    {"/api/categories", M_GET, R_CATEGORIES, "GET, HEAD, OPTIONS"},
-    {"/api/stats", M_GET, R_STATS, "GET, HEAD, OPTIONS"},
-    {"/api/openapi.json", M_GET, R_OPENAPI, "GET, HEAD, OPTIONS"},
-    {"/api/auth/login", M_POST, R_LOGIN, "POST, OPTIONS"},
-    {"/api/auth/logout", M_POST, R_LOGOUT, "POST, OPTIONS"},
+    {"/health", M_GET, R_LIVE},
+    {"/health/ready", M_GET, R_READY},
+    {"/api/products", M_GET | M_POST, R_LIST},
+    {"/api/products/{id}", M_GET | M_PUT | M_PATCH | M_DELETE, R_ITEM},
+    {"/api/categories", M_GET, R_CATEGORIES},
+    {"/api/stats", M_GET, R_STATS},
+    {"/api/openapi.json", M_GET, R_OPENAPI},
+    {"/api/auth/login", M_POST, R_LOGIN},
+    {"/api/auth/logout", M_POST, R_LOGOUT},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+
+/* The M_* bit of a method name (HEAD counts as GET), 0 for any other. */
+static unsigned method_bit(h2o_iovec_t m)
+{
+    if (h2o_memis(m.base, m.len, H2O_STRLIT("HEAD")))
+        return M_GET;
+    for (size_t i = 0; i < 5; i++)
+        if (h2o_memis(m.base, m.len, method_names[i], strlen(method_names[i])))
+            return 1u << i;
+    return 0;
+}
+
+/* Writes the Allow value of a method set ("GET, HEAD, POST, OPTIONS") into
+ * buf (64 bytes). */
+static void allow_value(unsigned methods, char *buf)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < 5; i++)
+        if (methods & (1u << i)) {
+            strcat(buf, method_names[i]);
+            strcat(buf, i == 0 ? ", HEAD, " : ", ");
+        }
+    strcat(buf, "OPTIONS");
+}
 
 void server_print_routes(void *file)
 {
@@ -96,22 +120,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         respond_problem(r, 404, PROBLEM_TYPE_NOT_FOUND, "no such resource", NULL);
         return 0;
     }
-    unsigned m = 0;
-    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
-        h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
-        m = M_GET;
-    else if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
-        cors_options(r, routes[ri].allow);
+    char allow[64];
+    unsigned m = method_bit(req->method);
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
+        allow_value(routes[ri].methods, allow);
+        cors_options(r, allow, (routes[ri].methods & method_bit(body_header(r, "access-control-request-method"))) != 0);
         return 0;
     }
-    for (size_t i = 1; m == 0 && i < 5; i++)
-        if (h2o_memis(req->method.base, req->method.len, method_names[i], strlen(method_names[i])))
-            m = 1u << i;
     if (!(routes[ri].methods & m)) {
-        respond_header(r, "allow", routes[ri].allow, strlen(routes[ri].allow));
+        allow_value(routes[ri].methods, allow);
+        respond_header(r, "allow", allow, strlen(allow));
         char detail[128];
         snprintf(detail, sizeof(detail), "%.*s is not allowed here; use %s", (int)(req->method.len < 16 ? req->method.len : 16),
-                 req->method.base, routes[ri].allow);
+                 req->method.base, allow);
         respond_problem(r, 405, PROBLEM_TYPE_METHOD_NOT_ALLOWED, detail, NULL);
         return 0;
     }

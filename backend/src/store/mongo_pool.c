@@ -17,6 +17,13 @@ struct mongo_pool {
     size_t depth, max_depth;
 };
 
+int64_t mongo_pool_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 uint64_t mongo_pool_now_ms(void)
 {
     struct timespec ts;
@@ -82,6 +89,15 @@ mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen)
     set_default_timeout(uri, MONGOC_URI_CONNECTTIMEOUTMS, t < 1000 ? t : 1000);
     set_default_timeout(uri, MONGOC_URI_WAITQUEUETIMEOUTMS, t);
     mongoc_uri_set_appname(uri, "catalog-backend");
+    /* every write is acknowledged (libmongoc's default w:1); on a replica
+     * set, by a majority, unless the URI says otherwise */
+    if (mongoc_uri_get_replica_set(uri) != NULL &&
+        mongoc_write_concern_get_w(mongoc_uri_get_write_concern(uri)) == MONGOC_WRITE_CONCERN_W_DEFAULT) {
+        mongoc_write_concern_t *wc = mongoc_write_concern_new();
+        mongoc_write_concern_set_wmajority(wc, 0);
+        mongoc_uri_set_write_concern(uri, wc);
+        mongoc_write_concern_destroy(wc);
+    }
 
     mongo_pool_t *pool = calloc(1, sizeof(*pool));
     pool->clients = mongoc_client_pool_new_with_error(uri, &error);

@@ -32,8 +32,8 @@ struct store_job {
 };
 
 /* Creates the client pool (timeouts from cfg added to the URI unless it sets
- * them) and starts cfg->mongo_workers threads. Does not connect: the first
- * job does. Returns NULL with a message in err on a bad URI. */
+ * them; write concern majority when the URI names a replica set and sets no w) and starts cfg->mongo_workers threads. Does not
+ * connect: the first job does. Returns NULL with a message in err on a bad URI. */
 mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen);
 
 /* Queues a job. The job stays owned by the caller but must stay alive until
@@ -48,6 +48,9 @@ mongoc_client_t *mongo_pool_new_client(mongo_pool_t *pool);
 
 /* Jobs queued and not yet started (for stats). */
 size_t mongo_pool_queue_depth(mongo_pool_t *pool);
+
+/* Wall-clock milliseconds since the epoch, for stored dates. */
+int64_t mongo_pool_wall_ms(void);
 
 /* Monotonic milliseconds, the clock of store_job_t.deadline_ms. */
 uint64_t mongo_pool_now_ms(void);

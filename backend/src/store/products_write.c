@@ -13,13 +13,6 @@
 #define IDEMPOTENCY "idempotency_keys"
 #define MAX_ATTEMPTS 8 /* optimistic retries of a write racing other writes */
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static void set_error(write_job_t *job, const char *what, const bson_error_t *e)
 {
     job->result = WRITE_ERROR;
@@ -29,22 +22,6 @@ static void set_error(write_job_t *job, const char *what, const bson_error_t *e)
 static int is_duplicate_key(const bson_error_t *e)
 {
     return e->code == 11000 || e->code == 11001;
-}
-
-void products_write_concern(mongoc_client_t *client, bson_t *opts)
-{
-    const mongoc_uri_t *uri = mongoc_client_get_uri(client);
-    const mongoc_write_concern_t *uri_wc = mongoc_uri_get_write_concern(uri);
-    mongoc_write_concern_t *wc = mongoc_write_concern_copy(uri_wc);
-    /* acknowledged at least; majority on a replica set unless the URI says otherwise */
-    if (mongoc_write_concern_get_w(wc) == MONGOC_WRITE_CONCERN_W_DEFAULT) {
-        if (mongoc_uri_get_replica_set(uri) != NULL)
-            mongoc_write_concern_set_wmajority(wc, 0);
-        else
-            mongoc_write_concern_set_w(wc, 1);
-    }
-    mongoc_write_concern_append(wc, opts);
-    mongoc_write_concern_destroy(wc);
 }
 
 void write_job_clear(write_job_t *job)
@@ -179,24 +156,22 @@ static void append_fields(bson_t *doc, const product_input_t *in)
         BSON_APPEND_UTF8(doc, "image", in->image);
 }
 
-/* Reserves the idempotency key for product id *pid. Returns 1 when this
- * request owns it (go on and insert), 0 when the job is already answered
- * (replay, mismatch), 2 when an earlier attempt reserved it without
- * finishing (*pid becomes that attempt's id: insert it, once), -1 on error. */
-static int reserve_key(write_job_t *job, mongoc_collection_t *keys, bson_oid_t *pid, mongoc_collection_t *products)
+/* Reserves the idempotency key for product id *pid. Returns 1 to go on and
+ * insert *pid — this request's id, or the id an earlier or concurrent
+ * attempt reserved without a stored answer yet (the insert then happens
+ * once: the second gets a duplicate key and replays) —, 0 when the job is
+ * answered (replay, mismatch), -1 on error. */
+static int reserve_key(write_job_t *job, mongoc_collection_t *keys, bson_oid_t *pid)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         bson_t rec = BSON_INITIALIZER;
         BSON_APPEND_UTF8(&rec, "_id", job->idem_key);
         BSON_APPEND_UTF8(&rec, "request_sha256", job->body_sha256);
         BSON_APPEND_OID(&rec, "product_id", pid);
-        BSON_APPEND_DATE_TIME(&rec, "created_at", now_ms());
-        bson_t opts = BSON_INITIALIZER;
-        products_write_concern(job->client, &opts);
+        BSON_APPEND_DATE_TIME(&rec, "created_at", mongo_pool_wall_ms());
         bson_error_t err;
-        bool ok = mongoc_collection_insert_one(keys, &rec, &opts, NULL, &err);
+        bool ok = mongoc_collection_insert_one(keys, &rec, NULL, NULL, &err);
         bson_destroy(&rec);
-        bson_destroy(&opts);
         if (ok)
             return 1;
         if (!is_duplicate_key(&err)) {
@@ -225,7 +200,7 @@ static int reserve_key(write_job_t *job, mongoc_collection_t *keys, bson_oid_t *
         int64_t created = 0;
         if (bson_iter_init_find(&it, &found, "created_at") && BSON_ITER_HOLDS_DATE_TIME(&it))
             created = bson_iter_date_time(&it);
-        if (created < now_ms() - (int64_t)IDEMPOTENCY_TTL_S * 1000) {
+        if (created < mongo_pool_wall_ms() - (int64_t)IDEMPOTENCY_TTL_S * 1000) {
             /* older than 24 h (no TTL index on this server, or not run yet): the key is free again */
             BSON_APPEND_DATE_TIME(&filter, "created_at", created);
             mongoc_collection_delete_one(keys, &filter, NULL, NULL, NULL);
@@ -250,12 +225,11 @@ static int reserve_key(write_job_t *job, mongoc_collection_t *keys, bson_oid_t *
             job->version = 1;
         } else if (bson_iter_init_find(&it, &found, "product_id") && BSON_ITER_HOLDS_OID(&it)) {
             bson_oid_copy(bson_iter_oid(&it), pid);
-            rc = 2;
+            rc = 1;
         } else {
             job->result = WRITE_ERROR;
             snprintf(job->error, sizeof(job->error), "idempotency record is malformed");
         }
-        (void)products;
         bson_destroy(&found);
         return rc;
     }
@@ -272,22 +246,19 @@ static void run_create(write_job_t *job, mongoc_database_t *db)
     mongoc_collection_t *keys = job->idem_key[0] ? mongoc_database_get_collection(db, IDEMPOTENCY) : NULL;
     bson_oid_t pid;
     bson_oid_init(&pid, NULL);
-    if (keys != NULL) {
-        if (reserve_key(job, keys, &pid, products) <= 0)
-            goto done;
-    }
-    int64_t now = now_ms();
-    bson_t doc = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    if (keys != NULL && reserve_key(job, keys, &pid) <= 0)
+        goto done;
+    bson_oid_to_string(&pid, job->id_hex); /* known even if the insert fails: its key is invalidated */
+    int64_t now = mongo_pool_wall_ms();
+    bson_t doc = BSON_INITIALIZER;
     BSON_APPEND_OID(&doc, "_id", &pid);
     append_fields(&doc, &job->input);
     BSON_APPEND_DATE_TIME(&doc, "created_at", now);
     BSON_APPEND_DATE_TIME(&doc, "updated_at", now);
     BSON_APPEND_INT64(&doc, "version", 1);
-    products_write_concern(job->client, &opts);
     bson_error_t err;
     job->sent = 1;
-    bool ok = mongoc_collection_insert_one(products, &doc, &opts, NULL, &err);
-    bson_destroy(&opts);
+    bool ok = mongoc_collection_insert_one(products, &doc, NULL, NULL, &err);
     if (ok) {
         take_doc(job, &doc);
     } else if (keys != NULL && is_duplicate_key(&err)) {
@@ -304,18 +275,15 @@ static void run_create(write_job_t *job, mongoc_database_t *db)
         set_error(job, "insert", &err);
     }
     bson_destroy(&doc);
-    if (job->result == WRITE_OK) {
-        bson_oid_to_string(&pid, job->id_hex);
-        if (keys != NULL) { /* the first result, for retries (best effort: a retry can also rebuild it) */
-            bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set;
-            BSON_APPEND_UTF8(&filter, "_id", job->idem_key);
-            BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-            bson_append_utf8(&set, "response", -1, job->json, (int)job->json_len);
-            bson_append_document_end(&update, &set);
-            mongoc_collection_update_one(keys, &filter, &update, NULL, NULL, NULL);
-            bson_destroy(&filter);
-            bson_destroy(&update);
-        }
+    if (job->result == WRITE_OK && keys != NULL) { /* the first result, for retries (best effort: a retry can also rebuild it) */
+        bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set;
+        BSON_APPEND_UTF8(&filter, "_id", job->idem_key);
+        BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+        bson_append_utf8(&set, "response", -1, job->json, (int)job->json_len);
+        bson_append_document_end(&update, &set);
+        mongoc_collection_update_one(keys, &filter, &update, NULL, NULL, NULL);
+        bson_destroy(&filter);
+        bson_destroy(&update);
     }
 done:
     if (keys != NULL)
@@ -348,7 +316,7 @@ static void build_update(write_job_t *job, int64_t version, bson_t *update)
         if (in->present & PF_IMAGE)
             BSON_APPEND_UTF8(&set, "image", in->image);
     }
-    BSON_APPEND_DATE_TIME(&set, "updated_at", now_ms());
+    BSON_APPEND_DATE_TIME(&set, "updated_at", mongo_pool_wall_ms());
     BSON_APPEND_INT64(&set, "version", version + 1);
     bson_append_document_end(update, &set);
     /* PUT removes optional fields it does not name; PATCH those set to null */
@@ -425,21 +393,18 @@ static void run_update(write_job_t *job, mongoc_database_t *db)
             }
         }
         bson_destroy(&doc);
-        bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, extra = BSON_INITIALIZER, reply;
+        bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, reply;
         version_filter(&job->id, version, has_version, &filter);
         build_update(job, version, &update);
         mongoc_find_and_modify_opts_t *fam = mongoc_find_and_modify_opts_new();
         mongoc_find_and_modify_opts_set_update(fam, &update);
         mongoc_find_and_modify_opts_set_flags(fam, MONGOC_FIND_AND_MODIFY_RETURN_NEW);
-        products_write_concern(job->client, &extra);
-        mongoc_find_and_modify_opts_append(fam, &extra);
         bson_error_t err;
         job->sent = 1;
         bool ok = mongoc_collection_find_and_modify_with_opts(coll, &filter, fam, &reply, &err);
         mongoc_find_and_modify_opts_destroy(fam);
         bson_destroy(&filter);
         bson_destroy(&update);
-        bson_destroy(&extra);
         if (!ok) {
             set_error(job, "update", &err);
             bson_destroy(&reply);
@@ -485,7 +450,7 @@ static void run_delete(write_job_t *job, mongoc_database_t *db)
 {
     mongoc_collection_t *coll = mongoc_database_get_collection(db, PRODUCTS);
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, reply;
+        bson_t filter = BSON_INITIALIZER, reply;
         if (job->if_match == 1) {
             bson_t doc = BSON_INITIALIZER;
             int64_t version;
@@ -494,19 +459,16 @@ static void run_delete(write_job_t *job, mongoc_database_t *db)
             bson_destroy(&doc);
             if (!go) {
                 bson_destroy(&filter);
-                bson_destroy(&opts);
                 break;
             }
             version_filter(&job->id, version, has_version, &filter);
         } else {
             BSON_APPEND_OID(&filter, "_id", &job->id);
         }
-        products_write_concern(job->client, &opts);
         bson_error_t err;
         job->sent = 1;
-        bool ok = mongoc_collection_delete_one(coll, &filter, &opts, &reply, &err);
+        bool ok = mongoc_collection_delete_one(coll, &filter, NULL, &reply, &err);
         bson_destroy(&filter);
-        bson_destroy(&opts);
         if (!ok) {
             set_error(job, "delete", &err);
             bson_destroy(&reply);
@@ -533,7 +495,6 @@ static void run_write(store_job_t *base, mongoc_client_t *client, const char *db
 {
     write_job_t *job = (write_job_t *)base;
     mongoc_database_t *db = mongoc_client_get_database(client, dbname);
-    job->client = client;
     job->result = WRITE_ERROR;
     switch (job->kind) {
     case WRITE_CREATE:

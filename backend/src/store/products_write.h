@@ -33,8 +33,7 @@ typedef struct {
     size_t if_match_n;
     char idem_key[336]; /* "<user>\n<Idempotency-Key>" (64 + 1 + 255), empty when none */
     char body_sha256[65];
-    int sent;                /* a mutating command went to MongoDB (its outcome may be unknown on error) */
-    mongoc_client_t *client; /* during run only */
+    int sent; /* a mutating command went to MongoDB (its outcome may be unknown on error) */
     /* outputs */
     write_result_t result;
     input_errors_t errors;
@@ -52,9 +51,5 @@ void write_job_init(write_job_t *job, write_kind_t kind, unsigned timeout_ms);
 
 /* Frees the job's input and outputs (not the job). */
 void write_job_clear(write_job_t *job);
-
-/* Appends the write concern writes use to opts: the URI's, or majority
- * when the URI names a replica set and sets no w. */
-void products_write_concern(mongoc_client_t *client, bson_t *opts);
 
 #endif

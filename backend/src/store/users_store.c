@@ -1,10 +1,9 @@
 #include "store/users_store.h"
 
-#include "store/products_write.h"
+#include "store/products_write.h" /* IDEMPOTENCY_TTL_S */
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 
 #define USERS "users"
 
@@ -64,73 +63,90 @@ void login_job_init(login_job_t *job, unsigned timeout_ms)
     job->error[0] = '\0';
 }
 
-static int64_t now_ms(void)
+/* Runs a command (consumed) on d. Returns 1, or 0 with *e set. */
+static int run_command(mongoc_database_t *d, bson_t *cmd, bson_error_t *e)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    bson_t reply;
+    bool ok = mongoc_database_write_command_with_opts(d, cmd, NULL, &reply, e);
+    bson_destroy(cmd);
+    bson_destroy(&reply);
+    return ok;
 }
 
-int users_bootstrap(mongoc_client_t *client, const char *db, const char *admin, const char *password, char *err, size_t errlen)
+/* Upserts user name on the unique index: with replace, sets role and
+ * password; without, only creates (a user of that name is left as it is,
+ * also when another process creates it at the same moment). *created (may
+ * be NULL) tells whether it was new. Returns 0 or -1 (message in err). */
+static int upsert_user(mongoc_client_t *client, const char *db, const char *name, const char *role, const char *password,
+                       int replace, int *created, char *err, size_t errlen)
 {
-    mongoc_database_t *d = mongoc_client_get_database(client, db);
-    bson_error_t e;
-    bson_t reply;
-    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(USERS), "indexes", "[", "{", "key", "{", "username", BCON_INT32(1), "}",
-                           "name", BCON_UTF8("username_1"), "unique", BCON_BOOL(true), "}", "]");
-    bool ok = mongoc_database_write_command_with_opts(d, cmd, NULL, &reply, &e);
-    bson_destroy(cmd);
-    bson_destroy(&reply);
-    if (!ok) {
-        snprintf(err, errlen, "users index: %s", e.message);
-        mongoc_database_destroy(d);
-        return -1;
-    }
-    /* expiry of idempotency records; where the server has no TTL indexes the
-     * create path also treats records older than a day as gone */
-    cmd = BCON_NEW("createIndexes", BCON_UTF8("idempotency_keys"), "indexes", "[", "{", "key", "{", "created_at", BCON_INT32(1),
-                   "}", "name", BCON_UTF8("created_at_ttl"), "expireAfterSeconds", BCON_INT32(IDEMPOTENCY_TTL_S), "}", "]");
-    if (!mongoc_database_write_command_with_opts(d, cmd, NULL, &reply, &e))
-        fprintf(stderr, "catalog-backend: idempotency_keys TTL index not created (%s); expiry is checked on use\n", e.message);
-    bson_destroy(cmd);
-    bson_destroy(&reply);
-    mongoc_database_destroy(d);
-    if (password[0] == '\0')
-        return 0;
-
     char hash[PASSWORD_HASH_MAX];
     if (password_hash(password, strlen(password), hash) != 0) {
-        snprintf(err, errlen, "cannot hash the admin password (out of memory)");
+        snprintf(err, errlen, "cannot hash the password (out of memory)");
         return -1;
     }
     mongoc_collection_t *coll = mongoc_client_get_collection(client, db, USERS);
-    bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, soi, opts = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "username", admin);
+    bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, soi, opts = BSON_INITIALIZER, reply;
+    BSON_APPEND_UTF8(&filter, "username", name);
+    if (replace) {
+        BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+        BSON_APPEND_UTF8(&set, "password_hash", hash);
+        BSON_APPEND_UTF8(&set, "role", role);
+        bson_append_document_end(&update, &set);
+    }
     BSON_APPEND_DOCUMENT_BEGIN(&update, "$setOnInsert", &soi);
-    BSON_APPEND_UTF8(&soi, "password_hash", hash);
-    BSON_APPEND_UTF8(&soi, "role", "admin");
-    BSON_APPEND_DATE_TIME(&soi, "created_at", now_ms());
+    if (!replace) {
+        BSON_APPEND_UTF8(&soi, "password_hash", hash);
+        BSON_APPEND_UTF8(&soi, "role", role);
+    }
+    BSON_APPEND_DATE_TIME(&soi, "created_at", mongo_pool_wall_ms());
     bson_append_document_end(&update, &soi);
     BSON_APPEND_BOOL(&opts, "upsert", true);
-    products_write_concern(client, &opts);
-    ok = mongoc_collection_update_one(coll, &filter, &update, &opts, &reply, &e);
-    int created = 0;
-    if (ok) {
-        bson_iter_t it;
-        created = bson_iter_init_find(&it, &reply, "upsertedCount") && bson_iter_as_int64(&it) > 0;
-    } else if (e.code == 11000) {
-        ok = true; /* another process created it between our find and insert */
-    }
+    bson_error_t e;
+    bool ok = mongoc_collection_update_one(coll, &filter, &update, &opts, &reply, &e);
+    bson_iter_t it;
+    int is_new = ok && bson_iter_init_find(&it, &reply, "upsertedCount") && bson_iter_as_int64(&it) > 0;
+    if (!ok && !replace && e.code == 11000)
+        ok = true; /* another process created it between the upsert's find and insert */
     bson_destroy(&reply);
     bson_destroy(&filter);
     bson_destroy(&update);
     bson_destroy(&opts);
     mongoc_collection_destroy(coll);
     sodium_memzero(hash, sizeof(hash));
-    if (!ok) {
-        snprintf(err, errlen, "admin user: %s", e.message);
+    if (!ok)
+        snprintf(err, errlen, "user %s: %.400s", name, e.message);
+    if (created != NULL)
+        *created = is_new;
+    return ok ? 0 : -1;
+}
+
+int users_bootstrap(mongoc_client_t *client, const char *db, const char *admin, const char *password, char *err, size_t errlen)
+{
+    mongoc_database_t *d = mongoc_client_get_database(client, db);
+    bson_error_t e;
+    int ok = run_command(d,
+                         BCON_NEW("createIndexes", BCON_UTF8(USERS), "indexes", "[", "{", "key", "{", "username", BCON_INT32(1),
+                                  "}", "name", BCON_UTF8("username_1"), "unique", BCON_BOOL(true), "}", "]"),
+                         &e);
+    if (!ok)
+        snprintf(err, errlen, "users index: %.400s", e.message);
+    /* expiry of idempotency records; where the server has no TTL indexes the
+     * create path also treats records older than a day as gone */
+    else if (!run_command(d,
+                          BCON_NEW("createIndexes", BCON_UTF8("idempotency_keys"), "indexes", "[", "{", "key", "{", "created_at",
+                                   BCON_INT32(1), "}", "name", BCON_UTF8("created_at_ttl"), "expireAfterSeconds",
+                                   BCON_INT32(IDEMPOTENCY_TTL_S), "}", "]"),
+                          &e))
+        fprintf(stderr, "catalog-backend: idempotency_keys TTL index not created (%s); expiry is checked on use\n", e.message);
+    mongoc_database_destroy(d);
+    if (!ok)
         return -1;
-    }
+    if (password[0] == '\0')
+        return 0;
+    int created;
+    if (upsert_user(client, db, admin, "admin", password, 0, &created, err, errlen) != 0)
+        return -1;
     fprintf(stderr, "catalog-backend: admin user '%s' %s\n", admin, created ? "created" : "exists (password unchanged)");
     return 0;
 }
@@ -138,31 +154,5 @@ int users_bootstrap(mongoc_client_t *client, const char *db, const char *admin, 
 int users_put(mongoc_client_t *client, const char *db, const char *name, const char *role, const char *password, char *err,
               size_t errlen)
 {
-    char hash[PASSWORD_HASH_MAX];
-    if (password_hash(password, strlen(password), hash) != 0) {
-        snprintf(err, errlen, "cannot hash the password");
-        return -1;
-    }
-    mongoc_collection_t *coll = mongoc_client_get_collection(client, db, USERS);
-    bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, soi, opts = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "username", name);
-    BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-    BSON_APPEND_UTF8(&set, "password_hash", hash);
-    BSON_APPEND_UTF8(&set, "role", role);
-    bson_append_document_end(&update, &set);
-    BSON_APPEND_DOCUMENT_BEGIN(&update, "$setOnInsert", &soi);
-    BSON_APPEND_DATE_TIME(&soi, "created_at", now_ms());
-    bson_append_document_end(&update, &soi);
-    BSON_APPEND_BOOL(&opts, "upsert", true);
-    products_write_concern(client, &opts);
-    bson_error_t e;
-    bool ok = mongoc_collection_update_one(coll, &filter, &update, &opts, NULL, &e);
-    bson_destroy(&filter);
-    bson_destroy(&update);
-    bson_destroy(&opts);
-    mongoc_collection_destroy(coll);
-    sodium_memzero(hash, sizeof(hash));
-    if (!ok)
-        snprintf(err, errlen, "%s", e.message);
-    return ok ? 0 : -1;
+    return upsert_user(client, db, name, role, password, 1, NULL, err, errlen);
 }

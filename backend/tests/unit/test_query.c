@@ -131,9 +131,11 @@ int main(void)
     CHECK_STR(buf, "-1.5");
 
     /* ids */
-    CHECK(query_is_object_id("650000000000000000000001", 24));
-    CHECK(query_is_object_id("65000000000000000000000A", 24));
-    CHECK(!query_is_object_id("65000000000000000000000g", 24));
-    CHECK(!query_is_object_id("6500000000000000000001", 22));
+    char oid[25];
+    CHECK(query_object_id("650000000000000000000001", 24, NULL));
+    CHECK(query_object_id("65000000000000000000000A", 24, oid));
+    CHECK_STR(oid, "65000000000000000000000a");
+    CHECK(!query_object_id("65000000000000000000000g", 24, oid));
+    CHECK(!query_object_id("6500000000000000000001", 22, NULL));
     return check_report("test_query");
 }
