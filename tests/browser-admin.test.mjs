@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { CHROMIUM, collectErrors, haveChromium, launch, pngColors } from './lib/browser.mjs';
+import { CHROMIUM, collectErrors, haveChromium, launch, pngColors, takeUnexpected } from './lib/browser.mjs';
 import { login, mintToken, root, startStack, TEST_ADMIN } from './lib/stack.mjs';
 
 const artifacts = path.join(root, 'tests/artifacts');
@@ -48,10 +48,7 @@ after(async () => {
 });
 
 afterEach(() => {
-  const unexpected = errors.filter((e) => !expected.some((f) => f(e)));
-  errors.length = 0;
-  expected.length = 0;
-  assert.deepEqual(unexpected, [], 'console errors');
+  assert.deepEqual(takeUnexpected(errors, expected), [], 'console errors');
 });
 
 // --- helpers ---------------------------------------------------------------

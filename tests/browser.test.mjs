@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { CHROMIUM, collectErrors, haveChromium, launch, pngColors } from './lib/browser.mjs';
+import { CHROMIUM, collectErrors, haveChromium, launch, pngColors, takeUnexpected } from './lib/browser.mjs';
 import { root, sleep, startStack } from './lib/stack.mjs';
 
 const artifacts = path.join(root, 'tests/artifacts');
@@ -60,10 +60,7 @@ after(async () => {
 });
 
 afterEach(() => {
-  const unexpected = errors.filter((e) => !expected.some((f) => f(e)));
-  errors.length = 0;
-  expected.length = 0;
-  assert.deepEqual(unexpected, [], 'console errors');
+  assert.deepEqual(takeUnexpected(errors, expected), [], 'console errors');
 });
 
 // --- helpers -------------------------------------------------------------------

@@ -189,6 +189,31 @@ describe('Idempotency-Key', () => {
     assert.deepEqual(counts, { same: 2, keyed: 0 });
   });
 
+  test('the same key sent 10 times at once: one product, one insert, the others replay it', async () => {
+    const key = `idem-${RUN}-race`;
+    const raw = JSON.stringify(valid({ description: 'raced' }));
+    const all = await Promise.all(Array.from({ length: 10 }, () => create(raw, { 'idempotency-key': key })));
+    assert.equal(new Set(all.map((r) => r.body.id)).size, 1, 'one id');
+    assert.equal(all.filter((r) => r.headers.get('idempotency-replayed') === null).length, 1, 'one first answer');
+    assert.equal(countByName(JSON.parse(raw).name), 1);
+  });
+
+  test('a key reserved by an attempt that died before its insert: the retry creates that very product, once', async () => {
+    const key = `idem-${RUN}-died`;
+    const raw = JSON.stringify(valid({ description: 'resumed' }));
+    const pid = crypto.randomBytes(12).toString('hex');
+    const sha = crypto.createHash('sha256').update(raw).digest('hex');
+    // what the dead attempt left: the reservation, no product, no stored answer
+    s.mongosh(`db.idempotency_keys.insertOne({_id: ${JSON.stringify(`${TEST_ADMIN.username}\n${key}`)},
+      request_sha256: "${sha}", product_id: ObjectId("${pid}"), created_at: new Date()})`);
+    const r = await create(raw, { 'idempotency-key': key });
+    assert.equal(r.body.id, pid);
+    const again = await create(raw, { 'idempotency-key': key });
+    assert.equal(again.body.id, pid);
+    assert.equal(again.headers.get('idempotency-replayed'), 'true');
+    assert.equal(countByName(JSON.parse(raw).name), 1);
+  });
+
   for (const [label, key] of [['300 characters', 'k'.repeat(300)], ['a space', 'my key'], ['256 characters', 'k'.repeat(256)],
     ['a non-ASCII byte', 'clé']]) {
     test(`a malformed key (${label}) → 400 invalid-header`, async () => {

@@ -26,6 +26,15 @@ export function collectErrors(page) {
   return errors;
 }
 
+// The console errors collected since the last call that no predicate in
+// expected (over { text, url }) allows; empties both lists for the next test.
+export function takeUnexpected(errors, expected) {
+  const unexpected = errors.filter((e) => !expected.some((f) => f(e)));
+  errors.length = 0;
+  expected.length = 0;
+  return unexpected;
+}
+
 // Decodes an 8-bit, non-interlaced PNG (what Chromium writes) far enough to
 // count colours: { width, height, colors } with colors capped at `cap`.
 export function pngColors(file, cap = 1000) {
