@@ -34,6 +34,8 @@ static const opt_t options[] = {
     {"CACHE_TTL", "300", OPT_UINT, 1, 86400 * 30, "TTL of cached reads, seconds"},
     {"CACHE_TTL_JITTER_PCT", "0", OPT_UINT, 0, 3, "shorten each TTL by a random 0..N percent (N <= 3)"},
     {"CACHE_NEGATIVE_TTL", "15", OPT_UINT, 1, 3600, "TTL of a cached 'no such product', seconds"},
+    {"WRITE_RETRY_MS", "5000", OPT_UINT, 0, 60000,
+     "how long a write without If-Match retries behind concurrent writes to the same product (then 503)"},
     {"HEALTH_TIMEOUT_MS", "1000", OPT_UINT, 10, 60000, "time box of each /health/ready check"},
     {"MAX_BODY_BYTES", "65536", OPT_UINT, 1, 1048576, "largest accepted request body (else 413)"},
     {"DRAIN_TIMEOUT_MS", "4500", OPT_UINT, 0, 60000, "on SIGTERM/SIGINT, longest wait for in-flight requests"},
@@ -50,6 +52,7 @@ static const opt_t options[] = {
     {"CORS_ORIGINS", "", OPT_STR, 0, 0, "comma-separated origins allowed cross-origin (empty: CORS off)"},
     {"DEBUG_STORE_DELAY_MS", "0", OPT_UINT, 0, 60000, "tests only: hold every MongoDB job this long"},
     {"DEBUG_FILL_DELAY_MS", "0", OPT_UINT, 0, 60000, "tests only: hold every cache fill this long after MongoDB answered"},
+    {"DEBUG_CLAIM_HOLD_MS", "0", OPT_UINT, 0, 600000, "tests only: hold every update or delete this long after its claim"},
     {"BENCH_BYPASS_CACHE", "0", OPT_BOOL, 0, 1, "benchmarks only: skip Redis on every read"},
 };
 
@@ -434,6 +437,10 @@ int config_load(config_t *cfg, char *err, size_t errlen)
                 return -1;
         } else if (strcmp(name, "DEBUG_FILL_DELAY_MS") == 0) {
             cfg->debug_fill_delay_ms = (unsigned)n;
+        } else if (strcmp(name, "WRITE_RETRY_MS") == 0) {
+            cfg->write_retry_ms = (unsigned)n;
+        } else if (strcmp(name, "DEBUG_CLAIM_HOLD_MS") == 0) {
+            cfg->debug_claim_hold_ms = (unsigned)n;
         } else if (strcmp(name, "DEBUG_STORE_DELAY_MS") == 0) {
             cfg->debug_store_delay_ms = (unsigned)n;
         } else if (strcmp(name, "BENCH_BYPASS_CACHE") == 0) {

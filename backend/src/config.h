@@ -56,6 +56,8 @@ typedef struct {
     /* test and bench switches, never reachable from a request */
     unsigned debug_store_delay_ms;
     unsigned debug_fill_delay_ms;
+    unsigned debug_claim_hold_ms;
+    unsigned write_retry_ms;
     int bench_bypass_cache;
 } config_t;
 
