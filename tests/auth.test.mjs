@@ -108,6 +108,22 @@ describe('login', () => {
     assert.ok(Number(s.redisCli('TTL', keys[0])) > 0);
   });
 
+  test('one address in several spellings is one client for the failure count (parsed, then printed; IPv4-mapped → IPv4)', async () => {
+    const user = { username: 'spellings', password: 'wrong-password-3' };
+    // B allows 3 failures: three spellings of 127.0.0.1 make 3, a fourth spelling is locked out
+    for (const ip of ['::ffff:127.0.0.1', '0:0:0:0:0:ffff:7f00:1', '127.0.0.1']) {
+      assertProblem(assert, await loginAs(B.url, user, { 'x-real-ip': ip }), 401, { type: '/problems/invalid-credentials' });
+    }
+    assertProblem(assert, await loginAs(B.url, user, { 'x-real-ip': '::FFFF:7F00:1' }), 429, { type: '/problems/too-many-attempts' });
+    // the same for IPv6 loopback; and a peer without X-Real-IP is 127.0.0.1 (locked out above)
+    const v6 = { username: 'spellings6', password: 'wrong-password-3' };
+    for (const ip of ['::0:1', '0:0:0:0:0:0:0:1', '::1']) assertProblem(assert, await loginAs(B.url, v6, { 'x-real-ip': ip }), 401);
+    assertProblem(assert, await loginAs(B.url, v6, { 'x-real-ip': '0::1' }), 429);
+    assertProblem(assert, await loginAs(B.url, user), 429);
+    // a header that is no address literal is ignored: the peer (127.0.0.1) counts
+    assertProblem(assert, await loginAs(B.url, user, { 'x-real-ip': '127.0.0.1, 10.0.0.1' }), 429);
+  });
+
   test('X-Real-IP is only believed from TRUSTED_PROXIES', async () => {
     const C = await s.startBackend({ LOGIN_MAX_FAILURES: '2', TRUSTED_PROXIES: '10.0.0.0/8' });
     const user = { username: 'spoofer', password: 'wrong-password-2' };

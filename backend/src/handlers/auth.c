@@ -1,5 +1,6 @@
 #include "handlers/auth.h"
 
+#include "auth/address.h"
 #include "handlers/body.h"
 #include "handlers/handlers.h"
 #include "server/problem.h"
@@ -176,29 +177,30 @@ static void login_destroy(respond_op_t *op)
     free(l);
 }
 
-/* The client's address: the peer, or X-Real-IP when the peer is a trusted
- * proxy (nginx). */
-static void client_address(request_t *r, char *buf, size_t cap)
+/* The client's address as canonical text (auth/address.h: parsed, then
+ * printed; IPv4-mapped IPv6 as IPv4): the peer, or X-Real-IP when the peer
+ * is a trusted proxy (nginx). An X-Real-IP that is no address literal is
+ * ignored (the peer counts). */
+static void client_address(request_t *r, char out[ADDRESS_MAX])
 {
     struct sockaddr_storage ss;
     socklen_t sl = r->req->conn->callbacks->get_peername(r->req->conn, (struct sockaddr *)&ss);
-    snprintf(buf, cap, "unknown");
-    if (sl == 0)
+    snprintf(out, ADDRESS_MAX, "unknown");
+    if (sl == 0 || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
         return;
-    const unsigned char *addr = ss.ss_family == AF_INET ? (const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr
-                                                        : (const unsigned char *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-    inet_ntop(ss.ss_family, addr, buf, (socklen_t)cap);
-    if (!config_is_trusted_proxy(&r->thread->app->cfg, ss.ss_family, addr))
+    int family = ss.ss_family;
+    unsigned char addr[16] = {0};
+    if (family == AF_INET)
+        memcpy(addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    else
+        memcpy(addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    address_unmap(&family, addr); /* a dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d */
+    address_print(family, addr, out);
+    if (!config_is_trusted_proxy(&r->thread->app->cfg, family, addr))
         return;
     h2o_iovec_t x = body_header(r, "x-real-ip");
-    char tmp[64];
-    unsigned char bin[16];
-    if (x.base == NULL || x.len >= sizeof(tmp))
-        return;
-    memcpy(tmp, x.base, x.len);
-    tmp[x.len] = '\0';
-    if (inet_pton(AF_INET, tmp, bin) == 1 || inet_pton(AF_INET6, tmp, bin) == 1)
-        snprintf(buf, cap, "%s", tmp);
+    if (x.base != NULL)
+        address_normalize(x.base, x.len, out);
 }
 
 static void too_many(request_t *r, long long retry_s)
@@ -351,8 +353,8 @@ void auth_login(request_t *r)
         return;
     /* failures are counted per user and address: one attacker cannot lock
      * the admin out from everywhere, nor guess freely from one place */
-    char addr[64];
-    client_address(r, addr, sizeof(addr));
+    char addr[ADDRESS_MAX];
+    client_address(r, addr);
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)l->job.username, strlen(l->job.username), md);
     char hex[25];
