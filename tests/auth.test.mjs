@@ -302,6 +302,49 @@ describe('revocations and lockouts are never evicted, and bounded', () => {
   });
 });
 
+describe('password checks on threads of their own', () => {
+  test('sign-ins are submitted to the login pool, never to the MongoDB workers of reads and writes', async () => {
+    const before = await s.stats(A);
+    assert.equal(typeof before.login.jobs, 'number');
+    assert.equal((await loginAs(A.url, TEST_ADMIN)).status, 200);
+    for (const u of ['pool-1', 'pool-2']) {
+      assertProblem(assert, await loginAs(A.url, { username: u, password: 'x' }, { 'x-real-ip': '203.0.113.50' }), 401);
+    }
+    const after0 = await s.stats(A);
+    assert.equal(after0.login.jobs - before.login.jobs, 3);
+    assert.equal(after0.store.jobs - before.store.jobs, 0);
+    assert.equal(after0.login.queue_depth, 0);
+  });
+
+  test('with one MongoDB worker and a queue of one, concurrent sign-ins neither fail nor block an uncached read', async () => {
+    const D = await s.startBackend({ MONGO_WORKERS: '1', MONGO_QUEUE_MAX: '1' });
+    const logins = Array.from({ length: 6 }, (_, i) =>
+      loginAs(D.url, { username: `busy-${i}`, password: 'x' }, { 'x-real-ip': '203.0.113.60' }));
+    const read = get(`${D.url}/api/products?offset=321`);
+    const rs = await Promise.all(logins);
+    for (const r of rs) assertProblem(assert, r, 401, { type: '/problems/invalid-credentials' });
+    const rd = await read;
+    assert.equal(rd.status, 200, rd.text);
+    assert.equal(rd.headers.get('x-cache'), 'MISS');
+    await D.proc.stop();
+    s.backends.splice(s.backends.indexOf(D), 1);
+  });
+
+  test('a full login queue answers 503 + Retry-After as problem+json', async () => {
+    const E = await s.startBackend({ LOGIN_QUEUE_MAX: '1', LOGIN_WORKERS: '1' });
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+      loginAs(E.url, { username: `queue-${i}`, password: 'x' }, { 'x-real-ip': '203.0.113.70' })));
+    const busy = rs.filter((r) => r.status === 503);
+    assert.ok(busy.length >= 1 && rs.filter((r) => r.status === 401).length >= 2, rs.map((r) => r.status).join(','));
+    for (const r of busy) {
+      assertProblem(assert, r, 503, { type: '/problems/service-unavailable', detail: /too many sign-ins are being checked at once/ });
+      assert.equal(r.headers.get('retry-after'), '1');
+    }
+    await E.proc.stop();
+    s.backends.splice(s.backends.indexOf(E), 1);
+  });
+});
+
 describe('start-up', () => {
   const run = (env) => spawnSync(backendBin, [], {
     encoding: 'utf8', timeout: 10000,

@@ -195,7 +195,10 @@ static void on_login_done(store_job_t *base)
     atomic_fetch_sub(&t->app->logins_running, 1); /* the slot submit_login took */
     t->writing--;
     request_t *r = l->op.r;
-    if (base->state == STORE_JOB_EXPIRED || l->job.result == LOGIN_ERROR) {
+    if (base->state == STORE_JOB_EXPIRED) {
+        if (r != NULL) /* waited past MONGO_TIMEOUT_MS for a password-check thread */
+            respond_unavailable(r, "too many sign-ins are being checked at once; try again", 1);
+    } else if (l->job.result == LOGIN_ERROR) {
         if (l->job.error[0])
             fprintf(stderr, "login: %s\n", l->job.error);
         if (r != NULL)
@@ -239,9 +242,9 @@ static void submit_login(login_t *l)
 {
     app_t *app = l->thread->app;
     login_job_init(&l->job, app->cfg.mongo_timeout_ms);
-    if (handlers_submit_write(&l->op, &l->job.base, on_login_done) != 0) {
+    if (handlers_submit_job(&l->op, app->login_store, &l->job.base, on_login_done) != 0) {
         atomic_fetch_sub(&app->logins_running, 1);
-        respond_unavailable(l->op.r, "too many requests are waiting for the database", 1);
+        respond_unavailable(l->op.r, "too many sign-ins are being checked at once; try again", 1);
     }
 }
 
