@@ -345,6 +345,42 @@ describe('password checks on threads of their own', () => {
   });
 });
 
+describe('the token\'s user is checked on writes', () => {
+  const addUser = (name, role, password = 'changing-password-123') => {
+    const r = spawnSync(backendBin, ['--add-user', name, role], {
+      input: `${password}\n`, encoding: 'utf8', timeout: 20000,
+      env: { PATH: process.env.PATH, MONGO_URI: s.mongoUri, MONGO_DB: 'catalog', JWT_SECRET: TEST_JWT_SECRET },
+    });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  const body = { name: 'User check probe', price: 1, category: 'books' };
+
+  test('a token whose sub names no user → 401 at once', async () => {
+    const w = await send('POST', `${A.url}/api/products`, body, mintToken({ sub: 'ghost' }));
+    assertProblem(assert, w, 401, { type: '/problems/unauthorized', detail: /user does not exist/ });
+    assert.match(w.headers.get('www-authenticate'), /error="invalid_token"/);
+    assert.equal(s.mongosh('db.products.countDocuments({name: "User check probe"})'), '0');
+  });
+
+  test('a user demoted, then removed, loses its tokens\' rights within AUTH_USER_TTL', async () => {
+    const F = await s.startBackend({ AUTH_USER_TTL: '1' });
+    addUser('temp-admin', 'admin');
+    const tok = await login(F.url, { username: 'temp-admin', password: 'changing-password-123' });
+    assert.equal((await send('POST', `${F.url}/api/products`, body, tok)).status, 201);
+    addUser('temp-admin', 'viewer'); // demoted: the token still says admin
+    await sleep(1200);
+    const w = await send('POST', `${F.url}/api/products`, body, tok);
+    assertProblem(assert, w, 403, { type: '/problems/forbidden', detail: /no longer an admin/ });
+    s.mongosh('db.users.deleteOne({username: "temp-admin"})');
+    await sleep(1200);
+    assertProblem(assert, await send('DELETE', `${F.url}/api/products/${'0'.repeat(24)}`, undefined, tok), 401,
+      { detail: /user does not exist/ });
+    assert.equal(s.mongosh('db.products.countDocuments({name: "User check probe"})'), '1');
+    await F.proc.stop();
+    s.backends.splice(s.backends.indexOf(F), 1);
+  });
+});
+
 describe('start-up', () => {
   const run = (env) => spawnSync(backendBin, [], {
     encoding: 'utf8', timeout: 10000,

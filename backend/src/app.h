@@ -59,6 +59,14 @@ typedef struct app_thread {
     _Atomic int drained;
     uint64_t rand_state;
     app_stats_t stats;
+    /* users a write's token named, as last looked up (AUTH_USER_TTL):
+     * handlers/auth.c's, this thread's, the oldest replaced */
+    struct app_user_seen {
+        char name[65];
+        int found; /* 0: no such user */
+        char role[16];
+        uint64_t until_ms; /* monotonic (mongo_pool_now_ms) */
+    } users_seen[8];
 } app_thread_t;
 
 struct app {
