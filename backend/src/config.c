@@ -47,6 +47,12 @@ static const opt_t options[] = {
     {"ADMIN_PASSWORD", NULL, OPT_STR, 0, 0, "its password (at least 12 characters); unset: no admin is created"},
     {"LOGIN_MAX_FAILURES", "5", OPT_UINT, 1, 1000, "failed logins per user and address before 429"},
     {"LOGIN_LOCKOUT", "900", OPT_UINT, 1, 86400, "window of counted login failures (and the lockout), seconds"},
+    {"LOGIN_TRACK_MAX", "20000", OPT_UINT, 1, 1000000,
+     "user/address pairs tracked per lockout window; a new pair beyond it is refused (429) until the window turns"},
+    {"LOGIN_WORKERS", "1", OPT_UINT, 1, 64, "password-check threads (Argon2id, 64 MiB each, run at the lowest CPU priority)"},
+    {"LOGIN_QUEUE_MAX", "64", OPT_UINT, 1, 100000, "sign-ins waiting for a password-check thread before 503 + Retry-After"},
+    {"AUTH_USER_TTL", "5", OPT_UINT, 0, 3600,
+     "seconds a write may rely on a looked-up user (exists, is admin) before looking again; 0: every write"},
     {"TRUSTED_PROXIES", "127.0.0.0/8,::1/128", OPT_STR, 0, 0,
      "comma-separated CIDRs of proxies whose X-Real-IP header names the client (nginx)"},
     {"CORS_ORIGINS", "", OPT_STR, 0, 0, "comma-separated origins allowed cross-origin (empty: CORS off)"},
@@ -429,6 +435,14 @@ int config_load(config_t *cfg, char *err, size_t errlen)
             cfg->login_max_failures = (unsigned)n;
         } else if (strcmp(name, "LOGIN_LOCKOUT") == 0) {
             cfg->login_lockout_s = (unsigned)n;
+        } else if (strcmp(name, "LOGIN_TRACK_MAX") == 0) {
+            cfg->login_track_max = (unsigned)n;
+        } else if (strcmp(name, "LOGIN_WORKERS") == 0) {
+            cfg->login_workers = (unsigned)n;
+        } else if (strcmp(name, "LOGIN_QUEUE_MAX") == 0) {
+            cfg->login_queue_max = (unsigned)n;
+        } else if (strcmp(name, "AUTH_USER_TTL") == 0) {
+            cfg->auth_user_ttl_s = (unsigned)n;
         } else if (strcmp(name, "TRUSTED_PROXIES") == 0) {
             if (parse_cidrs(cfg, v, err, errlen) != 0)
                 return -1;

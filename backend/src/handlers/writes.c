@@ -274,20 +274,30 @@ void products_write(request_t *r, int kind, const char *id, size_t id_len)
     auth_require_admin(&w->op, on_authorized);
 }
 
-int handlers_submit_write(respond_op_t *op, store_job_t *job, void (*done)(store_job_t *))
+int handlers_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, void (*done)(store_job_t *))
 {
     app_thread_t *t = op->r->thread;
+    int login = pool != t->app->store;
     job->reply_to = &t->write_receiver;
     job->done = done;
     respond_op_ref(op);
     t->writing++;
-    APP_STAT_ADD(t, store_jobs, 1);
-    if (mongo_pool_submit(t->app->store, job) == 0)
+    if (login)
+        APP_STAT_ADD(t, login_jobs, 1);
+    else
+        APP_STAT_ADD(t, store_jobs, 1);
+    if (mongo_pool_submit(pool, job) == 0)
         return 0;
     t->writing--;
-    APP_STAT_ADD(t, store_rejected, 1);
+    if (!login)
+        APP_STAT_ADD(t, store_rejected, 1);
     respond_op_unref(op);
     return -1;
+}
+
+int handlers_submit_write(respond_op_t *op, store_job_t *job, void (*done)(store_job_t *))
+{
+    return handlers_submit_job(op, op->r->thread->app->store, job, done);
 }
 
 /* Completions of write and login jobs, dispatched through the job. */
