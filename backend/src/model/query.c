@@ -36,13 +36,13 @@ int query_url_decode(const char *s, size_t len, char *out, size_t cap)
             c = ' ';
         } else if (c == '%') {
             if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
-                return -1;
+                return QUERY_DECODE_MALFORMED;
             char hex[3] = {s[i + 1], s[i + 2], 0};
             c = (unsigned char)strtol(hex, NULL, 16);
             i += 2;
         }
         if (o + 1 >= cap)
-            return -1;
+            return QUERY_DECODE_TOO_LONG;
         out[o++] = (char)c;
     }
     out[o] = '\0';
@@ -91,7 +91,7 @@ int query_parse_price(const char *s, size_t len, int64_t *cents)
             frac *= 10;
     }
     *cents = units * 100 + frac;
-    return 0;
+    return *cents > QUERY_PRICE_MAX_CENTS ? -1 : 0;
 }
 
 int query_format_price(int64_t cents, char *buf)
@@ -198,6 +198,8 @@ int query_parse(const char *qs, size_t len, query_t *q, query_error_t *err)
         seen |= bit;
         if (vl >= 0 && strlen(val) != (size_t)vl) /* "true%00junk" is not "true" */
             return set_err(err, name, (size_t)nl, "parameter '%s' has a malformed value%s", NULL);
+        if (vl == QUERY_DECODE_MALFORMED)
+            return set_err(err, name, (size_t)nl, "parameter '%s' has a malformed percent-escape (%%XX)%s", NULL);
         if (vl < 0) {
             if (bit == P_Q)
                 return set_err(err, name, (size_t)nl, "parameter '%s' must be at most 100 characters%s", NULL);
@@ -381,4 +383,25 @@ int query_canonical(const query_t *q, int64_t offset, char *buf, size_t cap)
     if (q->has_q && (append_raw(buf, cap, &o, "&q=") || append_encoded(buf, cap, &o, q->q)))
         return -1;
     return (int)o;
+}
+
+void query_q_regex(const char *q, char *out)
+{
+    static const char dot_above[] = "\xcc\x87";       /* U+0307 */
+    static const char any_i[] = "(?:i\xcc\x87?|\xc4\xb0)"; /* i, i + U+0307, U+0130 */
+    size_t o = 0;
+    for (const char *p = q; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == 'i') {
+            memcpy(out + o, any_i, sizeof(any_i) - 1);
+            o += sizeof(any_i) - 1;
+            if (strncmp(p + 1, dot_above, 2) == 0)
+                p += 2;
+            continue;
+        }
+        if (c < 0x80 && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == ' '))
+            out[o++] = '\\';
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
 }

@@ -46,6 +46,17 @@ int query_parse(const char *qs, size_t len, query_t *q, query_error_t *err);
  * Returns the length, or -1 if cap is too small. */
 int query_canonical(const query_t *q, int64_t offset, char *buf, size_t cap);
 
+/* Room for the regex of the longest q: an 'i' becomes 11 bytes. */
+#define QUERY_Q_REGEX_MAX (QUERY_Q_MAX * 4 * 11 + 1)
+
+/* Writes into out (QUERY_Q_REGEX_MAX bytes) the regular expression that
+ * finds the lower-cased text q as a literal substring of a name_lc or, with
+ * the "i" flag, of a description: ASCII punctuation escaped (PCRE and RE2
+ * read it as itself), and every 'i' — alone or followed by U+0307, which is
+ * how U+0130 'İ' lower-cases — matches i, i + U+0307 and İ, so "istanbul",
+ * "ISTANBUL" and "İstanbul" find each other. */
+void query_q_regex(const char *q, char *out);
+
 /* Parses "12", "12.5", "12.50" into cents exactly (no floating point).
  * Returns 0 or -1 (negative, more than two decimals, junk, too large). */
 int query_parse_price(const char *s, size_t len, int64_t *cents);
@@ -54,8 +65,11 @@ int query_parse_price(const char *s, size_t len, int64_t *cents);
  * "12.05", "-0.5"); buf needs 24 bytes. Returns the length. */
 int query_format_price(int64_t cents, char *buf);
 
+#define QUERY_DECODE_MALFORMED (-1) /* a '%' not followed by two hex digits */
+#define QUERY_DECODE_TOO_LONG (-2)  /* the decoded text does not fit */
+
 /* Decodes one x-www-form-urlencoded component ('+' is a space, %XX escapes).
- * Returns the decoded length, or -1 on a malformed escape or overflow. */
+ * Returns the decoded length, or QUERY_DECODE_MALFORMED / QUERY_DECODE_TOO_LONG. */
 int query_url_decode(const char *s, size_t len, char *out, size_t cap);
 
 /* Checks the product id form, exactly 24 hex digits; returns 1 and, when

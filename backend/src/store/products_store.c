@@ -41,21 +41,12 @@ void products_store_list_filter(const query_t *q, bson_t *filter)
         bson_append_document_end(filter, &stock);
     }
     if (q->has_q) {
-        /* a literal substring: every ASCII punctuation character escaped, which
-         * both PCRE (MongoDB) and RE2 (FerretDB) read as itself */
-        char re[sizeof(q->q) * 2];
-        size_t o = 0;
-        for (const char *p = q->q; *p; p++) {
-            unsigned char c = (unsigned char)*p;
-            if (c < 0x80 && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == ' '))
-                re[o++] = '\\';
-            re[o++] = (char)c;
-        }
-        re[o] = '\0';
+        char re[QUERY_Q_REGEX_MAX];
+        query_q_regex(q->q, re);
         bson_t or, alt;
         BSON_APPEND_ARRAY_BEGIN(filter, "$or", & or);
         BSON_APPEND_DOCUMENT_BEGIN(& or, "0", &alt);
-        BSON_APPEND_REGEX(&alt, "name", re, "i");
+        BSON_APPEND_REGEX(&alt, "name_lc", re, "i");
         bson_append_document_end(& or, &alt);
         BSON_APPEND_DOCUMENT_BEGIN(& or, "1", &alt);
         BSON_APPEND_REGEX(&alt, "description", re, "i");

@@ -34,6 +34,38 @@ int main(void)
     query_t q;
     query_error_t e;
 
+    /* q's regex: punctuation literal; every i also matches i + U+0307 and U+0130 */
+    char re[QUERY_Q_REGEX_MAX];
+    query_q_regex("a.b", re);
+    CHECK_STR(re, "a\\.b");
+    query_q_regex("ist", re);
+    CHECK_STR(re, "(?:i\xcc\x87?|\xc4\xb0)st");
+    query_q_regex("i\xcc\x87st", re); /* "İst" lower-cased */
+    CHECK_STR(re, "(?:i\xcc\x87?|\xc4\xb0)st");
+    /* 51 × İ lower-case to 102 code points: accepted (the bound is on the text as sent) and kept whole */
+    char many[51 * 6 + 3] = "q=";
+    for (int i = 0; i < 51; i++)
+        strcat(many, "%C4%B0");
+    CHECK(parse(many, &q, &e) == 0);
+    CHECK(strlen(q.q) == 51 * 3);
+    char hundred[100 * 6 + 3] = "q=";
+    for (int i = 0; i < 100; i++)
+        strcat(hundred, "%C4%B0");
+    CHECK(parse(hundred, &q, &e) == 0);
+    CHECK(strlen(q.q) == 300);
+    query_q_regex(q.q, re);
+    CHECK(strlen(re) == 100 * 11);
+
+    /* a broken escape is malformed, not too long */
+    expect_error("q=%", "q");
+    CHECK(parse("q=%", &q, &e) == -1 && strstr(e.detail, "percent-escape") != NULL);
+    CHECK(parse("q=%4", &q, &e) == -1 && strstr(e.detail, "percent-escape") != NULL);
+    CHECK(parse("q=%zz", &q, &e) == -1 && strstr(e.detail, "percent-escape") != NULL);
+    /* the price cap is 1e9 units, cents included */
+    CHECK(parse("min_price=1000000000", &q, &e) == 0);
+    expect_error("min_price=1000000000.01", "min_price");
+    expect_error("max_price=1000000000.5", "max_price");
+
     /* defaults */
     CHECK(query_parse(NULL, 0, &q, &e) == 0);
     CHECK(q.limit == 20 && q.offset == 0 && q.order == QUERY_ORDER_CREATED_AT && q.order_desc == 1 && q.in_stock == -1);
