@@ -82,13 +82,20 @@ static const char *type_name(const cJSON *v)
     return "something else";
 }
 
-/* 1 when s holds a control character; allow_ws lets \t \n \r through. */
-static int has_control(const char *s, int allow_ws)
+/* Adds the error for a text field holding a control or bidirectional
+ * formatting character; returns 1 when it did. */
+static int reject_flaw(const char *k, const char *s, int allow_breaks, input_errors_t *errs)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c < 0x20 || c == 0x7f) && !(allow_ws && (c == '\t' || c == '\n' || c == '\r')))
-            return 1;
+    switch (text_flaw(s, strlen(s), allow_breaks)) {
+    case TEXT_CONTROL:
+        input_errors_add(errs, k, allow_breaks ? "must not contain control characters other than tab and line breaks"
+                                               : "must not contain control characters");
+        return 1;
+    case TEXT_BIDI:
+        input_errors_add(errs, k, "must not contain bidirectional formatting characters (U+202A to U+202E, U+2066 to U+2069)");
+        return 1;
+    case TEXT_CLEAN:
+        break;
     }
     return 0;
 }
@@ -248,11 +255,9 @@ int product_input_parse(const cJSON *root, input_mode_t mode, const char *curren
         case PF_NAME:
             if (take_string(v, k, 1, INPUT_NAME_MAX, errs) != 0)
                 break;
-            if (has_control(v->valuestring, 0)) {
-                input_errors_add(errs, k, "must not contain control characters");
+            if (reject_flaw(k, v->valuestring, 0, errs))
                 break;
-            }
-            if (strspn(v->valuestring, " \xc2\xa0") == strlen(v->valuestring)) {
+            if (text_is_blank(v->valuestring, strlen(v->valuestring))) {
                 input_errors_add(errs, k, "must not be blank");
                 break;
             }
@@ -262,10 +267,8 @@ int product_input_parse(const cJSON *root, input_mode_t mode, const char *curren
         case PF_DESCRIPTION:
             if (take_string(v, k, 0, INPUT_DESCRIPTION_MAX, errs) != 0)
                 break;
-            if (has_control(v->valuestring, 1)) {
-                input_errors_add(errs, k, "must not contain control characters other than tab and line breaks");
+            if (reject_flaw(k, v->valuestring, 1, errs))
                 break;
-            }
             in->description = dup_str(v);
             in->present |= flag;
             break;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unicase.h>
+#include <unictype.h>
 #include <unistr.h>
 
 char *text_lower(const char *s, size_t len, size_t *out_len)
@@ -31,4 +32,32 @@ size_t text_chars(const char *s, size_t len)
         if (((unsigned char)s[i] & 0xC0) != 0x80)
             n++;
     return n;
+}
+
+text_flaw_t text_flaw(const char *s, size_t len, int allow_breaks)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + len;
+    while (p < end) {
+        ucs4_t uc;
+        int n = u8_mbtouc(&uc, p, (size_t)(end - p));
+        p += n > 0 ? n : 1;
+        if (uc_is_general_category(uc, UC_CATEGORY_Cc) && !(allow_breaks && (uc == '\t' || uc == '\n' || uc == '\r')))
+            return TEXT_CONTROL;
+        if ((uc >= 0x202A && uc <= 0x202E) || (uc >= 0x2066 && uc <= 0x2069))
+            return TEXT_BIDI;
+    }
+    return TEXT_CLEAN;
+}
+
+int text_is_blank(const char *s, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + len;
+    while (p < end) {
+        ucs4_t uc;
+        int n = u8_mbtouc(&uc, p, (size_t)(end - p));
+        p += n > 0 ? n : 1;
+        if (!uc_is_property_white_space(uc) && !uc_is_property_default_ignorable_code_point(uc))
+            return 0;
+    }
+    return 1;
 }
