@@ -178,6 +178,9 @@ void server_configure(app_t *app)
 {
     h2o_config_init(&app->h2o);
     app->h2o.server_name = h2o_iovec_init(H2O_STRLIT("catalog-backend"));
+    /* HTTP/1.1 only: h2o 2.2.5 has no fix for HTTP/2 rapid reset (CVE-2023-44487), and nginx speaks
+     * HTTP/1.1 upstream anyway; this one setting turns off both "Upgrade: h2c" and the "PRI *" preface */
+    app->h2o.http1.upgrade_to_http2 = 0;
     app->h2o.max_request_entity_size =
         app->cfg.max_body_bytes < SERVER_H2O_BODY_LIMIT ? SERVER_H2O_BODY_LIMIT : app->cfg.max_body_bytes + 1;
     h2o_hostconf_t *host = h2o_config_register_host(&app->h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
