@@ -9,7 +9,7 @@ import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import { assertProblem, canIsolateHosts, get, root, startStack, until } from './lib/stack.mjs';
+import { assertProblem, canIsolateHosts, get, rawHttp, root, startStack, until } from './lib/stack.mjs';
 
 let s;
 let N;
@@ -157,6 +157,25 @@ describe("nginx's own errors and limits", () => {
     const a = await s.startNginx({ AUTH_RATE: '1r/m', AUTH_BURST: '1' });
     const ar = await Promise.all(Array.from({ length: 4 }, () => get(`${a.url}/api/auth/login`, { method: 'POST', body: '{}' })));
     assert.ok(ar.some((x) => x.status === 429));
+  });
+
+  test("nginx's own 400, 404, 405 and 414 are problem+json; /api redirects with a relative Location", async () => {
+    assertProblem(assert, await get(`${N}/no-such-page.html`), 404, { type: '/problems/not-found' });
+    const m = await get(`${N}/app.js`, { method: 'POST', body: '{}' });
+    assertProblem(assert, m, 405, { type: '/problems/method-not-allowed' });
+    assert.equal(m.headers.get('allow'), 'GET, HEAD');
+    assertProblem(assert, await get(`${N}/api/products?q=${'a'.repeat(9000)}`), 414, { type: '/problems/uri-too-long' });
+    // a request nginx itself refuses (two Host headers): problem+json, not HTML
+    const raw = await rawHttp(s.nginxes[0].port, 'GET /api/products HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n');
+    assert.match(raw, /^HTTP\/1\.1 400 /);
+    assert.match(raw, /\r\nContent-Type: application\/problem\+json\r\n/i);
+    const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+    assert.equal(body.type, '/problems/bad-request');
+    assert.equal(body.status, 400);
+    // /api → /api/ without the client's Host header in the Location
+    const r = await fetch(`${N}/api`, { redirect: 'manual', headers: { host: 'evil.example' } });
+    assert.equal(r.status, 301);
+    assert.equal(r.headers.get('location'), '/api/');
   });
 
   test('diagnostics can be closed (prod): 403 problem+json', async () => {
