@@ -605,6 +605,14 @@ describe('validation (422 with every invalid field named; nothing written)', () 
     }
   });
 
+  test('the text \\u0000 (an escaped backslash, then u0000) is no NUL: stored as those six characters', async () => {
+    const name = uname();
+    const r = await send('POST', P(), `{"name":"${name}","price":1,"category":"books","description":"a\\\\u0000b\\\\\\u0041"}`, TOKEN);
+    assert.equal(r.status, 201, r.text);
+    created++;
+    assert.equal(r.body.description, 'a\\u0000b\\A');
+  });
+
   test('Content-Type text/plain, form, missing or with a foreign charset → 415', async () => {
     const c = await create();
     const raw = JSON.stringify(bad());

@@ -63,6 +63,20 @@ int body_require_json(request_t *r, int allow_merge_patch)
     return 0;
 }
 
+/* 1 when the JSON text escapes a NUL (\u0000): a backslash that is itself
+ * escaped ("\\u0000", the six characters \u0000 as text) does not count. */
+static int has_nul_escape(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 6 <= len; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (memcmp(s + i + 1, "u0000", 5) == 0)
+            return 1;
+        i++; /* skip the escaped character, which may be a backslash */
+    }
+    return 0;
+}
+
 cJSON *body_parse_json(request_t *r)
 {
     h2o_iovec_t b = r->req->entity;
@@ -71,7 +85,7 @@ cJSON *body_parse_json(request_t *r)
         why = "the body is empty; send a JSON object";
     else if (!bson_utf8_validate(b.base, b.len, false))
         why = "the body is not valid UTF-8";
-    else if (memmem(b.base, b.len, "\\u0000", 6) != NULL)
+    else if (has_nul_escape(b.base, b.len))
         why = "the body contains a NUL character (\\u0000)";
     if (why == NULL) {
         /* jansson is strict (RFC 8259: no 01, no 1., no raw control
