@@ -48,6 +48,14 @@ typedef struct app_thread {
     cache_t *cache;
     h2o_timeout_t store_timeout;               /* time box of a request waiting on a store job */
     h2o_timeout_t health_timeout;              /* time box of each readiness check */
+    struct app_health_ping {                   /* the last MongoDB readiness ping (handlers/health.c) */
+        int inflight;                          /* a ping job is queued or running */
+        h2o_linklist_t waiters;                /* ready_t waiting for it */
+        uint64_t at_us;                        /* when the last result came (0: none yet) */
+        int ok;
+        uint64_t took_us;
+        char detail[160];
+    } health_ping;
     h2o_timeout_t fill_delay_timeout;          /* DEBUG_FILL_DELAY_MS */
     h2o_timeout_t write_timeout;               /* time box of a request waiting on a write or login job */
     h2o_multithread_receiver_t write_receiver; /* completions of write and login jobs */

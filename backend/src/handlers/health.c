@@ -16,10 +16,15 @@ void health_live(request_t *r)
     respond_body(r, 200, NULL, NULL, 0, body, sizeof(body) - 1);
 }
 
-/* Readiness: one PING to Redis and one ping job to MongoDB, each time-boxed.
+#define HEALTH_PING_REUSE_US 1000000 /* a MongoDB ping that passed answers the probes of the next second */
+
+/* Readiness: one PING to Redis and MongoDB's last ping, each time-boxed.
+ * Probes share the thread's one ping job in flight, and a ping that passed
+ * answers for a second, so a flood of probes cannot fill the store queue.
  * Shared by the request and both checks; freed when all three let go. */
 typedef struct {
     request_t *r; /* NULL once the request is gone */
+    h2o_linklist_t ping_link; /* in the thread's health_ping.waiters while waiting (holds a reference) */
     int refs;
     int pending; /* checks not yet settled */
     struct check {
@@ -36,7 +41,8 @@ typedef struct {
 
 typedef struct {
     products_job_t pj;
-    ready_t *rd;
+    app_thread_t *thread;
+    uint64_t started_us;
 } ready_job_t;
 
 static void ready_unref(ready_t *rd)
@@ -84,17 +90,39 @@ static void ready_answer(ready_t *rd)
     free(body);
 }
 
-static void settle(ready_t *rd, struct check *c, int ok, const char *detail)
+/* took_us: 0 to measure from the check's start */
+static void settle_took(ready_t *rd, struct check *c, int ok, const char *detail, uint64_t took_us)
 {
     if (c->done)
         return;
     c->done = 1;
     c->ok = ok;
-    c->took_us = respond_now_us() - c->started_us;
+    c->took_us = took_us != 0 ? took_us : respond_now_us() - c->started_us;
     if (detail != NULL)
         snprintf(c->detail, sizeof(c->detail), "%.150s", detail);
     if (--rd->pending == 0)
         ready_answer(rd);
+}
+
+static void settle(ready_t *rd, struct check *c, int ok, const char *detail)
+{
+    settle_took(rd, c, ok, detail, 0);
+}
+
+/* Takes rd off the ping's waiters and drops that reference; only called
+ * while the request's own reference is held, so rd stays alive. */
+static void leave_ping(ready_t *rd)
+{
+    if (!h2o_linklist_is_linked(&rd->ping_link))
+        return;
+    h2o_linklist_unlink(&rd->ping_link);
+    rd->refs--;
+}
+
+/* Settles the MongoDB check of rd from the thread's last ping. */
+static void settle_from_ping(ready_t *rd, const struct app_health_ping *hp)
+{
+    settle_took(rd, &rd->mongo, hp->ok, hp->ok ? NULL : hp->detail, hp->took_us ? hp->took_us : 1);
 }
 
 static void on_redis_pong(redisReply *reply, void *data)
@@ -116,6 +144,7 @@ static void on_redis_timeout(h2o_timeout_entry_t *e)
 static void on_mongo_timeout(h2o_timeout_entry_t *e)
 {
     ready_t *rd = H2O_STRUCT_FROM_MEMBER(ready_t, mongo_timeout, e);
+    leave_ping(rd);
     settle(rd, &rd->mongo, 0, "no answer within the time box");
 }
 
@@ -127,7 +156,27 @@ static void on_request_gone(void *p)
         h2o_timeout_unlink(&rd->redis_timeout);
     if (h2o_timeout_is_linked(&rd->mongo_timeout))
         h2o_timeout_unlink(&rd->mongo_timeout);
+    leave_ping(rd);
     ready_unref(rd);
+}
+
+/* Records a ping's outcome and settles every probe waiting for it. */
+static void ping_finished(app_thread_t *t, int ok, const char *detail, uint64_t took_us)
+{
+    struct app_health_ping *hp = &t->health_ping;
+    hp->inflight = 0;
+    hp->ok = ok;
+    hp->took_us = took_us;
+    hp->at_us = respond_now_us();
+    snprintf(hp->detail, sizeof(hp->detail), "%.150s", detail ? detail : "");
+    while (!h2o_linklist_is_empty(&hp->waiters)) {
+        ready_t *rd = H2O_STRUCT_FROM_MEMBER(ready_t, ping_link, hp->waiters.next);
+        if (h2o_timeout_is_linked(&rd->mongo_timeout))
+            h2o_timeout_unlink(&rd->mongo_timeout);
+        h2o_linklist_unlink(&rd->ping_link);
+        settle_from_ping(rd, hp);
+        ready_unref(rd); /* the waiters' reference */
+    }
 }
 
 /* Job completions for readiness pings, on the submitting loop. */
@@ -136,14 +185,11 @@ static void on_ping_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *m
     h2o_multithread_message_t *msg;
     while ((msg = app_next_message(messages)) != NULL) {
         ready_job_t *job = (ready_job_t *)H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
-        ready_t *rd = job->rd;
-        if (h2o_timeout_is_linked(&rd->mongo_timeout))
-            h2o_timeout_unlink(&rd->mongo_timeout);
         int ok = job->pj.base.state == STORE_JOB_DONE && job->pj.result == STORE_OK;
-        settle(rd, &rd->mongo, ok, ok ? NULL : (job->pj.error[0] ? job->pj.error : "no answer within the time box"));
+        ping_finished(job->thread, ok, ok ? NULL : (job->pj.error[0] ? job->pj.error : "no answer within the time box"),
+                      respond_now_us() - job->started_us);
         products_job_clear(&job->pj);
         free(job);
-        ready_unref(rd);
     }
 }
 
@@ -151,6 +197,37 @@ void health_init_thread(app_thread_t *t)
 {
     h2o_multithread_register_receiver(t->ctx.queue, &t->ping_receiver, on_ping_done);
     h2o_timeout_init(t->ctx.loop, &t->health_timeout, t->app->cfg.health_timeout_ms);
+    h2o_linklist_init_anchor(&t->health_ping.waiters);
+}
+
+/* Settles rd's MongoDB check from a ping of the last second, or makes it
+ * wait for the thread's ping (started when none is in flight). */
+static void check_mongo(app_thread_t *t, ready_t *rd)
+{
+    struct app_health_ping *hp = &t->health_ping;
+    /* only a success is reused: a recovery shows at the next probe */
+    if (hp->ok && hp->at_us != 0 && respond_now_us() - hp->at_us < HEALTH_PING_REUSE_US) {
+        settle_from_ping(rd, hp);
+        return;
+    }
+    rd->refs++;
+    h2o_linklist_insert(&hp->waiters, &rd->ping_link);
+    h2o_timeout_link(t->ctx.loop, &t->health_timeout, &rd->mongo_timeout);
+    if (hp->inflight)
+        return;
+    ready_job_t *job = calloc(1, sizeof(*job));
+    job->thread = t;
+    job->started_us = respond_now_us();
+    products_job_init(&job->pj, STORE_PING, t->app->cfg.health_timeout_ms);
+    job->pj.base.reply_to = &t->ping_receiver;
+    APP_STAT_ADD(t, store_jobs, 1);
+    if (mongo_pool_submit(t->app->store, &job->pj.base) != 0) {
+        free(job);
+        APP_STAT_ADD(t, store_rejected, 1);
+        ping_finished(t, 0, "too many requests are waiting for the database", 1);
+        return;
+    }
+    hp->inflight = 1;
 }
 
 void health_ready(request_t *r)
@@ -166,18 +243,7 @@ void health_ready(request_t *r)
     h->rd = rd;
 
     rd->mongo.started_us = rd->redis.started_us = respond_now_us();
-    ready_job_t *job = calloc(1, sizeof(*job));
-    job->rd = rd;
-    products_job_init(&job->pj, STORE_PING, t->app->cfg.health_timeout_ms);
-    job->pj.base.reply_to = &t->ping_receiver;
-    rd->refs++;
-    h2o_timeout_link(t->ctx.loop, &t->health_timeout, &rd->mongo_timeout);
-    if (mongo_pool_submit(t->app->store, &job->pj.base) != 0) {
-        free(job);
-        rd->refs--;
-        h2o_timeout_unlink(&rd->mongo_timeout);
-        settle(rd, &rd->mongo, 0, "too many requests are waiting for the database");
-    }
+    check_mongo(t, rd);
 
     rd->refs++;
     h2o_timeout_link(t->ctx.loop, &t->health_timeout, &rd->redis_timeout);
