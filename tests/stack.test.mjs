@@ -173,3 +173,24 @@ test('--check-password: 0 matches, 1 differs, 3 no such user; the password is re
   assert.equal(check('admin', 'short').status, 2);
   await b.interrupt();
 });
+
+test('scripts/deps.sh: too old a Node or Go is named with where to get a newer one; no Go needed with MONGO_URI', () => {
+  // stand-ins that report the versions Debian 12 ships (the real ones here are newer)
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-oldtools-'));
+  dirs.push(bin);
+  fs.writeFileSync(path.join(bin, 'go'), '#!/bin/sh\necho go1.19.8\n', { mode: 0o755 });
+  const deps = (env, extra = bin) => spawnSync(path.join(root, 'scripts/deps.sh'), ['runtime'], {
+    encoding: 'utf8', env: { PATH: `${extra}:${process.env.PATH}`, HOME: process.env.HOME || os.tmpdir(), ...env },
+  });
+  let r = deps({});
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /deps: go 1\.19\.8 is too old: Go >= 1\.24 .*go\.dev\/dl/);
+  r = deps({ MONGO_URI: 'mongodb://127.0.0.1:1/' });
+  assert.equal(r.status, 0, r.stderr);
+  const nodeBin = fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-oldnode-'));
+  dirs.push(nodeBin);
+  fs.writeFileSync(path.join(nodeBin, 'node'), '#!/bin/sh\necho 18.19.0\n', { mode: 0o755 });
+  r = deps({ MONGO_URI: 'mongodb://127.0.0.1:1/' }, nodeBin);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /deps: node 18\.19\.0 is too old: Node\.js >= 20/);
+});
