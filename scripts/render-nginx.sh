@@ -31,11 +31,14 @@ if [ -z "${BACKEND_SERVERS:-}" ]; then
   for p in $BACKEND_PORTS; do BACKEND_SERVERS+="server 127.0.0.1:$p max_fails=1 fail_timeout=2s; "; done
 fi
 export BACKEND_SERVERS
+# shellcheck disable=SC2016 # envsubst's list of variable names, not expansions
 vars='${NGINX_PORT} ${NGINX_LISTEN_HOST} ${BACKEND_SERVERS} ${FRONTEND_ROOT} ${NGINX_CONF_DIR} ${API_RATE} ${AUTH_RATE}
   ${API_BURST} ${AUTH_BURST} ${DIAGNOSTICS_ALLOW} ${ACCESS_LOG} ${HSTS_HEADER} ${SERVER_NAME} ${TLS_CERT} ${TLS_KEY} ${NGINX_TLS_PORT} ${ACME_ROOT}'
 rm -rf "$NGINX_STATE/conf.d"
 mkdir -p "$NGINX_STATE/conf.d" "$NGINX_STATE/tmp"
+# shellcheck disable=SC2016
 envsubst '${NGINX_STATE} ${NGINX_WORKERS} ${NGINX_USER} ${NGINX_GROUP}' <"$here/nginx/nginx.local.conf.template" >"$NGINX_STATE/nginx.conf"
+# shellcheck disable=SC2094 # reads nginx/…/X.template, writes conf.d/X
 render() { for t in "$1"/*.template; do envsubst "$vars" <"$t" >"$NGINX_STATE/conf.d/$(basename "$t" .template)"; done; }
 render "$here/nginx/templates"
 "$here/nginx/real-ip.sh" "$NGINX_STATE/conf.d/00-catalog-real-ip.conf"

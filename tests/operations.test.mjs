@@ -241,3 +241,17 @@ describe('prod nginx: ACME webroot on port 80, real client addresses behind a tr
     assert.match(r.stderr, /'x;y' is not an address or CIDR/);
   });
 });
+
+test('the shell scripts are shellcheck-clean (scripts/, nginx/real-ip.sh)', (t) => {
+  if (spawnSync('shellcheck', ['--version']).status !== 0) return t.skip('shellcheck is not installed (scripts/deps.sh test installs it)');
+  const files = fs.readdirSync(path.join(root, 'scripts')).filter((f) => f.endsWith('.sh')).map((f) => `scripts/${f}`);
+  const r = spawnSync('shellcheck', ['-x', ...files, 'nginx/real-ip.sh'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+test('make bench installs the bench tools only, not the browser test dependencies', () => {
+  const r = spawnSync('make', ['-n', 'bench'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /scripts\/deps\.sh bench/);
+  assert.doesNotMatch(r.stdout, /scripts\/deps\.sh test/);
+});
