@@ -26,7 +26,14 @@ timeout=${READY_TIMEOUT:-60}
 say() { echo "upgrade: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-ids() { compose ps -q "$1" | sed '/^$/d'; }
+# ids SERVICE: its running containers (compose v1's ps also lists stopped ones)
+ids() {
+  local id
+  for id in $(compose ps -q "$1"); do
+    [ "$("$DOCKER" inspect -f '{{.State.Running}}' "$id")" = true ] && echo "$id"
+  done
+  return 0
+}
 contains() { # WORD LIST...
   local w=$1
   shift
@@ -46,6 +53,9 @@ mapfile -t old < <(ids backend)
 nginx=$(ids nginx | head -n 1)
 [ -n "$nginx" ] || die "nginx is not running: start the stack first"
 n=${#old[@]}
+# exited leftovers would count toward --scale and be started again (with
+# their old image) instead of a new container
+compose rm -f backend >/dev/null
 say "building new images"
 compose build backend nginx
 known=("${old[@]}")

@@ -195,8 +195,13 @@ wait_up "$NGINX_PORT" nginx "$last" "$logs/nginx.log"
 # hash (an admin that existed before), so compare locally — not by signing
 # in, which would count a failure toward the lockout on every start.
 reset="echo 'NEW-PASSWORD' | MONGO_URI=$MONGO_URI MONGO_DB=$MONGO_DB $bin --add-user $ADMIN_USERNAME admin"
-check=0
-printf '%s\n' "$ADMIN_PASSWORD" | "$bin" --check-password "$ADMIN_USERNAME" 2>"$logs/check-password.log" || check=$?
+# (3, no such user: the backend may still be creating it when MongoDB was slow)
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  check=0
+  printf '%s\n' "$ADMIN_PASSWORD" | "$bin" --check-password "$ADMIN_USERNAME" 2>"$logs/check-password.log" || check=$?
+  [ "$check" = 3 ] || break
+  sleep 0.5
+done
 case $check in
   0) admin_note="$ADMIN_USERNAME / $ADMIN_PASSWORD   (from $pw_from)" ;;
   1) admin_note="$ADMIN_USERNAME: the stored password differs from $pw_from

@@ -88,10 +88,13 @@ for (const n of ['docker', 'docker-compose']) {
   fs.writeFileSync(path.join(fakeBin, n), `#!/bin/sh\nexec node ${JSON.stringify(path.join(root, 'tests/lib/fake-docker.mjs'))} ${n} "$@"\n`, { mode: 0o755 });
 }
 const stateFile = path.join(tmp, 'fake-docker.json');
-function project({ backends = 2, readyAfter = 2, backup = 'ok' } = {}) {
+function project({ backends = 2, readyAfter = 2, backup = 'ok', stopped = 0 } = {}) {
   const containers = [{ id: 'ngx1'.padEnd(64, '0'), service: 'nginx', ip: '172.18.0.2', running: true, probes: 0, readyAfter: 0 }];
   for (let i = 1; i <= backends; i++) {
     containers.push({ id: `old${i}`.padEnd(64, '0'), service: 'backend', image: 'old', ip: `172.18.0.${10 + i}`, running: true, probes: 1, readyAfter: 0 });
+  }
+  for (let i = 1; i <= stopped; i++) {
+    containers.push({ id: `dead${i}`.padEnd(64, '0'), service: 'backend', image: 'old', ip: '', running: false, probes: 0, readyAfter: 0 });
   }
   fs.writeFileSync(stateFile, JSON.stringify({ calls: [], containers, created: 0, readyAfter, reloads: [], stops: [], backup }));
 }
@@ -100,7 +103,7 @@ const withFake = (env = {}) => ({ PATH: `${fakeBin}:${process.env.PATH}`, FAKE_D
 
 describe('rolling-upgrade.sh (fake docker, compose v1)', () => {
   test('one backend at a time: a replacement ready (/health/ready via nginx) and nginx reloaded before each old one stops', () => {
-    project({ backends: 2, readyAfter: 2 });
+    project({ backends: 2, readyAfter: 2, stopped: 1 }); // plus an exited one, which compose v1's ps lists
     const r = script('rolling-upgrade.sh', [], { env: withFake() });
     assert.equal(r.status, 0, out(r));
     const st = played();
@@ -110,6 +113,7 @@ describe('rolling-upgrade.sh (fake docker, compose v1)', () => {
       .replace(/\b(new|old|ngx)(\d)0+\b/g, '$1$2'));
     const compact = calls.filter((c) => !/^docker exec ngx1 wget/.test(c) && !/^docker inspect/.test(c) && !/ps -q/.test(c));
     assert.deepEqual(compact, [
+      'docker-compose rm -f backend',
       'docker-compose build backend nginx',
       'docker-compose up -d --no-deps --no-recreate --scale backend=3 backend',
       'docker-compose exec -T nginx nginx -s reload',
@@ -129,7 +133,7 @@ describe('rolling-upgrade.sh (fake docker, compose v1)', () => {
     // whenever an old backend stopped, two others were ready; nginx saw the new set
     assert.deepEqual(st.stops, [{ id: 'old1', readyOthers: 2 }, { id: 'old2', readyOthers: 2 }]);
     assert.deepEqual(st.reloads, ['old1,old2,new1', 'old2,new1', 'old2,new1,new2', 'new1,new2']);
-    assert.deepEqual(st.containers.filter((c) => c.service === 'backend').map((c) => c.image), ['new', 'new']);
+    assert.deepEqual(st.containers.filter((c) => c.service === 'backend' && c.running).map((c) => c.image), ['new', 'new']);
   });
 
   test('a replacement that never gets ready: removed, the upgrade stops, no old backend touched', () => {
@@ -140,7 +144,7 @@ describe('rolling-upgrade.sh (fake docker, compose v1)', () => {
     assert.match(r.stderr, /the old backends are untouched and still serving/);
     const st = played();
     assert.deepEqual(st.stops.map((s) => s.id), ['new1']);
-    assert.deepEqual(st.containers.filter((c) => c.service === 'backend').map((c) => c.id.slice(0, 4)), ['old1', 'old2']);
+    assert.deepEqual(st.containers.filter((c) => c.service === 'backend' && c.running).map((c) => c.id.slice(0, 4)), ['old1', 'old2']);
     assert.ok(!st.calls.some((c) => /nginx -s reload/.test(c)), 'nginx never pointed at it');
   });
 

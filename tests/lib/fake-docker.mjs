@@ -22,12 +22,17 @@ function compose(args) {
   const [cmd, ...rest] = args;
   const svc = rest.at(-1);
   if (cmd === 'build') return;
-  if (cmd === 'ps') { for (const c of running(svc)) out(`${c.id}\n`); return; }
+  if (cmd === 'rm') { st.containers = st.containers.filter((c) => c.service !== svc || c.running); return; }
+  // compose v1: ps lists stopped containers too
+  if (cmd === 'ps') { for (const c of st.containers.filter((x) => x.service === svc)) out(`${c.id}\n`); return; }
   if (cmd === 'up') {
     const scale = rest.find((a) => /^backend=\d+$/.test(a));
     if (svc === 'backend' && scale) {
       const want = Number(scale.split('=')[1]);
-      while (running('backend').length < want) {
+      // compose counts every container of the service, stopped ones too
+      // (it would start those again): only a count below `want` creates one
+      for (const c of st.containers) if (c.service === 'backend') c.running = true;
+      while (st.containers.filter((c) => c.service === 'backend').length < want) {
         const n = ++st.created;
         st.containers.push({ id: `new${n}`.padEnd(64, '0'), service: 'backend', image: 'new', ip: `172.18.0.${100 + n}`, running: true, probes: 0, readyAfter: st.readyAfter });
       }
@@ -57,7 +62,12 @@ function compose(args) {
 function docker(args) {
   const [cmd, ...rest] = args;
   if (cmd === 'compose') { process.stderr.write("docker: 'compose' is not a docker command.\n"); code = 1; return; }
-  if (cmd === 'inspect') { const c = byId(rest.at(-1)); if (c) out(`${c.ip} \n`); else code = 1; return; }
+  if (cmd === 'inspect') {
+    const c = byId(rest.at(-1));
+    if (!c) code = 1;
+    else out(rest[1].includes('State.Running') ? `${c.running}\n` : `${c.ip} \n`);
+    return;
+  }
   if (cmd === 'exec') {
     const url = rest.find((a) => a.startsWith('http://'));
     const c = st.containers.find((x) => x.running && url && url.startsWith(`http://${x.ip}:3000/`));
