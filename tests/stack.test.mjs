@@ -130,7 +130,8 @@ describe('make run', () => {
     assert.ok(reset, line);
     assert.match(reset, new RegExp(`MONGO_URI=mongodb://127.0.0.1:${env.MONGO_PORT}/ MONGO_DB=catalog `));
     // the check signs nobody in: no failure was counted toward the lockout
-    assert.equal(execFileSync('redis-cli', ['-p', env.REDIS_PORT, '--raw', 'keys', 'auth:fail:*'], { encoding: 'utf8' }).trim(), '');
+    // (whatever the counters' key names: none exists)
+    assert.equal(execFileSync('redis-cli', ['-p', env.REDIS_PORT, '--raw', 'keys', '*fail*'], { encoding: 'utf8' }).trim(), '');
     await b.interrupt();
     assert.equal(b.code, 0, b.out);
 
