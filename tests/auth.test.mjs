@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import {
   TEST_ADMIN, TEST_JWT_SECRET, assertProblem, backendBin, get, login, mintToken, send, startStack,
@@ -15,7 +16,8 @@ let A;
 let B;
 
 before(async () => {
-  s = await startStack({ backends: 1 });
+  // one lockout window length for A and B: processes share counts when their LOGIN_LOCKOUT is the same
+  s = await startStack({ backends: 1, backendEnv: { LOGIN_LOCKOUT: '60' } });
   A = s.backend;
   // a second process sharing Redis and MongoDB, with a low failure limit like A's below
   B = await s.startBackend({ LOGIN_MAX_FAILURES: '3', LOGIN_LOCKOUT: '60' });
@@ -95,17 +97,37 @@ describe('login', () => {
     const locked = await loginAs(B.url, user);
     assertProblem(assert, locked, 429, { type: '/problems/too-many-attempts' });
     const ra = Number(locked.headers.get('retry-after'));
-    assert.ok(ra > 0 && ra <= 60, `Retry-After ${ra}`);
+    // counted in windows of 60 s, the current and the previous one: locked until the failures age out
+    assert.ok(ra > 0 && ra <= 120, `Retry-After ${ra}`);
     // another process (A allows 5): the 3 failures counted in Redis are seen there too
     assertProblem(assert, await loginAs(A.url, user), 401); // 4th
     assertProblem(assert, await loginAs(A.url, user), 401); // 5th
     assertProblem(assert, await loginAs(A.url, user), 429);
     // another address (through a trusted proxy's X-Real-IP) is not locked out
     assertProblem(assert, await loginAs(B.url, user, { 'x-real-ip': '192.0.2.7' }), 401);
-    // the counter lives in Redis with the window as TTL
-    const keys = s.redisCli('--scan', '--pattern', 'auth:fail:*').split('\n').filter(Boolean);
-    assert.ok(keys.length >= 2, keys.join(','));
-    assert.ok(Number(s.redisCli('TTL', keys[0])) > 0);
+    // the counts live in one hash per window, without a TTL (never evicted), per user hash and address
+    const field = `${crypto.createHash('sha256').update('lockme').digest('hex').slice(0, 24)}:127.0.0.1`;
+    const counts = ['0', '1'].map((k) => Number(s.redisCli('HGET', `{auth}:fail:60:${k}`, field) || 0));
+    assert.equal(counts[0] + counts[1], 5, `counts ${counts}`); // 3 on B + 2 on A; locked attempts are not counted
+    const ttls = ['0', '1'].map((k) => s.redisCli('TTL', `{auth}:fail:60:${k}`)); // -1: no TTL, -2: not there (yet)
+    assert.ok(ttls.includes('-1') && ttls.every((t) => t === '-1' || t === '-2'), `TTLs ${ttls}`);
+    assert.deepEqual(s.redisCli('--scan', '--pattern', 'auth:fail:*'), '');
+  });
+
+  test('one address in several spellings is one client for the failure count (parsed, then printed; IPv4-mapped → IPv4)', async () => {
+    const user = { username: 'spellings', password: 'wrong-password-3' };
+    // B allows 3 failures: three spellings of 127.0.0.1 make 3, a fourth spelling is locked out
+    for (const ip of ['::ffff:127.0.0.1', '0:0:0:0:0:ffff:7f00:1', '127.0.0.1']) {
+      assertProblem(assert, await loginAs(B.url, user, { 'x-real-ip': ip }), 401, { type: '/problems/invalid-credentials' });
+    }
+    assertProblem(assert, await loginAs(B.url, user, { 'x-real-ip': '::FFFF:7F00:1' }), 429, { type: '/problems/too-many-attempts' });
+    // the same for IPv6 loopback; and a peer without X-Real-IP is 127.0.0.1 (locked out above)
+    const v6 = { username: 'spellings6', password: 'wrong-password-3' };
+    for (const ip of ['::0:1', '0:0:0:0:0:0:0:1', '::1']) assertProblem(assert, await loginAs(B.url, v6, { 'x-real-ip': ip }), 401);
+    assertProblem(assert, await loginAs(B.url, v6, { 'x-real-ip': '0::1' }), 429);
+    assertProblem(assert, await loginAs(B.url, user), 429);
+    // a header that is no address literal is ignored: the peer (127.0.0.1) counts
+    assertProblem(assert, await loginAs(B.url, user, { 'x-real-ip': '127.0.0.1, 10.0.0.1' }), 429);
   });
 
   test('X-Real-IP is only believed from TRUSTED_PROXIES', async () => {
@@ -128,9 +150,10 @@ describe('tokens', () => {
     assert.equal((await probe(t1)).status, 201);
     const out = await send('POST', `${A.url}/api/auth/logout`, undefined, t1);
     assert.equal(out.status, 204);
-    const jti = claimsOf(t1).jti;
-    const ttl = Number(s.redisCli('TTL', `auth:revoked:${jti}`));
-    assert.ok(ttl > 3500 && ttl <= 3600, `revocation TTL ${ttl}`);
+    // kept in one sorted set without a TTL (never evicted), scored by the token's exp
+    const { jti, exp } = claimsOf(t1);
+    assert.equal(s.redisCli('ZSCORE', '{auth}:revoked', jti), String(exp));
+    assert.equal(s.redisCli('TTL', '{auth}:revoked'), '-1');
     for (const b of [A, B]) { // every process sees the revocation
       const r = await probe(t1, b);
       assertProblem(assert, r, 401, { type: '/problems/unauthorized', detail: /revoked/ });
@@ -174,6 +197,187 @@ describe('tokens', () => {
     const w = await send('POST', `${A.url}/api/products`, { name: 'Viewer probe', price: 1, category: 'books' }, l.body.token);
     assertProblem(assert, w, 403, { type: '/problems/forbidden' });
     assert.equal(s.mongosh('db.products.countDocuments({name: "Viewer probe"})'), '0');
+  });
+});
+
+// Seconds of Redis's clock left in the current window of L seconds; waits
+// out the window when fewer than need are left, so a test that counts
+// within one window does not straddle a turn.
+async function awayFromWindowTurn(L, need = 30) {
+  const now = Number(s.redisCli('TIME').split('\n')[0]);
+  const left = L - (now % L);
+  if (left < need) await sleep((left + 1) * 1000);
+}
+
+// Fills Redis past maxmemory with cache-like values (a TTL, so volatile-lru
+// may evict them, like the backend's list pages): n values of size bytes.
+function fillRedis(n, size, prefix = 'fill') {
+  const v = 'x'.repeat(size);
+  const parts = [];
+  for (let i = 0; i < n; i++) {
+    const k = `{products}:list:${prefix}-${i}`;
+    parts.push(`*5\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n$2\r\nEX\r\n$3\r\n300\r\n`);
+  }
+  const out = execFileSync('redis-cli', ['-p', String(s.redisPort), '--pipe'], { input: parts.join(''), encoding: 'utf8', maxBuffer: 1 << 24 });
+  assert.match(out, /errors: 0, replies: \d+/, out);
+}
+
+describe('revocations and lockouts are never evicted, and bounded', () => {
+  test('filling the cache past maxmemory evicts neither a sign-out nor a lockout; the cache keeps working', async () => {
+    const tok = await login(A.url);
+    assert.equal((await send('POST', `${A.url}/api/auth/logout`, undefined, tok)).status, 204);
+    const user = { username: 'evictme', password: 'wrong-password-4' };
+    for (let i = 0; i < 3; i++) assertProblem(assert, await loginAs(B.url, user), 401);
+    assertProblem(assert, await loginAs(B.url, user), 429);
+    // real pages in the cache too
+    for (let o = 0; o < 5; o++) assert.equal((await get(`${A.url}/api/products?offset=${o}`)).status, 200);
+    const evicted = () => Number(/evicted_keys:(\d+)/.exec(s.redisCli('INFO', 'stats'))[1]);
+    const before = evicted();
+    fillRedis(3400, 40000); // ~136 MB of 40 KB values into a 64 MB Redis
+    assert.ok(evicted() - before > 1000, `evicted ${evicted() - before}`);
+    const mem = s.redisCli('INFO', 'memory');
+    assert.ok(Number(/used_memory:(\d+)/.exec(mem)[1]) <= 64 * 1024 * 1024 * 1.05, 'Redis stays near maxmemory');
+    // the signed-out token is still refused, on both processes; the lockout still holds
+    for (const b of [A, B]) {
+      const w = await send('POST', `${b.url}/api/products`, { name: 'Evicted revocation', price: 1, category: 'books' }, tok);
+      assertProblem(assert, w, 401, { type: '/problems/unauthorized', detail: /revoked/ });
+    }
+    assertProblem(assert, await loginAs(B.url, user), 429, { type: '/problems/too-many-attempts' });
+    assert.equal(s.mongosh('db.products.countDocuments({name: "Evicted revocation"})'), '0');
+    // Redis full of evictable entries: sign-ins, sign-outs and cache fills still work (no OOM errors)
+    const tok2 = await login(A.url);
+    assert.equal((await send('POST', `${A.url}/api/auth/logout`, undefined, tok2)).status, 204);
+    const first = await get(`${A.url}/api/products?offset=7`);
+    assert.equal(first.status, 200);
+    assert.equal((await get(`${A.url}/api/products?offset=7`)).headers.get('x-cache'), 'HIT');
+  });
+
+  test('flooding distinct user names fills a bounded table; then new pairs are refused (fail closed), tracked ones go on', async () => {
+    // its own window length: its own pair of hashes, 10 pairs at most
+    const L = 3600;
+    const C = await s.startBackend({ LOGIN_TRACK_MAX: '10', LOGIN_MAX_FAILURES: '3', LOGIN_LOCKOUT: String(L) });
+    await awayFromWindowTurn(L);
+    // two pairs tracked before the flood: the admin signed in from 127.0.0.1, a victim locked out from 203.0.113.5
+    assert.equal((await loginAs(C.url, TEST_ADMIN)).status, 200);
+    const victim = { username: 'victim', password: 'wrong-password-5' };
+    const vip = { 'x-real-ip': '203.0.113.5' };
+    for (let i = 0; i < 3; i++) assertProblem(assert, await loginAs(C.url, victim, vip), 401);
+    assertProblem(assert, await loginAs(C.url, victim, vip), 429, { detail: /too many failed sign-ins for this user/ });
+    // 30 unknown names from one address: 8 fit (10 - 2), the other 22 are refused before any password check
+    const statuses = [];
+    for (let i = 0; i < 30; i++) {
+      const r = await loginAs(C.url, { username: `flood-${i}`, password: 'x' }, { 'x-real-ip': '198.51.100.9' });
+      statuses.push(r.status);
+      if (r.status === 429) {
+        assertProblem(assert, r, 429, { type: '/problems/too-many-attempts', detail: /too many users and addresses/ });
+        const ra = Number(r.headers.get('retry-after'));
+        assert.ok(ra > 0 && ra <= L, `Retry-After ${ra}`);
+      }
+    }
+    assert.deepEqual(statuses, [...Array(8).fill(401), ...Array(22).fill(429)]);
+    // the lockout holds; the admin's tracked pair still signs in; a new pair for the admin is refused until the window turns
+    assertProblem(assert, await loginAs(C.url, victim, vip), 429, { detail: /too many failed sign-ins for this user/ });
+    assert.equal((await loginAs(C.url, TEST_ADMIN)).status, 200);
+    assertProblem(assert, await loginAs(C.url, TEST_ADMIN, { 'x-real-ip': '192.0.2.99' }), 429, { detail: /too many users and addresses/ });
+    // bounded and never evicted: 10 pairs + the window marker, no TTL
+    const w = Math.floor(Number(s.redisCli('TIME').split('\n')[0]) / L);
+    const key = `{auth}:fail:${L}:${w % 2}`;
+    assert.equal(s.redisCli('HLEN', key), '11');
+    assert.equal(s.redisCli('HGET', key, '#w'), String(w));
+    assert.equal(s.redisCli('TTL', key), '-1');
+    await C.proc.stop();
+    s.backends.splice(s.backends.indexOf(C), 1);
+  });
+
+  test('40 concurrent wrong passwords from one address: exactly LOGIN_MAX_FAILURES (5) are checked, the rest 429', async () => {
+    const user = { username: 'concurrent', password: 'wrong-password-6' };
+    const rs = await Promise.all(Array.from({ length: 40 }, () => loginAs(A.url, user, { 'x-real-ip': '203.0.113.40' })));
+    const by = {};
+    for (const r of rs) by[r.status] = (by[r.status] || 0) + 1;
+    assert.deepEqual(by, { 401: 5, 429: 35 });
+    for (const r of rs) {
+      if (r.status === 401) assertProblem(assert, r, 401, { type: '/problems/invalid-credentials' });
+      else assertProblem(assert, r, 429, { type: '/problems/too-many-attempts' });
+    }
+  });
+});
+
+describe('password checks on threads of their own', () => {
+  test('sign-ins are submitted to the login pool, never to the MongoDB workers of reads and writes', async () => {
+    const before = await s.stats(A);
+    assert.equal(typeof before.login.jobs, 'number');
+    assert.equal((await loginAs(A.url, TEST_ADMIN)).status, 200);
+    for (const u of ['pool-1', 'pool-2']) {
+      assertProblem(assert, await loginAs(A.url, { username: u, password: 'x' }, { 'x-real-ip': '203.0.113.50' }), 401);
+    }
+    const after0 = await s.stats(A);
+    assert.equal(after0.login.jobs - before.login.jobs, 3);
+    assert.equal(after0.store.jobs - before.store.jobs, 0);
+    assert.equal(after0.login.queue_depth, 0);
+  });
+
+  test('with one MongoDB worker and a queue of one, concurrent sign-ins neither fail nor block an uncached read', async () => {
+    const D = await s.startBackend({ MONGO_WORKERS: '1', MONGO_QUEUE_MAX: '1' });
+    const logins = Array.from({ length: 6 }, (_, i) =>
+      loginAs(D.url, { username: `busy-${i}`, password: 'x' }, { 'x-real-ip': '203.0.113.60' }));
+    const read = get(`${D.url}/api/products?offset=321`);
+    const rs = await Promise.all(logins);
+    for (const r of rs) assertProblem(assert, r, 401, { type: '/problems/invalid-credentials' });
+    const rd = await read;
+    assert.equal(rd.status, 200, rd.text);
+    assert.equal(rd.headers.get('x-cache'), 'MISS');
+    await D.proc.stop();
+    s.backends.splice(s.backends.indexOf(D), 1);
+  });
+
+  test('a full login queue answers 503 + Retry-After as problem+json', async () => {
+    const E = await s.startBackend({ LOGIN_QUEUE_MAX: '1', LOGIN_WORKERS: '1' });
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+      loginAs(E.url, { username: `queue-${i}`, password: 'x' }, { 'x-real-ip': '203.0.113.70' })));
+    const busy = rs.filter((r) => r.status === 503);
+    assert.ok(busy.length >= 1 && rs.filter((r) => r.status === 401).length >= 2, rs.map((r) => r.status).join(','));
+    for (const r of busy) {
+      assertProblem(assert, r, 503, { type: '/problems/service-unavailable', detail: /too many sign-ins are being checked at once/ });
+      assert.equal(r.headers.get('retry-after'), '1');
+    }
+    await E.proc.stop();
+    s.backends.splice(s.backends.indexOf(E), 1);
+  });
+});
+
+describe('the token\'s user is checked on writes', () => {
+  const addUser = (name, role, password = 'changing-password-123') => {
+    const r = spawnSync(backendBin, ['--add-user', name, role], {
+      input: `${password}\n`, encoding: 'utf8', timeout: 20000,
+      env: { PATH: process.env.PATH, MONGO_URI: s.mongoUri, MONGO_DB: 'catalog', JWT_SECRET: TEST_JWT_SECRET },
+    });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  const body = { name: 'User check probe', price: 1, category: 'books' };
+
+  test('a token whose sub names no user → 401 at once', async () => {
+    const w = await send('POST', `${A.url}/api/products`, body, mintToken({ sub: 'ghost' }));
+    assertProblem(assert, w, 401, { type: '/problems/unauthorized', detail: /user does not exist/ });
+    assert.match(w.headers.get('www-authenticate'), /error="invalid_token"/);
+    assert.equal(s.mongosh('db.products.countDocuments({name: "User check probe"})'), '0');
+  });
+
+  test('a user demoted, then removed, loses its tokens\' rights within AUTH_USER_TTL', async () => {
+    const F = await s.startBackend({ AUTH_USER_TTL: '1' });
+    addUser('temp-admin', 'admin');
+    const tok = await login(F.url, { username: 'temp-admin', password: 'changing-password-123' });
+    assert.equal((await send('POST', `${F.url}/api/products`, body, tok)).status, 201);
+    addUser('temp-admin', 'viewer'); // demoted: the token still says admin
+    await sleep(1200);
+    const w = await send('POST', `${F.url}/api/products`, body, tok);
+    assertProblem(assert, w, 403, { type: '/problems/forbidden', detail: /no longer an admin/ });
+    s.mongosh('db.users.deleteOne({username: "temp-admin"})');
+    await sleep(1200);
+    assertProblem(assert, await send('DELETE', `${F.url}/api/products/${'0'.repeat(24)}`, undefined, tok), 401,
+      { detail: /user does not exist/ });
+    assert.equal(s.mongosh('db.products.countDocuments({name: "User check probe"})'), '1');
+    await F.proc.stop();
+    s.backends.splice(s.backends.indexOf(F), 1);
   });
 });
 

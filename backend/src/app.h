@@ -25,6 +25,7 @@ typedef struct {
     _Atomic uint64_t store_jobs;     /* jobs submitted by this thread (one per flight) */
     _Atomic uint64_t store_errors;   /* jobs that failed or expired */
     _Atomic uint64_t store_rejected; /* queue full: 503 */
+    _Atomic uint64_t login_jobs;     /* password checks submitted to the login pool */
     _Atomic uint64_t responses_4xx;
     _Atomic uint64_t responses_5xx;
     _Atomic uint64_t latency_us_total; /* summed over answered requests */
@@ -58,6 +59,14 @@ typedef struct app_thread {
     _Atomic int drained;
     uint64_t rand_state;
     app_stats_t stats;
+    /* users a write's token named, as last looked up (AUTH_USER_TTL):
+     * handlers/auth.c's, this thread's, the oldest replaced */
+    struct app_user_seen {
+        char name[65];
+        int found; /* 0: no such user */
+        char role[16];
+        uint64_t until_ms; /* monotonic (mongo_pool_now_ms) */
+    } users_seen[8];
 } app_thread_t;
 
 struct app {
@@ -65,9 +74,10 @@ struct app {
     h2o_globalconf_t h2o;
     app_thread_t *threads;
     mongo_pool_t *store;
+    mongo_pool_t *login_store; /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
     flight_table_t *flights;
     cache_shared_t cache_shared;
-    _Atomic unsigned logins_running; /* Argon2id checks in progress (bounded) */
+    _Atomic unsigned logins_running; /* sign-ins past parsing, not yet answered (bounded by LOGIN_QUEUE_MAX + LOGIN_WORKERS) */
     char *openapi_json;              /* the spec, converted once at start-up */
     size_t openapi_json_len;
     time_t started_at;

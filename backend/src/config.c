@@ -34,6 +34,8 @@ static const opt_t options[] = {
     {"CACHE_TTL", "300", OPT_UINT, 1, 86400 * 30, "TTL of cached reads, seconds"},
     {"CACHE_TTL_JITTER_PCT", "0", OPT_UINT, 0, 3, "shorten each TTL by a random 0..N percent (N <= 3)"},
     {"CACHE_NEGATIVE_TTL", "15", OPT_UINT, 1, 3600, "TTL of a cached 'no such product', seconds"},
+    {"WRITE_RETRY_MS", "5000", OPT_UINT, 0, 60000,
+     "how long a write without If-Match retries behind concurrent writes to the same product (then 503)"},
     {"HEALTH_TIMEOUT_MS", "1000", OPT_UINT, 10, 60000, "time box of each /health/ready check"},
     {"MAX_BODY_BYTES", "65536", OPT_UINT, 1, 1048576, "largest accepted request body (else 413)"},
     {"DRAIN_TIMEOUT_MS", "4500", OPT_UINT, 0, 60000, "on SIGTERM/SIGINT, longest wait for in-flight requests"},
@@ -45,11 +47,18 @@ static const opt_t options[] = {
     {"ADMIN_PASSWORD", NULL, OPT_STR, 0, 0, "its password (at least 12 characters); unset: no admin is created"},
     {"LOGIN_MAX_FAILURES", "5", OPT_UINT, 1, 1000, "failed logins per user and address before 429"},
     {"LOGIN_LOCKOUT", "900", OPT_UINT, 1, 86400, "window of counted login failures (and the lockout), seconds"},
+    {"LOGIN_TRACK_MAX", "20000", OPT_UINT, 1, 1000000,
+     "user/address pairs tracked per lockout window; a new pair beyond it is refused (429) until the window turns"},
+    {"LOGIN_WORKERS", "1", OPT_UINT, 1, 64, "password-check threads (Argon2id, 64 MiB each, run at the lowest CPU priority)"},
+    {"LOGIN_QUEUE_MAX", "64", OPT_UINT, 1, 100000, "sign-ins waiting for a password-check thread before 503 + Retry-After"},
+    {"AUTH_USER_TTL", "5", OPT_UINT, 0, 3600,
+     "seconds a write may rely on a looked-up user (exists, is admin) before looking again; 0: every write"},
     {"TRUSTED_PROXIES", "127.0.0.0/8,::1/128", OPT_STR, 0, 0,
      "comma-separated CIDRs of proxies whose X-Real-IP header names the client (nginx)"},
     {"CORS_ORIGINS", "", OPT_STR, 0, 0, "comma-separated origins allowed cross-origin (empty: CORS off)"},
     {"DEBUG_STORE_DELAY_MS", "0", OPT_UINT, 0, 60000, "tests only: hold every MongoDB job this long"},
     {"DEBUG_FILL_DELAY_MS", "0", OPT_UINT, 0, 60000, "tests only: hold every cache fill this long after MongoDB answered"},
+    {"DEBUG_CLAIM_HOLD_MS", "0", OPT_UINT, 0, 600000, "tests only: hold every update or delete this long after its claim"},
     {"BENCH_BYPASS_CACHE", "0", OPT_BOOL, 0, 1, "benchmarks only: skip Redis on every read"},
 };
 
@@ -426,6 +435,14 @@ int config_load(config_t *cfg, char *err, size_t errlen)
             cfg->login_max_failures = (unsigned)n;
         } else if (strcmp(name, "LOGIN_LOCKOUT") == 0) {
             cfg->login_lockout_s = (unsigned)n;
+        } else if (strcmp(name, "LOGIN_TRACK_MAX") == 0) {
+            cfg->login_track_max = (unsigned)n;
+        } else if (strcmp(name, "LOGIN_WORKERS") == 0) {
+            cfg->login_workers = (unsigned)n;
+        } else if (strcmp(name, "LOGIN_QUEUE_MAX") == 0) {
+            cfg->login_queue_max = (unsigned)n;
+        } else if (strcmp(name, "AUTH_USER_TTL") == 0) {
+            cfg->auth_user_ttl_s = (unsigned)n;
         } else if (strcmp(name, "TRUSTED_PROXIES") == 0) {
             if (parse_cidrs(cfg, v, err, errlen) != 0)
                 return -1;
@@ -434,6 +451,10 @@ int config_load(config_t *cfg, char *err, size_t errlen)
                 return -1;
         } else if (strcmp(name, "DEBUG_FILL_DELAY_MS") == 0) {
             cfg->debug_fill_delay_ms = (unsigned)n;
+        } else if (strcmp(name, "WRITE_RETRY_MS") == 0) {
+            cfg->write_retry_ms = (unsigned)n;
+        } else if (strcmp(name, "DEBUG_CLAIM_HOLD_MS") == 0) {
+            cfg->debug_claim_hold_ms = (unsigned)n;
         } else if (strcmp(name, "DEBUG_STORE_DELAY_MS") == 0) {
             cfg->debug_store_delay_ms = (unsigned)n;
         } else if (strcmp(name, "BENCH_BYPASS_CACHE") == 0) {

@@ -41,6 +41,10 @@ typedef struct {
     char admin_password[257]; /* empty: no admin is created */
     unsigned login_max_failures;
     unsigned login_lockout_s;
+    unsigned login_track_max; /* user/address pairs per window (bounded, never evicted) */
+    unsigned login_workers;   /* password-check threads, apart from the MongoDB workers */
+    unsigned login_queue_max; /* sign-ins waiting for them before 503 */
+    unsigned auth_user_ttl_s; /* how long a write relies on a looked-up user */
     /* TRUSTED_PROXIES: peers whose X-Real-IP names the client */
     struct config_cidr {
         int family; /* AF_INET or AF_INET6 */
@@ -56,6 +60,8 @@ typedef struct {
     /* test and bench switches, never reachable from a request */
     unsigned debug_store_delay_ms;
     unsigned debug_fill_delay_ms;
+    unsigned debug_claim_hold_ms;
+    unsigned write_retry_ms;
     int bench_bypass_cache;
 } config_t;
 

@@ -227,6 +227,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
         return 2;
     }
+    /* sign-ins on threads of their own, at the lowest CPU priority: a flood
+     * of Argon2id checks neither takes the MongoDB workers of reads and
+     * writes nor their CPU. Its queue never refuses: auth_login bounds
+     * sign-ins in progress (LOGIN_QUEUE_MAX + LOGIN_WORKERS) before any */
+    app.login_store = mongo_pool_create_sized(&app.cfg, app.cfg.login_workers, app.cfg.login_queue_max + app.cfg.login_workers, 19,
+                                              err, sizeof(err));
+    if (app.login_store == NULL) {
+        fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
+        return 2;
+    }
     app.flights = flight_table_create();
     pthread_t boot;
     if (pthread_create(&boot, NULL, bootstrap_main, &app) == 0) {

@@ -1,5 +1,7 @@
 #include "handlers/auth.h"
 
+#include "auth/address.h"
+#include "auth/guard.h"
 #include "handlers/body.h"
 #include "handlers/handlers.h"
 #include "server/problem.h"
@@ -13,16 +15,6 @@
 #include <time.h>
 
 #define AUTH_REALM "Bearer realm=\"catalog\""
-#define LOGINS_MAX 4 /* Argon2id checks at once per process (64 MiB each) */
-
-/* Counts a failure and returns the new count; the window starts at the
- * first failure. */
-static const char FAIL_LUA[] = "local n = redis.call('INCR', KEYS[1])\n"
-                               "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
-                               "return n\n";
-/* Returns {failures, seconds left} of a key. */
-static const char CHECK_LUA[] = "local n = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-                                "return {n, redis.call('TTL', KEYS[1])}\n";
 
 static int64_t now_s(void)
 {
@@ -76,30 +68,112 @@ static int verify(request_t *r, token_claims_t *claims)
     return 0;
 }
 
-static void revoked_key(const token_claims_t *c, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "auth:revoked:%s", c->jti);
-}
-
 typedef struct {
     respond_op_t *op;
     auth_ok_cb ok;
     token_claims_t claims;
+    app_thread_t *thread;
+    user_lookup_job_t job; /* when the user must be looked up */
 } require_t;
 
-static void on_revoked_reply(redisReply *reply, void *data)
+/* name's entry on t when looked up less than AUTH_USER_TTL ago, or NULL. */
+static const struct app_user_seen *user_seen(app_thread_t *t, const char *name, uint64_t now)
+{
+    for (size_t i = 0; i < sizeof(t->users_seen) / sizeof(t->users_seen[0]); i++)
+        if (t->users_seen[i].until_ms > now && strcmp(t->users_seen[i].name, name) == 0)
+            return &t->users_seen[i];
+    return NULL;
+}
+
+/* Keeps what a lookup found for AUTH_USER_TTL, in name's entry or the one
+ * that expires first. */
+static void user_remember(app_thread_t *t, const char *name, int found, const char *role, uint64_t now)
+{
+    const size_t n = sizeof(t->users_seen) / sizeof(t->users_seen[0]);
+    struct app_user_seen *e = &t->users_seen[0];
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(t->users_seen[i].name, name) == 0) {
+            e = &t->users_seen[i];
+            break;
+        }
+        if (t->users_seen[i].until_ms < e->until_ms)
+            e = &t->users_seen[i];
+    }
+    snprintf(e->name, sizeof(e->name), "%s", name);
+    snprintf(e->role, sizeof(e->role), "%s", role);
+    e->found = found;
+    e->until_ms = now + (uint64_t)t->app->cfg.auth_user_ttl_s * 1000;
+}
+
+/* Answers from the token's user as it is now: 401 when it is gone, 403
+ * when it is no longer an admin, else calls ok. op->r is alive. */
+static void decide_user(require_t *q, int found, const char *role)
+{
+    request_t *r = q->op->r;
+    if (!found)
+        unauthorized(r, "the token's user does not exist (any more)", 1);
+    else if (strcmp(role, "admin") != 0)
+        respond_problem(r, 403, PROBLEM_TYPE_FORBIDDEN, "this needs the admin role; the token's user is no longer an admin", NULL);
+    else
+        q->ok(q->op, &q->claims);
+}
+
+static void on_user_looked_up(store_job_t *base)
+{
+    require_t *q = H2O_STRUCT_FROM_MEMBER(require_t, job, (user_lookup_job_t *)base);
+    respond_op_t *op = q->op;
+    app_thread_t *t = q->thread;
+    t->writing--;
+    if (base->state == STORE_JOB_DONE && q->job.ok) {
+        user_remember(t, q->claims.sub, q->job.found, q->job.role, mongo_pool_now_ms());
+        if (op->r != NULL)
+            decide_user(q, q->job.found, q->job.role);
+    } else {
+        APP_STAT_ADD(t, store_errors, 1);
+        if (q->job.error[0])
+            fprintf(stderr, "auth: user lookup: %s\n", q->job.error);
+        if (op->r != NULL)
+            respond_unavailable(op->r, "the user database did not answer; try again", 1);
+    }
+    free(q);
+    respond_op_unref(op); /* the job's reference */
+}
+
+/* The token is valid, not revoked and an admin's: checks that its user
+ * still exists and is still an admin (a removed or demoted user's tokens
+ * lose their rights within AUTH_USER_TTL). Takes q. */
+static void check_user(require_t *q)
+{
+    app_thread_t *t = q->thread;
+    const struct app_user_seen *seen = user_seen(t, q->claims.sub, mongo_pool_now_ms());
+    if (seen != NULL) {
+        decide_user(q, seen->found, seen->role);
+        free(q);
+        return;
+    }
+    snprintf(q->job.username, sizeof(q->job.username), "%s", q->claims.sub);
+    user_lookup_job_init(&q->job, t->app->cfg.mongo_timeout_ms);
+    if (handlers_submit_write(q->op, &q->job.base, on_user_looked_up) != 0) {
+        respond_unavailable(q->op->r, "too many requests are waiting for the database", 1);
+        free(q);
+    }
+}
+
+static void on_revocation_checked(void *data, int revoked)
 {
     require_t *q = data;
     respond_op_t *op = q->op;
-    if (op->r != NULL) {
-        if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
-            unauthorized(op->r, "the token has been revoked (signed out)", 1);
-        else if (strcmp(q->claims.role, "admin") != 0)
-            respond_problem(op->r, 403, PROBLEM_TYPE_FORBIDDEN, "this needs the admin role; the token's role is viewer", NULL);
-        else
-            q->ok(op, &q->claims);
+    if (op->r == NULL) {
+        free(q);
+    } else if (revoked == 1) {
+        unauthorized(op->r, "the token has been revoked (signed out)", 1);
+        free(q);
+    } else if (strcmp(q->claims.role, "admin") != 0) {
+        respond_problem(op->r, 403, PROBLEM_TYPE_FORBIDDEN, "this needs the admin role; the token's role is viewer", NULL);
+        free(q);
+    } else {
+        check_user(q); /* revoked == -1: Redis unreachable, revocations cannot be seen (README) */
     }
-    free(q);
     respond_op_unref(op);
 }
 
@@ -108,17 +182,13 @@ void auth_require_admin(respond_op_t *op, auth_ok_cb ok)
     require_t *q = calloc(1, sizeof(*q));
     q->op = op;
     q->ok = ok;
+    q->thread = op->r->thread;
     if (verify(op->r, &q->claims) != 0) {
         free(q);
         return;
     }
-    char key[96];
-    revoked_key(&q->claims, key, sizeof(key));
-    const char *argv[] = {"EXISTS", key};
-    size_t lens[] = {6, strlen(key)};
     respond_op_ref(op);
-    if (redis_loop_command(cache_redis(op->r->thread->cache), on_revoked_reply, q, 2, argv, lens) != 0)
-        on_revoked_reply(NULL, q); /* Redis unreachable: revocations cannot be seen (README) */
+    guard_is_revoked(cache_redis(op->r->thread->cache), q->claims.jti, on_revocation_checked, q);
 }
 
 /* ---- logout ---- */
@@ -128,13 +198,13 @@ static void logout_destroy(respond_op_t *op)
     free(op);
 }
 
-static void on_revoke_reply(redisReply *reply, void *data)
+static void on_revoked(void *data, guard_revoke_t result)
 {
     respond_op_t *op = data;
     if (op->r != NULL) {
-        if (reply != NULL && reply->type == REDIS_REPLY_STATUS)
+        if (result == GUARD_REVOKE_DONE)
             respond_body(op->r, 204, NULL, NULL, 0, "", 0);
-        else if (reply != NULL && reply->type == REDIS_REPLY_NIL) /* NX: already there */
+        else if (result == GUARD_REVOKE_ALREADY)
             unauthorized(op->r, "the token has been revoked (signed out)", 1);
         else
             respond_unavailable(op->r, "the sign-out could not be recorded (cache unavailable); try again", 1);
@@ -149,15 +219,8 @@ void auth_logout(request_t *r)
         return;
     respond_op_t *op = calloc(1, sizeof(*op));
     respond_op_attach(op, r, logout_destroy);
-    char key[96], ttl[24];
-    revoked_key(&claims, key, sizeof(key));
-    int64_t left = claims.exp - now_s();
-    int tl = snprintf(ttl, sizeof(ttl), "%lld", (long long)(left > 0 ? left : 1));
-    const char *argv[] = {"SET", key, "1", "EX", ttl, "NX"};
-    size_t lens[] = {3, strlen(key), 1, 2, (size_t)tl, 2};
     respond_op_ref(op);
-    if (redis_loop_command(cache_redis(r->thread->cache), on_revoke_reply, op, 6, argv, lens) != 0)
-        on_revoke_reply(NULL, op);
+    guard_revoke(cache_redis(r->thread->cache), claims.jti, claims.exp, on_revoked, op);
 }
 
 /* ---- login ---- */
@@ -166,7 +229,7 @@ typedef struct {
     respond_op_t op; /* first */
     login_job_t job;
     app_thread_t *thread;
-    char fail_key[160];
+    char pair[24 + 1 + ADDRESS_MAX]; /* the throttle's "<user hash>:<address>" */
 } login_t;
 
 static void login_destroy(respond_op_t *op)
@@ -176,49 +239,40 @@ static void login_destroy(respond_op_t *op)
     free(l);
 }
 
-/* The client's address: the peer, or X-Real-IP when the peer is a trusted
- * proxy (nginx). */
-static void client_address(request_t *r, char *buf, size_t cap)
+/* The client's address as canonical text (auth/address.h: parsed, then
+ * printed; IPv4-mapped IPv6 as IPv4): the peer, or X-Real-IP when the peer
+ * is a trusted proxy (nginx). An X-Real-IP that is no address literal is
+ * ignored (the peer counts). */
+static void client_address(request_t *r, char out[ADDRESS_MAX])
 {
     struct sockaddr_storage ss;
     socklen_t sl = r->req->conn->callbacks->get_peername(r->req->conn, (struct sockaddr *)&ss);
-    snprintf(buf, cap, "unknown");
-    if (sl == 0)
+    snprintf(out, ADDRESS_MAX, "unknown");
+    if (sl == 0 || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
         return;
-    const unsigned char *addr = ss.ss_family == AF_INET ? (const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr
-                                                        : (const unsigned char *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-    inet_ntop(ss.ss_family, addr, buf, (socklen_t)cap);
-    if (!config_is_trusted_proxy(&r->thread->app->cfg, ss.ss_family, addr))
+    int family = ss.ss_family;
+    unsigned char addr[16] = {0};
+    if (family == AF_INET)
+        memcpy(addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    else
+        memcpy(addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+    address_unmap(&family, addr); /* a dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d */
+    address_print(family, addr, out);
+    if (!config_is_trusted_proxy(&r->thread->app->cfg, family, addr))
         return;
     h2o_iovec_t x = body_header(r, "x-real-ip");
-    char tmp[64];
-    unsigned char bin[16];
-    if (x.base == NULL || x.len >= sizeof(tmp))
-        return;
-    memcpy(tmp, x.base, x.len);
-    tmp[x.len] = '\0';
-    if (inet_pton(AF_INET, tmp, bin) == 1 || inet_pton(AF_INET6, tmp, bin) == 1)
-        snprintf(buf, cap, "%s", tmp);
+    if (x.base != NULL)
+        address_normalize(x.base, x.len, out);
 }
 
-static void too_many(request_t *r, long long retry_s)
+static void too_many(request_t *r, long long retry_s, const char *why)
 {
     char ra[24];
     int n = snprintf(ra, sizeof(ra), "%lld", retry_s > 0 ? retry_s : 1);
     respond_header(r, "retry-after", ra, (size_t)n);
-    char detail[160];
-    snprintf(detail, sizeof(detail), "too many failed sign-ins for this user from this address; try again in %s seconds", ra);
+    char detail[200];
+    snprintf(detail, sizeof(detail), "%s; try again in %s seconds", why, ra);
     respond_problem(r, 429, PROBLEM_TYPE_TOO_MANY_ATTEMPTS, detail, NULL);
-}
-
-static void on_fail_counted(redisReply *reply, void *data)
-{
-    respond_op_t *op = data;
-    if (op->r != NULL) {
-        respond_header(op->r, "www-authenticate", H2O_STRLIT(AUTH_REALM));
-        respond_problem(op->r, 401, PROBLEM_TYPE_INVALID_CREDENTIALS, "the user name or password is wrong", NULL);
-    }
-    respond_op_unref(op);
 }
 
 static void on_login_done(store_job_t *base)
@@ -229,23 +283,23 @@ static void on_login_done(store_job_t *base)
     atomic_fetch_sub(&t->app->logins_running, 1); /* the slot submit_login took */
     t->writing--;
     request_t *r = l->op.r;
-    if (base->state == STORE_JOB_EXPIRED || l->job.result == LOGIN_ERROR) {
+    if (base->state == STORE_JOB_EXPIRED) {
+        if (r != NULL) /* waited past MONGO_TIMEOUT_MS for a password-check thread */
+            respond_unavailable(r, "too many sign-ins are being checked at once; try again", 1);
+    } else if (l->job.result == LOGIN_ERROR) {
         if (l->job.error[0])
             fprintf(stderr, "login: %s\n", l->job.error);
         if (r != NULL)
             respond_unavailable(r, "the user database did not answer; try again", 1);
     } else if (l->job.result == LOGIN_BAD_CREDENTIALS) {
-        char win[16];
-        int wl = snprintf(win, sizeof(win), "%u", cfg->login_lockout_s);
-        const char *argv[] = {"EVAL", FAIL_LUA, "1", l->fail_key, win};
-        size_t lens[] = {4, sizeof(FAIL_LUA) - 1, 1, strlen(l->fail_key), (size_t)wl};
-        respond_op_ref(&l->op); /* answered once the failure is counted, so the next attempt sees it */
-        if (redis_loop_command(cache_redis(t->cache), on_fail_counted, &l->op, 5, argv, lens) != 0)
-            on_fail_counted(NULL, &l->op);
-    } else if (r != NULL) {
-        const char *argv[] = {"DEL", l->fail_key};
-        size_t lens[] = {3, strlen(l->fail_key)};
-        redis_loop_command(cache_redis(t->cache), NULL, NULL, 2, argv, lens);
+        if (r != NULL) { /* counted before the check (auth_login) */
+            respond_header(r, "www-authenticate", H2O_STRLIT(AUTH_REALM));
+            respond_problem(r, 401, PROBLEM_TYPE_INVALID_CREDENTIALS, "the user name or password is wrong", NULL);
+        }
+    } else {
+        guard_login_succeeded(cache_redis(t->cache), cfg, l->pair);
+        if (r == NULL)
+            goto out;
         token_claims_t claims;
         token_key_t key = {(const unsigned char *)cfg->jwt_secret, cfg->jwt_secret_len};
         char *tok = token_mint(key, l->job.username, l->job.role, now_s(), cfg->jwt_ttl_s, &claims);
@@ -266,40 +320,36 @@ static void on_login_done(store_job_t *base)
             free(tok);
         }
     }
+out:
     respond_op_unref(&l->op); /* the job's reference */
 }
 
+/* Submits the password check; the caller took a slot of logins_running,
+ * which on_login_done gives back (or this, on failure). */
 static void submit_login(login_t *l)
 {
-    request_t *r = l->op.r;
     app_t *app = l->thread->app;
-    if (atomic_fetch_add(&app->logins_running, 1) >= LOGINS_MAX) {
-        atomic_fetch_sub(&app->logins_running, 1);
-        respond_unavailable(r, "too many sign-ins are being checked at once; try again", 1);
-        return;
-    }
     login_job_init(&l->job, app->cfg.mongo_timeout_ms);
-    if (handlers_submit_write(&l->op, &l->job.base, on_login_done) != 0) {
+    if (handlers_submit_job(&l->op, app->login_store, &l->job.base, on_login_done) != 0) {
         atomic_fetch_sub(&app->logins_running, 1);
-        respond_unavailable(r, "too many requests are waiting for the database", 1);
+        respond_unavailable(l->op.r, "too many sign-ins are being checked at once; try again", 1);
     }
 }
 
-static void on_lock_checked(redisReply *reply, void *data)
+static void on_attempt_counted(void *data, guard_attempt_t result, long long retry_s)
 {
     login_t *l = data;
     request_t *r = l->op.r;
-    if (r != NULL) {
-        long long n = 0, ttl = 0;
-        if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-            reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[1]->type == REDIS_REPLY_INTEGER) {
-            n = reply->element[0]->integer;
-            ttl = reply->element[1]->integer;
-        }
-        if (n >= (long long)l->thread->app->cfg.login_max_failures)
-            too_many(r, ttl);
-        else
-            submit_login(l); /* with Redis unreachable failures are not counted (nginx still rate-limits) */
+    if (r == NULL || result == GUARD_LOCKED || result == GUARD_FULL)
+        atomic_fetch_sub(&l->thread->app->logins_running, 1); /* no check: the slot goes back */
+    if (r == NULL) {
+        /* the client went away */
+    } else if (result == GUARD_LOCKED) {
+        too_many(r, retry_s, "too many failed sign-ins for this user from this address");
+    } else if (result == GUARD_FULL) {
+        too_many(r, retry_s, "too many users and addresses are signing in at the moment (sign-ins already under way continue)");
+    } else {
+        submit_login(l); /* GUARD_UNREACHABLE: not counted (README); nginx still rate-limits */
     }
     respond_op_unref(&l->op);
 }
@@ -349,18 +399,24 @@ void auth_login(request_t *r)
     respond_op_attach(&l->op, r, login_destroy);
     if (parse_login(r, &l->job) != 0)
         return;
-    /* failures are counted per user and address: one attacker cannot lock
+    /* attempts are counted per user and address: one attacker cannot lock
      * the admin out from everywhere, nor guess freely from one place */
-    char addr[64];
-    client_address(r, addr, sizeof(addr));
+    char addr[ADDRESS_MAX];
+    client_address(r, addr);
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)l->job.username, strlen(l->job.username), md);
     char hex[25];
     sodium_bin2hex(hex, sizeof(hex), md, 12);
-    snprintf(l->fail_key, sizeof(l->fail_key), "auth:fail:%s:%s", hex, addr);
-    const char *argv[] = {"EVAL", CHECK_LUA, "1", l->fail_key};
-    size_t lens[] = {4, sizeof(CHECK_LUA) - 1, 1, strlen(l->fail_key)};
+    snprintf(l->pair, sizeof(l->pair), "%s:%s", hex, addr);
+    /* a slot first, so only attempts that will be checked are counted */
+    app_t *app = r->thread->app;
+    if (atomic_fetch_add(&app->logins_running, 1) >= app->cfg.login_queue_max + app->cfg.login_workers) {
+        atomic_fetch_sub(&app->logins_running, 1);
+        respond_unavailable(r, "too many sign-ins are being checked at once; try again", 1);
+        return;
+    }
+    /* counted before the password is checked, atomically with the lockout
+     * check: concurrent attempts cannot all pass a count not yet raised */
     respond_op_ref(&l->op);
-    if (redis_loop_command(cache_redis(r->thread->cache), on_lock_checked, l, 4, argv, lens) != 0)
-        on_lock_checked(NULL, l);
+    guard_login_attempt(cache_redis(r->thread->cache), &app->cfg, l->pair, on_attempt_counted, l);
 }

@@ -18,9 +18,12 @@ typedef void (*auth_ok_cb)(respond_op_t *op, const token_claims_t *claims);
 
 /* Checks the Authorization: Bearer token of op's request (a token anywhere
  * else is not looked at): 401 + WWW-Authenticate when missing or invalid
- * or revoked, 403 for a viewer; else calls ok (after one Redis round trip
- * for revocation; with Redis unreachable the token is accepted, see
- * README). Holds a reference on op meanwhile. */
+ * or revoked or its user no longer exists, 403 for a viewer token or a user
+ * no longer an admin, 503 when the user cannot be looked up; else calls ok
+ * (after one Redis round trip for revocation — with Redis unreachable the
+ * token is accepted, see README — and, at most once per AUTH_USER_TTL per
+ * user and loop thread, one MongoDB lookup of the user). Holds a reference
+ * on op meanwhile. */
 void auth_require_admin(respond_op_t *op, auth_ok_cb ok);
 
 #endif

@@ -22,6 +22,7 @@ typedef struct {
     int answered;
     const char *xcache;
     const char *subject; /* the tail of key: the product id, or the canonical query */
+    query_t *query;      /* a list's parsed query (owned), what its store job runs: never the key parsed back */
     uint64_t gen;        /* the generation the lookup saw (0: unknown, Redis bypassed) */
     h2o_timeout_entry_t timeout;
     char key[]; /* the Redis key; allocated with the read */
@@ -48,6 +49,7 @@ typedef struct {
 
 static void rt_free(rt_t *rt)
 {
+    free(rt->query);
     free(rt);
 }
 
@@ -259,10 +261,8 @@ static void join_flight(rt_t *rt)
     job->pj.base.finish = rt_job_finish;
     if (rt->kind == RT_PRODUCT)
         bson_oid_init_from_string(&job->pj.id, rt->subject);
-    else if (rt->kind == RT_LIST) {
-        query_error_t err; /* the canonical form parses back to the same query */
-        query_parse(rt->subject, strlen(rt->subject), &job->pj.query, &err);
-    }
+    else if (rt->kind == RT_LIST)
+        job->pj.query = *rt->query;
     job->leader = t;
     t->leading++;
     job->flight = rt->waiter.flight;
@@ -328,6 +328,10 @@ void read_through_start(request_t *r, rt_kind_t kind, const char *id, const quer
     rt->kind = kind;
     rt->timeout.cb = on_wait_timeout;
     rt->subject = rt->key + pl;
+    if (kind == RT_LIST) {
+        rt->query = malloc(sizeof(*rt->query));
+        *rt->query = *q;
+    }
     rt_handle_t *h = h2o_mem_alloc_shared(&r->req->pool, sizeof(*h), on_request_gone);
     h->rt = rt;
 

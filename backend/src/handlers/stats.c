@@ -13,7 +13,7 @@ void stats_get(request_t *r)
     if (handlers_reject_query(r))
         return;
     app_t *app = r->thread->app;
-    uint64_t req = 0, hits = 0, misses = 0, bypass = 0, nm = 0, jobs = 0, errs = 0, rej = 0, e4 = 0, e5 = 0, lat = 0;
+    uint64_t req = 0, hits = 0, misses = 0, bypass = 0, nm = 0, jobs = 0, errs = 0, rej = 0, e4 = 0, e5 = 0, lat = 0, logins = 0;
     unsigned redis_up = 0;
     for (unsigned i = 0; i < app->cfg.threads; i++) {
         app_thread_t *t = &app->threads[i];
@@ -25,6 +25,7 @@ void stats_get(request_t *r)
         jobs += LOAD(t, store_jobs);
         errs += LOAD(t, store_errors);
         rej += LOAD(t, store_rejected);
+        logins += LOAD(t, login_jobs);
         e4 += LOAD(t, responses_4xx);
         e5 += LOAD(t, responses_5xx);
         lat += LOAD(t, latency_us_total);
@@ -51,6 +52,9 @@ void stats_get(request_t *r)
     cJSON_AddNumberToObject(s, "rejected", (double)rej);
     cJSON_AddNumberToObject(s, "queue_depth", (double)mongo_pool_queue_depth(app->store));
     cJSON_AddNumberToObject(s, "flights", (double)flight_count(app->flights));
+    cJSON *l = cJSON_AddObjectToObject(root, "login");
+    cJSON_AddNumberToObject(l, "jobs", (double)logins);
+    cJSON_AddNumberToObject(l, "queue_depth", (double)mongo_pool_queue_depth(app->login_store));
     char *body = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));

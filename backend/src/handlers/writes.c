@@ -80,7 +80,7 @@ static void answer_failure(write_op_t *w)
 {
     request_t *r = w->op.r;
     write_job_t *job = &w->job;
-    char detail[160];
+    char detail[192];
     switch (job->result) {
     case WRITE_NOT_FOUND:
         snprintf(detail, sizeof(detail), "no product has the id %.*s", (int)w->id_len, w->id);
@@ -90,8 +90,13 @@ static void answer_failure(write_op_t *w)
         char etag[32];
         int el = product_etag(job->current_version, etag);
         respond_header(r, "etag", etag, (size_t)el);
-        snprintf(detail, sizeof(detail), "the product was changed by someone else: it is at version %lld; reload it and retry",
-                 (long long)job->current_version);
+        if (job->claimed)
+            snprintf(detail, sizeof(detail),
+                     "another write to this product is in progress (it is at version %lld); reload it and retry",
+                     (long long)job->current_version);
+        else
+            snprintf(detail, sizeof(detail), "the product was changed by someone else: it is at version %lld; reload it and retry",
+                     (long long)job->current_version);
         cJSON *extra = cJSON_CreateObject();
         cJSON_AddNumberToObject(extra, "current_version", (double)job->current_version);
         respond_problem_ext(r, 412, PROBLEM_TYPE_PRECONDITION_FAILED, detail, NULL, extra);
@@ -104,6 +109,9 @@ static void answer_failure(write_op_t *w)
         respond_problem(r, 422, PROBLEM_TYPE_IDEMPOTENCY_KEY_REUSED,
                         "this Idempotency-Key was already used with a different body; use a new key for a new product",
                         "Idempotency-Key");
+        break;
+    case WRITE_BUSY:
+        respond_unavailable(r, "other writes to this product kept getting in first; this one was not applied: try again", 1);
         break;
     default:
         respond_unavailable(r,
@@ -248,6 +256,8 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
         return;
     write_job_init(job, job->kind, app->cfg.mongo_timeout_ms);
     job->currency = app->cfg.currency;
+    job->debug_hold_ms = app->cfg.debug_claim_hold_ms;
+    job->budget_ms = app->cfg.write_retry_ms;
     if (handlers_submit_write(op, &job->base, on_write_done) != 0)
         respond_unavailable(r, "too many requests are waiting for the product database", 1);
 }
@@ -264,20 +274,30 @@ void products_write(request_t *r, int kind, const char *id, size_t id_len)
     auth_require_admin(&w->op, on_authorized);
 }
 
-int handlers_submit_write(respond_op_t *op, store_job_t *job, void (*done)(store_job_t *))
+int handlers_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, void (*done)(store_job_t *))
 {
     app_thread_t *t = op->r->thread;
+    int login = pool != t->app->store;
     job->reply_to = &t->write_receiver;
     job->done = done;
     respond_op_ref(op);
     t->writing++;
-    APP_STAT_ADD(t, store_jobs, 1);
-    if (mongo_pool_submit(t->app->store, job) == 0)
+    if (login)
+        APP_STAT_ADD(t, login_jobs, 1);
+    else
+        APP_STAT_ADD(t, store_jobs, 1);
+    if (mongo_pool_submit(pool, job) == 0)
         return 0;
     t->writing--;
-    APP_STAT_ADD(t, store_rejected, 1);
+    if (!login)
+        APP_STAT_ADD(t, store_rejected, 1);
     respond_op_unref(op);
     return -1;
+}
+
+int handlers_submit_write(respond_op_t *op, store_job_t *job, void (*done)(store_job_t *))
+{
+    return handlers_submit_job(op, op->r->thread->app->store, job, done);
 }
 
 /* Completions of write and login jobs, dispatched through the job. */

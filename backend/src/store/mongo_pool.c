@@ -1,6 +1,8 @@
 #include "store/mongo_pool.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@ struct mongo_pool {
     pthread_cond_t cond;
     store_job_t *head, *tail;
     size_t depth, max_depth;
+    int nice; /* CPU priority of the worker threads (0: unchanged) */
 };
 
 int64_t mongo_pool_wall_ms(void)
@@ -34,6 +37,9 @@ uint64_t mongo_pool_now_ms(void)
 static void *worker_main(void *arg)
 {
     mongo_pool_t *pool = arg;
+    /* Linux: nice applies per thread (the tid); best effort */
+    if (pool->nice != 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), pool->nice) != 0)
+        perror("catalog-backend: setpriority of a worker thread");
     for (;;) {
         pthread_mutex_lock(&pool->mutex);
         while (pool->head == NULL)
@@ -76,6 +82,11 @@ static void set_default_timeout(mongoc_uri_t *uri, const char *option, int32_t m
 
 mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen)
 {
+    return mongo_pool_create_sized(cfg, cfg->mongo_workers, cfg->mongo_queue_max, 0, err, errlen);
+}
+
+mongo_pool_t *mongo_pool_create_sized(const config_t *cfg, unsigned workers, unsigned queue_max, int nice, char *err, size_t errlen)
+{
     bson_error_t error;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(cfg->mongo_uri, &error);
     if (uri == NULL) {
@@ -109,13 +120,14 @@ mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen)
     }
     pool->uri = uri;
     mongoc_client_pool_set_error_api(pool->clients, MONGOC_ERROR_API_VERSION_2);
-    mongoc_client_pool_max_size(pool->clients, cfg->mongo_workers);
+    mongoc_client_pool_max_size(pool->clients, workers);
     snprintf(pool->db, sizeof(pool->db), "%s", cfg->mongo_db);
     pool->delay_ms = cfg->debug_store_delay_ms;
-    pool->max_depth = cfg->mongo_queue_max;
+    pool->max_depth = queue_max;
+    pool->nice = nice;
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->cond, NULL);
-    for (unsigned i = 0; i < cfg->mongo_workers; i++) {
+    for (unsigned i = 0; i < workers; i++) {
         pthread_t tid;
         if (pthread_create(&tid, NULL, worker_main, pool) != 0) {
             snprintf(err, errlen, "cannot start MongoDB worker threads");

@@ -36,6 +36,13 @@ struct store_job {
  * connect: the first job does. Returns NULL with a message in err on a bad URI. */
 mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen);
 
+/* The same with workers threads (and pooled clients), a queue of
+ * queue_max jobs, and the threads at CPU priority nice (0: unchanged; 19:
+ * they get the CPU only when nothing else of ordinary priority wants it):
+ * a pool for CPU-heavy jobs that must not slow the others down. */
+mongo_pool_t *mongo_pool_create_sized(const config_t *cfg, unsigned workers, unsigned queue_max, int nice, char *err,
+                                      size_t errlen);
+
 /* Queues a job. The job stays owned by the caller but must stay alive until
  * its message arrives on reply_to (exactly once). Returns 0, or -1 when the
  * queue is full (the caller answers 503 + Retry-After). Thread-safe. */

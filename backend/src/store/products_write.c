@@ -11,7 +11,10 @@
 #define PRODUCTS "products"
 #define CATEGORIES "categories"
 #define IDEMPOTENCY "idempotency_keys"
-#define MAX_ATTEMPTS 8 /* optimistic retries of a write racing other writes */
+#define CLAIMS "write_claims"
+#define CLAIM_LEASE_MS 30000 /* a claim this old whose product has not moved on was left by a dead writer */
+#define CLAIM_TAKEOVERS 8    /* takeover claims tried on one version before giving up */
+#define CLAIM_STALE_AFTER_MS 1000
 
 static void set_error(write_job_t *job, const char *what, const bson_error_t *e)
 {
@@ -372,47 +375,170 @@ static int load_current(write_job_t *job, mongoc_collection_t *coll, bson_t *doc
     return 1;
 }
 
-static void run_update(write_job_t *job, mongoc_database_t *db)
+/* ---- claims: one writer per version transition ----
+ *
+ * FerretDB 1.24 runs findAndModify, update and delete as a find, then a
+ * write: two writers guarded by the same version both succeed. The one
+ * atomic step it has is an insert that hits a unique index, so a writer
+ * that read version v first inserts the claim {_id: "<id>:<v+1>"}; only
+ * the writer whose insert succeeded writes the document (still guarded by
+ * {_id, version: v}). On a real MongoDB findAndModify is atomic on its own;
+ * the claim costs two small writes there and changes nothing. */
+
+/* Reads a claim's time; returns its wall-clock ms, 0 when it is gone, -1 on error. */
+static int64_t claim_time(write_job_t *job, mongoc_collection_t *claims, const char *claim_id)
 {
-    mongoc_collection_t *coll = mongoc_database_get_collection(db, PRODUCTS);
-    for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        bson_t doc = BSON_INITIALIZER;
-        int64_t version;
-        int has_version;
-        if (!load_current(job, coll, &doc, &version, &has_version)) {
-            bson_destroy(&doc);
-            break;
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", claim_id);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(claims, &filter, NULL, NULL);
+    const bson_t *doc;
+    bson_error_t err;
+    int64_t at = 0;
+    bson_iter_t it;
+    if (mongoc_cursor_next(cur, &doc)) {
+        at = bson_iter_init_find(&it, doc, "at") && BSON_ITER_HOLDS_DATE_TIME(&it) ? bson_iter_date_time(&it) : 1;
+    } else if (mongoc_cursor_error(cur, &err)) {
+        set_error(job, "claim", &err);
+        at = -1;
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    return at;
+}
+
+/* Version of the stored product, 0 when it is absent, -1 on error. */
+static int64_t stored_version(write_job_t *job, mongoc_collection_t *products)
+{
+    bson_t doc = BSON_INITIALIZER;
+    int has;
+    int rc = find_product(job, products, &job->id, &doc);
+    int64_t v = rc == 1 ? doc_version(&doc, &has) : rc;
+    bson_destroy(&doc);
+    return v;
+}
+
+typedef enum { CLAIM_WON, CLAIM_TAKEN, CLAIM_FAILED } claim_result_t;
+
+/* Claims the change of the job's product from version v to v+1. Returns
+ * CLAIM_WON with the claim's id in job->claim_id and its time in
+ * job->claim_at; CLAIM_TAKEN when another writer holds it (or the product
+ * moved on); CLAIM_FAILED with job->error set. A claim older than the lease
+ * whose product is still at v was left by a writer that died: it is taken
+ * over by inserting a distinct claim "<id>:<v+1>~<k>" (never by deleting
+ * and inserting again: a conditional delete is itself find-then-delete).
+ * check_stale 0 skips that look (one read saved per lost race). */
+static claim_result_t claim_version(write_job_t *job, mongoc_collection_t *claims, mongoc_collection_t *products, int64_t v,
+                                    int check_stale)
+{
+    for (int k = 0; k <= CLAIM_TAKEOVERS; k++) {
+        if (k == 0)
+            snprintf(job->claim_id, sizeof(job->claim_id), "%s:%lld", job->id_hex, (long long)(v + 1));
+        else
+            snprintf(job->claim_id, sizeof(job->claim_id), "%s:%lld~%d", job->id_hex, (long long)(v + 1), k);
+        job->claim_at = mongo_pool_wall_ms();
+        bson_t rec = BSON_INITIALIZER;
+        BSON_APPEND_UTF8(&rec, "_id", job->claim_id);
+        BSON_APPEND_DATE_TIME(&rec, "at", job->claim_at);
+        bson_error_t err;
+        bool ok = mongoc_collection_insert_one(claims, &rec, NULL, NULL, &err);
+        bson_destroy(&rec);
+        if (ok)
+            return CLAIM_WON;
+        if (!is_duplicate_key(&err)) {
+            set_error(job, "claim", &err);
+            return CLAIM_FAILED;
         }
-        if ((job->input.present & PF_CATEGORY)) {
-            bson_iter_t it;
-            int same = bson_iter_init_find(&it, &doc, "category") && BSON_ITER_HOLDS_UTF8(&it) &&
-                       strcmp(bson_iter_utf8(&it, NULL), job->input.category) == 0;
-            if (!same && category_exists(job, db, job->input.category) != 1) {
-                bson_destroy(&doc);
-                break;
-            }
+        if (!check_stale)
+            return CLAIM_TAKEN;
+        int64_t at = claim_time(job, claims, job->claim_id);
+        if (at < 0)
+            return CLAIM_FAILED;
+        if (at == 0 || mongo_pool_wall_ms() - at < CLAIM_LEASE_MS)
+            return CLAIM_TAKEN; /* a live writer holds it (or finished and its successor cleaned up) */
+        int64_t now_v = stored_version(job, products);
+        if (now_v < 0)
+            return CLAIM_FAILED;
+        if (now_v != v)
+            return CLAIM_TAKEN;
+    }
+    job->result = WRITE_ERROR;
+    snprintf(job->error, sizeof(job->error), "claim: %d abandoned claims on one version", CLAIM_TAKEOVERS + 1);
+    return CLAIM_FAILED;
+}
+
+/* Removes a claim by its exact id (best effort: a leftover claim names a
+ * version the product has left and is never looked at again). */
+static void unclaim(mongoc_collection_t *claims, const char *claim_id)
+{
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", claim_id);
+    mongoc_collection_delete_one(claims, &filter, NULL, NULL, NULL);
+    bson_destroy(&filter);
+}
+
+/* After a claim was lost under If-Match: 412 with the version the winner
+ * wrote (waiting briefly for it), or 404 when it deleted the product. */
+static void lost_precondition(write_job_t *job, mongoc_collection_t *products, int64_t v)
+{
+    int64_t now_v = v;
+    for (int i = 0; i < 40 && now_v == v; i++) {
+        struct timespec d = {0, 5 * 1000000};
+        nanosleep(&d, NULL);
+        now_v = stored_version(job, products);
+    }
+    if (now_v < 0)
+        return;
+    job->result = now_v == 0 ? WRITE_NOT_FOUND : WRITE_PRECONDITION_FAILED;
+    job->current_version = now_v;
+    job->claimed = now_v == v; /* the winner has not written (yet, or it died: its claim lapses after the lease) */
+}
+
+/* Sleeps a random 1..2^min(attempt+1,6) ms, so losers do not retry in step. */
+static void backoff(write_job_t *job, int attempt)
+{
+    unsigned cap = 2u << (attempt < 5 ? attempt : 5);
+    job->rand = job->rand * 6364136223846793005ull + 1442695040888963407ull;
+    long ms = 1 + (long)((job->rand >> 33) % cap);
+    struct timespec d = {0, ms * 1000000};
+    nanosleep(&d, NULL);
+}
+
+/* ---- replace, patch, delete ---- */
+
+/* Applies the claimed change to the product at version v. Returns 1 when
+ * done (job->result says how), 0 when the product was not at v any more
+ * (changed outside the claims, or deleted): load again. */
+static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v, int has_version)
+{
+    bson_t filter = BSON_INITIALIZER, reply;
+    version_filter(&job->id, v, has_version, &filter);
+    bson_error_t err;
+    job->sent = 1;
+    int done = 0;
+    if (job->kind == WRITE_DELETE) {
+        bool ok = mongoc_collection_delete_one(coll, &filter, NULL, &reply, &err);
+        bson_iter_t it;
+        if (!ok) {
+            set_error(job, "delete", &err);
+            done = 1;
+        } else if (bson_iter_init_find(&it, &reply, "deletedCount") && bson_iter_as_int64(&it) > 0) {
+            job->result = WRITE_OK;
+            done = 1;
         }
-        bson_destroy(&doc);
-        bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, reply;
-        version_filter(&job->id, version, has_version, &filter);
-        build_update(job, version, &update);
+    } else {
+        bson_t update = BSON_INITIALIZER;
+        build_update(job, v, &update);
         mongoc_find_and_modify_opts_t *fam = mongoc_find_and_modify_opts_new();
         mongoc_find_and_modify_opts_set_update(fam, &update);
         mongoc_find_and_modify_opts_set_flags(fam, MONGOC_FIND_AND_MODIFY_RETURN_NEW);
-        bson_error_t err;
-        job->sent = 1;
         bool ok = mongoc_collection_find_and_modify_with_opts(coll, &filter, fam, &reply, &err);
         mongoc_find_and_modify_opts_destroy(fam);
-        bson_destroy(&filter);
         bson_destroy(&update);
+        bson_iter_t it;
         if (!ok) {
             set_error(job, "update", &err);
-            bson_destroy(&reply);
-            break;
-        }
-        bson_iter_t it;
-        int done = 0;
-        if (bson_iter_init_find(&it, &reply, "value") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            done = 1;
+        } else if (bson_iter_init_find(&it, &reply, "value") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
             uint32_t len;
             const uint8_t *data;
             bson_iter_document(&it, &len, &data);
@@ -423,71 +549,91 @@ static void run_update(write_job_t *job, mongoc_database_t *db)
                 set_error(job, "update", NULL);
             done = 1;
         }
-        bson_destroy(&reply);
-        if (done)
-            break;
-        /* another write changed it between our read and our update */
-        if (job->if_match == 1) {
-            bson_t cur = BSON_INITIALIZER;
-            int rc = find_product(job, coll, &job->id, &cur);
-            job->result = rc == 1 ? WRITE_PRECONDITION_FAILED : rc == 0 ? WRITE_NOT_FOUND : WRITE_ERROR;
-            if (rc == 1)
-                job->current_version = doc_version(&cur, &has_version);
-            bson_destroy(&cur);
-            break;
-        }
-        if (attempt == MAX_ATTEMPTS - 1) {
-            job->result = WRITE_ERROR;
-            snprintf(job->error, sizeof(job->error), "update kept racing other writes");
-        }
     }
-    mongoc_collection_destroy(coll);
+    bson_destroy(&reply);
+    bson_destroy(&filter);
+    return done;
 }
 
-/* ---- delete ---- */
+/* The category must exist when an update changes it. Returns 1 to go on. */
+static int category_allowed(write_job_t *job, mongoc_database_t *db, const bson_t *doc)
+{
+    if (job->kind == WRITE_DELETE || !(job->input.present & PF_CATEGORY))
+        return 1;
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, "category") && BSON_ITER_HOLDS_UTF8(&it) &&
+        strcmp(bson_iter_utf8(&it, NULL), job->input.category) == 0)
+        return 1;
+    return category_exists(job, db, job->input.category) == 1;
+}
 
-static void run_delete(write_job_t *job, mongoc_database_t *db)
+/* One attempt: load, check, claim, write. Returns 1 when the job is
+ * answered, 0 to try again (after a back-off). check_stale: see claim_version. */
+static int attempt_guarded(write_job_t *job, mongoc_database_t *db, mongoc_collection_t *coll, mongoc_collection_t *claims,
+                           int check_stale)
+{
+    bson_t doc = BSON_INITIALIZER;
+    int64_t v;
+    int has_version;
+    int go = load_current(job, coll, &doc, &v, &has_version) && category_allowed(job, db, &doc);
+    bson_destroy(&doc);
+    if (!go)
+        return 1;
+    switch (claim_version(job, claims, coll, v, check_stale || job->if_match == 1)) {
+    case CLAIM_FAILED:
+        return 1;
+    case CLAIM_TAKEN:
+        if (job->if_match != 1)
+            return 0;
+        lost_precondition(job, coll, v);
+        return 1;
+    case CLAIM_WON:
+        break;
+    }
+    if (job->debug_hold_ms != 0) {
+        struct timespec d = {job->debug_hold_ms / 1000, (long)(job->debug_hold_ms % 1000) * 1000000};
+        nanosleep(&d, NULL);
+    }
+    if (mongo_pool_wall_ms() - job->claim_at > CLAIM_LEASE_MS / 2) {
+        /* held so long that another writer may soon take it over: give up unsent */
+        job->result = WRITE_ERROR;
+        snprintf(job->error, sizeof(job->error), "claim %s held past half its lease", job->claim_id);
+        return 1;
+    }
+    if (!apply_claimed(job, coll, v, has_version))
+        return job->if_match == 1 ? (lost_precondition(job, coll, v), 1) : 0;
+    if (job->result == WRITE_OK) {
+        char old[sizeof(job->claim_id)];
+        snprintf(old, sizeof(old), "%s:%lld", job->id_hex, (long long)v);
+        unclaim(claims, old);
+        if (job->kind == WRITE_DELETE) /* no version follows a delete */
+            unclaim(claims, job->claim_id);
+    }
+    return 1;
+}
+
+/* Replace, patch or delete, guarded by the stored version and a claim;
+ * without If-Match a writer that lost a claim retries (back-off) for up
+ * to the job's budget, then answers WRITE_BUSY (not applied). */
+static void run_guarded(write_job_t *job, mongoc_database_t *db)
 {
     mongoc_collection_t *coll = mongoc_database_get_collection(db, PRODUCTS);
-    for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        bson_t filter = BSON_INITIALIZER, reply;
-        if (job->if_match == 1) {
-            bson_t doc = BSON_INITIALIZER;
-            int64_t version;
-            int has_version;
-            int go = load_current(job, coll, &doc, &version, &has_version);
-            bson_destroy(&doc);
-            if (!go) {
-                bson_destroy(&filter);
-                break;
-            }
-            version_filter(&job->id, version, has_version, &filter);
-        } else {
-            BSON_APPEND_OID(&filter, "_id", &job->id);
-        }
-        bson_error_t err;
-        job->sent = 1;
-        bool ok = mongoc_collection_delete_one(coll, &filter, NULL, &reply, &err);
-        bson_destroy(&filter);
-        if (!ok) {
-            set_error(job, "delete", &err);
-            bson_destroy(&reply);
+    mongoc_collection_t *claims = mongoc_database_get_collection(db, CLAIMS);
+    bson_oid_to_string(&job->id, job->id_hex);
+    job->rand = (uint64_t)mongo_pool_wall_ms() ^ (uint64_t)(uintptr_t)job;
+    uint64_t start = mongo_pool_now_ms(), give_up = start + job->budget_ms;
+    for (int attempt = 0;; attempt++) {
+        job->result = WRITE_ERROR;
+        /* a claim left by a dead writer is only looked for once losing has lasted a while */
+        if (attempt_guarded(job, db, coll, claims, mongo_pool_now_ms() - start >= CLAIM_STALE_AFTER_MS))
+            break;
+        if (mongo_pool_now_ms() >= give_up) {
+            job->result = WRITE_BUSY;
             break;
         }
-        bson_iter_t it;
-        int64_t n = bson_iter_init_find(&it, &reply, "deletedCount") ? bson_iter_as_int64(&it) : 0;
-        bson_destroy(&reply);
-        if (n > 0) {
-            job->result = WRITE_OK;
-            bson_oid_to_string(&job->id, job->id_hex);
-            break;
-        }
-        if (job->if_match != 1) {
-            job->result = WRITE_NOT_FOUND;
-            break;
-        }
-        /* changed between the version check and the delete: check again */
+        backoff(job, attempt);
     }
+    mongoc_collection_destroy(claims);
     mongoc_collection_destroy(coll);
 }
 
@@ -502,10 +648,8 @@ static void run_write(store_job_t *base, mongoc_client_t *client, const char *db
         break;
     case WRITE_REPLACE:
     case WRITE_PATCH:
-        run_update(job, db);
-        break;
     case WRITE_DELETE:
-        run_delete(job, db);
+        run_guarded(job, db);
         break;
     }
     mongoc_database_destroy(db);
@@ -516,6 +660,7 @@ void write_job_init(write_job_t *job, write_kind_t kind, unsigned timeout_ms)
     job->base.run = run_write;
     job->base.deadline_ms = mongo_pool_now_ms() + timeout_ms;
     job->kind = kind;
+    job->budget_ms = timeout_ms; /* callers may give it a budget of its own */
     job->result = WRITE_ERROR;
     job->errors.n = 0;
     job->json = NULL;

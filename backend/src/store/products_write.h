@@ -19,6 +19,7 @@ typedef enum {
     WRITE_PRECONDITION_FAILED,  /* If-Match names another version; current_version is set */
     WRITE_INVALID,              /* errors says why (unknown category, changed read-only field) */
     WRITE_IDEMPOTENCY_MISMATCH, /* the key was used with another body */
+    WRITE_BUSY,                 /* other writers kept winning the product's claims for the whole budget; not applied */
     WRITE_ERROR,                /* the database failed; error says how */
 } write_result_t;
 
@@ -33,7 +34,13 @@ typedef struct {
     size_t if_match_n;
     char idem_key[336]; /* "<user>\n<Idempotency-Key>" (64 + 1 + 255), empty when none */
     char body_sha256[65];
-    int sent; /* a mutating command went to MongoDB (its outcome may be unknown on error) */
+    unsigned budget_ms;     /* how long a write without If-Match retries behind other writers */
+    unsigned debug_hold_ms; /* DEBUG_CLAIM_HOLD_MS */
+    int sent;               /* a mutating command went to MongoDB (its outcome may be unknown on error) */
+    /* the claim this job won (see products_write.c) */
+    char claim_id[48];
+    int64_t claim_at;
+    uint64_t rand;
     /* outputs */
     write_result_t result;
     input_errors_t errors;
@@ -43,6 +50,7 @@ typedef struct {
     char id_hex[25];
     int replayed; /* an Idempotency-Key retry: json is the first result */
     int64_t current_version;
+    int claimed; /* with WRITE_PRECONDITION_FAILED: current_version is claimed by a write in progress */
     char error[512];
 } write_job_t;
 

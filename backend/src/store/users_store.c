@@ -63,6 +63,45 @@ void login_job_init(login_job_t *job, unsigned timeout_ms)
     job->error[0] = '\0';
 }
 
+static void run_user_lookup(store_job_t *base, mongoc_client_t *client, const char *dbname)
+{
+    user_lookup_job_t *job = (user_lookup_job_t *)base;
+    mongoc_collection_t *coll = mongoc_client_get_collection(client, dbname, USERS);
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
+    BSON_APPEND_UTF8(&filter, "username", job->username);
+    BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+    BSON_APPEND_INT32(&proj, "role", 1);
+    bson_append_document_end(&opts, &proj);
+    BSON_APPEND_INT64(&opts, "limit", 1);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+    const bson_t *doc;
+    bson_error_t err;
+    if (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        job->found = 1;
+        if (bson_iter_init_find(&it, doc, "role") && BSON_ITER_HOLDS_UTF8(&it))
+            snprintf(job->role, sizeof(job->role), "%s", bson_iter_utf8(&it, NULL));
+        job->ok = 1;
+    } else if (mongoc_cursor_error(cur, &err)) {
+        snprintf(job->error, sizeof(job->error), "users: %.400s", err.message);
+    } else {
+        job->ok = 1; /* no such user */
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    mongoc_collection_destroy(coll);
+}
+
+void user_lookup_job_init(user_lookup_job_t *job, unsigned timeout_ms)
+{
+    job->base.run = run_user_lookup;
+    job->base.deadline_ms = mongo_pool_now_ms() + timeout_ms;
+    job->ok = job->found = 0;
+    job->role[0] = '\0';
+    job->error[0] = '\0';
+}
+
 /* Runs a command (consumed) on d. Returns 1, or 0 with *e set. */
 static int run_command(mongoc_database_t *d, bson_t *cmd, bson_error_t *e)
 {

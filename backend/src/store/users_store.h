@@ -29,6 +29,20 @@ typedef struct {
 /* Sets base.run and the deadline. */
 void login_job_init(login_job_t *job, unsigned timeout_ms);
 
+/* A user's current role, for the check of a token's user on writes. */
+typedef struct {
+    store_job_t base; /* first */
+    char username[USERNAME_MAX + 1];
+    /* outputs */
+    int ok;        /* 1: the lookup ran (found tells), 0: it failed (error) */
+    int found;     /* 1: a user of that name exists */
+    char role[16]; /* its role ("" when unknown) */
+    char error[512];
+} user_lookup_job_t;
+
+/* Sets base.run and the deadline; username must be filled by the caller. */
+void user_lookup_job_init(user_lookup_job_t *job, unsigned timeout_ms);
+
 /* Creates the indexes writes rely on (unique user names, idempotency keys
  * expiring after a day) and, when password is not empty, the admin user
  * unless a user of that name exists (an upsert on the unique name, so two
