@@ -2,21 +2,24 @@
 .PHONY: run test test-unit test-blackbox test-asan build build-asan deps bench format lint clean
 
 run:
-	scripts/stack.sh
+	@scripts/stack.sh
 
+# what the tests need (runtime + compilers, linters, chromium, docker-compose)
 deps:
 	scripts/deps.sh test
 
-build: deps
+# the build needs only the runtime set (make bench must not pull in chromium)
+build:
+	scripts/deps.sh runtime
 	scripts/build.sh release
 
 build-asan: deps
 	scripts/build.sh asan
 
-test-unit: build
+test-unit: deps build
 	cd backend/build/release && ctest --output-on-failure
 
-test-blackbox: build
+test-blackbox: deps build
 	BACKEND_BIN=$(CURDIR)/backend/build/release/catalog-backend node --test --test-concurrency=1 tests/
 
 # every test: unit tests, then the black-box suite against the real stack

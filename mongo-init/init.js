@@ -11,11 +11,18 @@
 //   MONGO_DB            database to initialise (default: the current `db`)
 //   MONGO_APP_USER, MONGO_APP_PASSWORD
 //                       application user to create (real MongoDB only)
+//   SEED_DEMO           1 (default): load the demo catalogue into an empty database;
+//                       0: never load products (categories and indexes still made)
+//   SEED_PRODUCTS       number of products to seed (default: the 230 of products.json);
+//                       above 230, generated products (deterministic) fill up to it —
+//                       a large catalogue for tests and the bench (SEED_PRODUCTS=20000)
 //
 // Idempotent: collections and indexes are created only when missing, categories are
-// upserted by slug, and a product is inserted only if its _id is absent. Existing
-// product documents are never overwritten, because an admin may have edited them. A
-// second run inserts nothing and prints the same counts.
+// upserted by slug. Products are seeded once: only when the products collection is
+// empty and no earlier run recorded a seeding (the `seed_runs` collection, one document
+// `_id: "demo"`), so a product an admin deleted or edited stays deleted or edited, and a
+// database that already holds a catalogue is never given the demo. A second run inserts
+// nothing and prints the same counts.
 //
 // Portable subset, because FerretDB v1 lacks these: no $jsonSchema validators, no
 // transactions, no collations, no Decimal128. Money is stored as integer cents, and
@@ -126,34 +133,91 @@
   }
 
   // ------------------------------------------------------------- products --
-  // Insert-only: $setOnInsert with upsert on _id leaves existing documents untouched.
-  // _id is in the filter, so it is not repeated in $setOnInsert.
-  const ops = products.map((p) => ({
-    updateOne: {
-      filter: { _id: ObjectId(p._id.toLowerCase()) },
-      update: {
-        $setOnInsert: {
-          name: p.name,
-          name_lc: p.name.toLowerCase(),
-          description: p.description,
-          price_cents: NumberLong(String(p.price_cents)), // int64 cents (string arg: no mongosh warning); no Decimal128 on FerretDB
-          category: p.category,
-          stock: NumberInt(p.stock),
-          image: p.image,
-          created_at: new Date(p.created_at),
-          updated_at: new Date(p.updated_at),
-          version: NumberInt(1),
-        },
-      },
-      upsert: true,
-    },
-  }));
-  let inserted = 0;
-  const BATCH = 100;
-  for (let i = 0; i < ops.length; i += BATCH) {
-    const res = target.products.bulkWrite(ops.slice(i, i + BATCH), { ordered: true });
-    inserted += res.upsertedCount;
+  // Seeded once, into an empty database only (see the header).
+  const seedDemo = (process.env.SEED_DEMO || '1').trim();
+  if (seedDemo !== '0' && seedDemo !== '1') throw new Error('mongo-init: SEED_DEMO must be 0 or 1, not ' + JSON.stringify(seedDemo));
+  const seedRaw = (process.env.SEED_PRODUCTS || '').trim();
+  if (seedRaw !== '' && !/^[1-9][0-9]{0,6}$/.test(seedRaw)) {
+    throw new Error('mongo-init: SEED_PRODUCTS must be a whole number from 1 to 9999999, not ' + JSON.stringify(seedRaw));
   }
+  const seedCount = seedRaw === '' ? products.length : Number(seedRaw);
+
+  // one document as the backend and the seed store it
+  function toDoc(p) {
+    return {
+      _id: ObjectId(p._id.toLowerCase()),
+      name: p.name,
+      name_lc: p.name.toLowerCase(),
+      description: p.description,
+      price_cents: NumberLong(String(p.price_cents)), // int64 cents (string arg: no mongosh warning); no Decimal128 on FerretDB
+      category: p.category,
+      stock: NumberInt(p.stock),
+      image: p.image,
+      created_at: new Date(p.created_at),
+      updated_at: new Date(p.updated_at),
+      version: NumberInt(1),
+    };
+  }
+
+  // Products past the demo's: deterministic (a PRNG seeded by n), each a variant
+  // of a demo product (its name plus an edition and n, its description, category
+  // and image, a price near its own); _id 66…<n in hex>, created_at one minute
+  // apart going back from 2024-01-01.
+  function generated(n) {
+    let a = 20000 + n;
+    const rand = () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const base = products[Math.floor(rand() * products.length)];
+    const words = ['Classic', 'Pro', 'Lite', 'Max', 'Eco', 'Plus', 'Mini', 'Select', 'Prime', 'Studio'];
+    const edition = words[Math.floor(rand() * words.length)];
+    const cents = Math.max(99, Math.round(Number(base.price_cents) * (0.6 + rand() * 0.8) / 100) * 100 - 1);
+    const at = new Date(Date.UTC(2024, 0, 1) - n * 60000).toISOString().replace(/\.\d+Z$/, 'Z');
+    return {
+      _id: '66' + n.toString(16).padStart(22, '0'),
+      name: base.name + ' ' + edition + ' ' + (n + 1),
+      description: base.description,
+      price_cents: cents,
+      category: base.category,
+      stock: Math.floor(rand() * 200),
+      image: base.image,
+      created_at: at,
+      updated_at: at,
+    };
+  }
+
+  let inserted = 0;
+  const marker = target.seed_runs.findOne({ _id: 'demo' });
+  const empty = target.products.countDocuments({}, { limit: 1 }) === 0;
+  let note = '';
+  if (marker) {
+    note = 'seeded before';
+  } else if (seedDemo === '0') {
+    note = 'SEED_DEMO=0';
+  } else if (!empty) {
+    note = 'not empty';
+  } else {
+    const BATCH = 1000; // one round trip per batch
+    let batch = [];
+    const flush = () => {
+      if (batch.length === 0) return;
+      inserted += Object.keys(target.products.insertMany(batch, { ordered: false }).insertedIds).length;
+      batch = [];
+    };
+    for (let i = 0; i < seedCount; i++) {
+      batch.push(toDoc(i < products.length ? products[i] : generated(i)));
+      if (batch.length === BATCH) flush();
+    }
+    flush();
+    target.seed_runs.insertOne({ _id: 'demo', products: inserted, at: new Date() });
+  }
+  // a catalogue that was there before the marker existed (or is the shop's own)
+  // never gets the demo, even after every product is deleted; SEED_DEMO=0
+  // records nothing (an empty database may still be seeded later)
+  if (note === 'not empty') target.seed_runs.insertOne({ _id: 'demo', products: 0, skipped: note, at: new Date() });
 
   // ------------------------------------------------------ application user --
   // PLACEHOLDER: create the application's own login on real MongoDB only.
@@ -179,5 +243,6 @@
   // -------------------------------------------------------------- summary --
   const nCategories = target.categories.countDocuments({});
   const nProducts = target.products.countDocuments({});
-  print('mongo-init: ' + nCategories + ' categories, ' + nProducts + ' products (' + inserted + ' inserted)');
+  print('mongo-init: ' + nCategories + ' categories, ' + nProducts + ' products (' + inserted + ' inserted' +
+    (note && note !== 'seeded before' ? '; demo not loaded: ' + note : '') + ')');
 })();

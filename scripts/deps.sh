@@ -5,6 +5,11 @@
 # project's own Go program, when its go.sum changed).
 #
 #   scripts/deps.sh [runtime|test|bench]   (default: runtime)
+#
+# Not installed here (Debian 12's own packages are too old): Node.js >= 20
+# and Go >= 1.24 (README.md says where to get them); checked, with a clear
+# message. Go is needed only to build FerretDB: not for `runtime` when
+# MONGO_URI names a real MongoDB server.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=${STATE_DIR:-$root/state}
@@ -17,7 +22,7 @@ pkgs=(ca-certificates build-essential cmake ninja-build pkg-config git curl
 case $what in
   # docker-compose (v1.29): tests/deploy.test.mjs validates the compose files
   # with `docker-compose config`, which needs no Docker engine
-  test) pkgs+=(clang clang-format valgrind docker-compose nghttp2-client chromium) ;;
+  test) pkgs+=(clang clang-format valgrind docker-compose nghttp2-client chromium shellcheck) ;;
   bench) pkgs+=(wrk nghttp2-client) ;;
 esac
 
@@ -43,9 +48,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-for tool in go node npm; do
-  command -v $tool >/dev/null || { echo "deps: '$tool' is required (see README.md)" >&2; exit 1; }
-done
+# version_at_least HAVE WANT: true when dotted version HAVE >= WANT
+version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+need_go=1
+[ "$what" = runtime ] && [ -n "${MONGO_URI:-}" ] && need_go=0
+node_hint="Node.js >= 20 and npm: Debian 12's nodejs is 18; use NodeSource's deb packages (deb.nodesource.com, node_20.x or newer) or the tarball from nodejs.org (see README.md)"
+go_hint="Go >= 1.24 (only to build the local FerretDB; not needed when MONGO_URI names a real MongoDB): Debian 12's golang is 1.19; install Go's own release from go.dev/dl into /usr/local/go and put /usr/local/go/bin on PATH (see README.md)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "deps: node and npm are required: $node_hint" >&2
+  exit 1
+fi
+have=$(node -p 'process.versions.node')
+version_at_least "$have" 20 || { echo "deps: node $have is too old: $node_hint" >&2; exit 1; }
+if [ "$need_go" = 1 ]; then
+  command -v go >/dev/null || { echo "deps: go is required: $go_hint" >&2; exit 1; }
+  have=$(GOTOOLCHAIN=local go env GOVERSION | sed 's/^go//')
+  version_at_least "$have" 1.24 || { echo "deps: go $have is too old: $go_hint" >&2; exit 1; }
+fi
 
 # npm packages, pinned by package-lock.json
 stamp=$root/node_modules/.lock-stamp
@@ -56,6 +75,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
+[ "$need_go" = 1 ] || exit 0
 # FerretDB, pinned by tools/ferretdb/go.sum; cached in the state folder
 mkdir -p "$state/bin"
 fstamp=$state/bin/ferretdb-local.stamp

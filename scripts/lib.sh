@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers shared by scripts/stack.sh (make run) and bench/run.sh:
 # ports, and starting the local Redis and FerretDB and loading the seed.
 # Source it; each start_* runs its server in the background (the caller

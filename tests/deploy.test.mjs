@@ -266,6 +266,7 @@ describe('normalised compose files', () => {
     assert.equal(m.MONGO_INITDB_ROOT_PASSWORD, env.MONGO_INITDB_ROOT_PASSWORD);
     assert.equal(m.MONGO_APP_USER, env.MONGO_APP_USER);
     assert.equal(m.MONGO_APP_PASSWORD, env.MONGO_APP_PASSWORD);
+    assert.equal(String(m.SEED_DEMO), '0', 'production starts without the demo catalogue');
     const b = services.backend.environment;
     assert.equal(b.MONGO_URI,
       `mongodb://${env.MONGO_APP_USER}:${env.MONGO_APP_PASSWORD}@mongo:27017/catalog?authSource=catalog`);

@@ -468,10 +468,12 @@ void config_print_help(void *file)
 {
     FILE *fp = file;
     fprintf(fp, "catalog-backend: product catalog API (h2o + Redis cache-aside + MongoDB)\n\n"
-                "Usage: catalog-backend [--help | --healthcheck | --routes | --add-user NAME ROLE]\n\n"
+                "Usage: catalog-backend [--help | --healthcheck | --routes | --add-user NAME ROLE | --check-password NAME]\n\n"
                 "  --healthcheck         GET /health on HOST:PORT, exit 0 when it answers 200 (for container HEALTHCHECK)\n"
                 "  --routes              print the API's routes (METHOD PATH)\n"
-                "  --add-user NAME ROLE  create or update a user (ROLE admin or viewer); the password is read from stdin\n\n"
+                "  --add-user NAME ROLE  create or update a user (ROLE admin or viewer); the password is read from stdin\n"
+                "  --check-password NAME compare the password on stdin with NAME's stored hash, without signing in\n"
+                "                        (exit 0 matches, 1 differs, 3 no such user, 4 MongoDB unreachable)\n\n"
                 "Configuration comes from the environment:\n\n");
     for (size_t i = 0; i < NOPTS; i++)
         fprintf(fp, "  %-22s %s\n  %-22s   default: %s\n", options[i].name, options[i].help, "",

@@ -49,36 +49,58 @@ static int healthcheck(const config_t *cfg)
     return strncmp(buf, "HTTP/1.1 200", 12) == 0 ? 0 : 1;
 }
 
-/* --add-user NAME ROLE: creates or updates a user, the password read from
- * stdin (first line), so it never shows in a process list. */
-static int add_user(const config_t *cfg, const char *name, const char *role)
+/* Reads a password from stdin (first line) into pw, so it never shows in
+ * a process list. Returns 0, or 2 with a message naming option. */
+static int read_password(const char *option, char pw[PASSWORD_MAX + 2])
 {
-    if (!users_valid_name(name) || (strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0)) {
-        fprintf(stderr, "catalog-backend: --add-user NAME ROLE: NAME is 1..64 of [A-Za-z0-9._@-], ROLE admin or viewer\n");
-        return 2;
-    }
-    char pw[PASSWORD_MAX + 2];
-    if (fgets(pw, sizeof(pw), stdin) == NULL) {
-        fprintf(stderr, "catalog-backend: --add-user: give the password on stdin\n");
+    if (fgets(pw, PASSWORD_MAX + 2, stdin) == NULL) {
+        fprintf(stderr, "catalog-backend: %s: give the password on stdin\n", option);
         return 2;
     }
     size_t line = strcspn(pw, "\r\n");
     int whole = pw[line] != '\0' || feof(stdin); /* else the line went on past the buffer */
     pw[line] = '\0';
     if (line < 12 || line > PASSWORD_MAX || !whole) {
-        fprintf(stderr, "catalog-backend: --add-user: the password must be 12 to %d characters\n", PASSWORD_MAX);
-        sodium_memzero(pw, sizeof(pw));
+        fprintf(stderr, "catalog-backend: %s: the password must be 12 to %d characters\n", option, PASSWORD_MAX);
+        sodium_memzero(pw, PASSWORD_MAX + 2);
         return 2;
     }
+    return 0;
+}
+
+/* --add-user NAME ROLE: creates or updates a user, the password read from
+ * stdin. --check-password NAME (role NULL): compares the password on stdin
+ * with NAME's stored hash without signing in (no failed attempt counted);
+ * exit 0 matches, 1 differs, 3 no such user, 4 MongoDB error. */
+static int user_command(const config_t *cfg, const char *name, const char *role)
+{
+    const char *option = role ? "--add-user" : "--check-password";
+    if (!users_valid_name(name) || (role && strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0)) {
+        fprintf(stderr, "catalog-backend: %s: NAME is 1..64 of [A-Za-z0-9._@-]%s\n", option, role ? ", ROLE admin or viewer" : "");
+        return 2;
+    }
+    char pw[PASSWORD_MAX + 2];
+    if (read_password(option, pw) != 0)
+        return 2;
     mongoc_init();
-    char err[512];
+    char err[512] = "libsodium cannot start";
     bson_error_t e;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(cfg->mongo_uri, &e);
+    if (uri && !mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 5000);
     mongoc_client_t *client = uri ? mongoc_client_new_from_uri(uri) : NULL;
     int rc = 1;
-    if (client == NULL)
+    if (client == NULL) {
         fprintf(stderr, "catalog-backend: MONGO_URI: %s\n", e.message);
-    else if (password_init() != 0 || users_put(client, cfg->mongo_db, name, role, pw, err, sizeof(err)) != 0)
+        rc = 2;
+    } else if (!role) {
+        int c = password_init() != 0 ? USERS_CHECK_ERROR : users_check_password(client, cfg->mongo_db, name, pw, err, sizeof(err));
+        static const char *const says[] = {"matches", "differs from the stored one", "no such user", "cannot check"};
+        static const int codes[] = {0, 1, 3, 4};
+        fprintf(stderr, "catalog-backend: --check-password: %s: %s%s%s\n", name, says[c], c == USERS_CHECK_ERROR ? ": " : "",
+                c == USERS_CHECK_ERROR ? err : "");
+        rc = codes[c];
+    } else if (password_init() != 0 || users_put(client, cfg->mongo_db, name, role, pw, err, sizeof(err)) != 0)
         fprintf(stderr, "catalog-backend: --add-user: %s\n", err);
     else {
         fprintf(stderr, "catalog-backend: user '%s' (%s) saved\n", name, role);
@@ -163,6 +185,9 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--add-user") == 0 && i + 2 < argc) {
             add_name = argv[++i];
             add_role = argv[++i];
+        } else if (strcmp(argv[i], "--check-password") == 0 && i + 1 < argc) {
+            add_name = argv[++i];
+            add_role = NULL;
         } else {
             fprintf(stderr, "catalog-backend: unknown argument '%s' (see --help)\n", argv[i]);
             return 2;
@@ -178,7 +203,7 @@ int main(int argc, char **argv)
     if (check)
         return healthcheck(&app.cfg);
     if (add_name != NULL)
-        return add_user(&app.cfg, add_name, add_role);
+        return user_command(&app.cfg, add_name, add_role);
     /* signals are taken by sigwait on this thread only (blocked before
      * the slow start-up steps, so a signal then is handled after them) */
     sigset_t sigs;

@@ -180,10 +180,10 @@ class Stack {
     await waitPort(this.mongoPort);
   }
 
-  runInit(db = 'catalog') {
+  runInit(db = 'catalog', env = {}) {
     return execFileSync(path.join(root, 'node_modules/.bin/mongosh'),
       [this.mongoUri, '--quiet', '--file', path.join(root, 'mongo-init/init.js')],
-      { env: { ...process.env, MONGO_DB: db }, encoding: 'utf8' });
+      { env: { ...process.env, MONGO_DB: db, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   mongosh(script, db = 'catalog') {

@@ -195,3 +195,28 @@ int users_put(mongoc_client_t *client, const char *db, const char *name, const c
 {
     return upsert_user(client, db, name, role, password, 1, NULL, err, errlen);
 }
+
+int users_check_password(mongoc_client_t *client, const char *db, const char *name, const char *password, char *err, size_t errlen)
+{
+    mongoc_collection_t *coll = mongoc_client_get_collection(client, db, USERS);
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "username", name);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+    const bson_t *doc;
+    bson_error_t e;
+    char hash[PASSWORD_HASH_MAX] = "";
+    int rc = USERS_CHECK_NO_USER;
+    if (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, doc, "password_hash") && BSON_ITER_HOLDS_UTF8(&it))
+            snprintf(hash, sizeof(hash), "%s", bson_iter_utf8(&it, NULL));
+        rc = hash[0] && password_verify(hash, password, strlen(password)) ? USERS_CHECK_MATCH : USERS_CHECK_DIFFERS;
+    } else if (mongoc_cursor_error(cur, &e)) {
+        snprintf(err, errlen, "users: %.400s", e.message);
+        rc = USERS_CHECK_ERROR;
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    mongoc_collection_destroy(coll);
+    return rc;
+}

@@ -55,4 +55,12 @@ int users_bootstrap(mongoc_client_t *client, const char *db, const char *admin, 
 int users_put(mongoc_client_t *client, const char *db, const char *name, const char *role, const char *password, char *err,
               size_t errlen);
 
+typedef enum { USERS_CHECK_MATCH, USERS_CHECK_DIFFERS, USERS_CHECK_NO_USER, USERS_CHECK_ERROR } users_check_t;
+
+/* Compares password with the stored hash of user name, locally (for the
+ * --check-password command line: no login, so no failure is counted
+ * toward the lockout). Blocking. Returns a users_check_t; on
+ * USERS_CHECK_ERROR a message is in err. */
+int users_check_password(mongoc_client_t *client, const char *db, const char *name, const char *password, char *err, size_t errlen);
+
 #endif
