@@ -157,3 +157,12 @@ ids=$(curl -sf "http://127.0.0.1:$api_port/api/products?limit=50" | grep -o '"id
 read -r w_rps w_50 w_99 w_bad <<<"$(BENCH_TOKEN=$token BENCH_IDS=$ids measure_c 8 "http://127.0.0.1:$api_port" -s "$root/bench/wrk-write.lua")"
 echo "admin writes (PATCH, findAndModify + invalidation before the answer, 8 connections)"
 row "backend direct" "$w_rps" "$w_50" "$w_99" "${w_bad#0}"
+
+# Redis replies later than REDIS_TIMEOUT_MS over the whole run (each such
+# read was served from MongoDB), and connections given up for silence
+# (each raises the floor: every cached entry is read again once)
+stats=$(curl -sf "http://127.0.0.1:$api_port/api/stats")
+late=$(printf '%s' "$stats" | sed -n 's/.*"redis_late_replies":\([0-9]*\).*/\1/p')
+drops=$(printf '%s' "$stats" | sed -n 's/.*"redis_reconnects_for_silence":\([0-9]*\).*/\1/p')
+reqs=$(printf '%s' "$stats" | sed -n 's/.*"requests":\([0-9]*\).*/\1/p')
+echo "Redis under the bench's load (REDIS_TIMEOUT_MS=${REDIS_TIMEOUT_MS:-100}): ${late:-?} late replies, ${drops:-?} reconnections for silence, over ${reqs:-?} requests"

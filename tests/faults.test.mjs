@@ -4,10 +4,21 @@
 // what is not cached; nothing hangs; everything comes back on its own.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { assertProblem, getFresh, root, sleep, startStack, until } from './lib/stack.mjs';
+import { assertProblem, getFresh, mintToken, root, send, sleep, startStack, until } from './lib/stack.mjs';
 
+// Makes Redis sleep (DEBUG SLEEP) from a connection opened beforehand, so
+// the stall starts as this resolves; returns { done }, a promise of its end.
+async function redisSleep(port, seconds) {
+  const sock = net.connect(port, '127.0.0.1');
+  await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+  const done = new Promise((resolve) => sock.once('data', () => { sock.destroy(); resolve(); }));
+  sock.write(`DEBUG SLEEP ${seconds}\r\n`);
+  await sleep(10);
+  return { done };
+}
 const SEED_IDS = JSON.parse(fs.readFileSync(path.join(root, 'mongo-init/products.json'), 'utf8')).map((p) => p._id);
 let nextId = 0;
 let nextOffset = 0;
@@ -145,6 +156,54 @@ test('Redis hung (SIGSTOP), REDIS_TIMEOUT_MS=100: reads BYPASS fast, ready warn 
   t.diagnostic(`Redis used again ${took} ms after SIGCONT`);
   const r = await b.proc.stop();
   assert.equal(r.code, 0);
+});
+
+test('Redis slow for 300 ms (DEBUG SLEEP): reads BYPASS, the connection stays, nothing cached is thrown away; a write waits and is not deferred', T, async (t) => {
+  const b = await s.startBackend({ THREADS: '1', REDIS_TIMEOUT_MS: '100', REDIS_DEAD_MS: '1000' });
+  const cached = freshProduct();
+  await warmUp(b, cached);
+  const floor = s.redisCli('GET', '{products}:floor');
+  const gen = s.redisCli('GET', '{products}:gen');
+  const before = (await stats(b)).cache;
+  const { done: sleeping } = await redisSleep(s.redisPort, 0.3);
+  const during = await getFresh(b.url + cached, { timeoutMs: 5000 });
+  assert.equal(during.status, 200);
+  assert.equal(during.headers.get('x-cache'), 'BYPASS');
+  assert.ok(during.ms < 250, `answered in ${during.ms.toFixed(0)} ms (REDIS_TIMEOUT_MS=100)`);
+  // while the reply is late, reads do not queue behind it
+  const next = await getFresh(b.url + cached, { timeoutMs: 5000 });
+  assert.ok(next.ms < 150, `the next read: ${next.ms.toFixed(0)} ms`);
+  // a write's invalidation waits for Redis (up to REDIS_DEAD_MS) instead of being deferred
+  const w = await send('PATCH', b.url + cached, { stock: 77 }, mintToken());
+  assert.equal(w.status, 200, w.text);
+  assert.equal(w.headers.get('x-cache-invalidation'), null, 'applied, not deferred');
+  await sleeping;
+  await until('the late reply arrived: cached reads are HITs again', 3000,
+    async () => (await getFresh(b.url + cached)).headers.get('x-cache') === 'HIT');
+  const after = (await stats(b)).cache;
+  assert.ok(after.redis_late_replies > before.redis_late_replies, JSON.stringify(after));
+  assert.equal(after.redis_reconnects_for_silence, before.redis_reconnects_for_silence, 'no reconnection');
+  assert.equal(s.redisCli('GET', '{products}:floor'), floor, 'the floor was not raised');
+  assert.equal(Number(s.redisCli('GET', '{products}:gen')), Number(gen) + 1, 'bumped once: by the write');
+  assert.equal((await getFresh(b.url + cached)).body.stock, 77);
+  assert.equal((await b.proc.stop()).code, 0);
+  t.diagnostic(`read during the stall: ${during.ms.toFixed(0)} ms`);
+});
+
+test('Redis silent past REDIS_DEAD_MS (DEBUG SLEEP 1.5 s): the connection is dropped and the floor raised on reconnection', T, async () => {
+  const b = await s.startBackend({ THREADS: '1', REDIS_TIMEOUT_MS: '100', REDIS_DEAD_MS: '600' });
+  const cached = freshProduct();
+  await warmUp(b, cached);
+  const floor = Number(s.redisCli('GET', '{products}:floor') || 0);
+  const { done: sleeping } = await redisSleep(s.redisPort, 1.5);
+  assert.equal((await getFresh(b.url + cached, { timeoutMs: 5000 })).headers.get('x-cache'), 'BYPASS');
+  await sleeping;
+  await until('reconnected, the floor raised', 6000, async () => Number(s.redisCli('GET', '{products}:floor') || 0) > floor);
+  const st = (await stats(b)).cache;
+  assert.ok(st.redis_reconnects_for_silence >= 1, JSON.stringify(st));
+  // the entry from before the silence is retired: a MISS, then a HIT
+  await until('served from Redis again', 6000, async () => (await getFresh(b.url + cached)).headers.get('x-cache') === 'HIT');
+  assert.equal((await b.proc.stop()).code, 0);
 });
 
 test('Redis hangs between the lookup (MISS) and the fill: the read from MongoDB is still answered 200, not 503', T, async (t) => {

@@ -46,12 +46,12 @@ typedef struct app_thread {
     h2o_multithread_receiver_t control_receiver; /* drain */
     h2o_multithread_message_t drain_msg;
     cache_t *cache;
-    h2o_timeout_t store_timeout;               /* time box of a request waiting on a store job */
-    h2o_timeout_t health_timeout;              /* time box of each readiness check */
-    struct app_health_ping {                   /* the last MongoDB readiness ping (handlers/health.c) */
-        int inflight;                          /* a ping job is queued or running */
-        h2o_linklist_t waiters;                /* ready_t waiting for it */
-        uint64_t at_us;                        /* when the last result came (0: none yet) */
+    h2o_timeout_t store_timeout;  /* time box of a request waiting on a store job */
+    h2o_timeout_t health_timeout; /* time box of each readiness check */
+    struct app_health_ping {      /* the last MongoDB readiness ping (handlers/health.c) */
+        int inflight;             /* a ping job is queued or running */
+        h2o_linklist_t waiters;   /* ready_t waiting for it */
+        uint64_t at_us;           /* when the last result came (0: none yet) */
         int ok;
         uint64_t took_us;
         char detail[160];

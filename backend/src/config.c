@@ -31,6 +31,8 @@ static const opt_t options[] = {
     {"REDIS_URL", "redis://127.0.0.1:6379/0", OPT_STR, 0, 0,
      "redis://[[user]:password@]host[:port][/db] or unix:///path (host names resolved off the loop)"},
     {"REDIS_TIMEOUT_MS", "100", OPT_UINT, 1, 60000, "Redis command timeout (then served from MongoDB, X-Cache: BYPASS)"},
+    {"REDIS_DEAD_MS", "1000", OPT_UINT, 1, 600000,
+     "a reply this late means the connection is lost: reconnect (at least REDIS_TIMEOUT_MS; invalidations wait this long)"},
     {"CACHE_TTL", "300", OPT_UINT, 1, 86400 * 30, "TTL of cached reads, seconds"},
     {"CACHE_TTL_JITTER_PCT", "0", OPT_UINT, 0, 3, "shorten each TTL by a random 0..N percent (N <= 3)"},
     {"CACHE_NEGATIVE_TTL", "15", OPT_UINT, 1, 3600, "TTL of a cached 'no such product', seconds"},
@@ -451,6 +453,8 @@ int config_load(config_t *cfg, char *err, size_t errlen)
                 return -1;
         } else if (strcmp(name, "DEBUG_FILL_DELAY_MS") == 0) {
             cfg->debug_fill_delay_ms = (unsigned)n;
+        } else if (strcmp(name, "REDIS_DEAD_MS") == 0) {
+            cfg->redis_dead_ms = (unsigned)n;
         } else if (strcmp(name, "WRITE_RETRY_MS") == 0) {
             cfg->write_retry_ms = (unsigned)n;
         } else if (strcmp(name, "DEBUG_CLAIM_HOLD_MS") == 0) {

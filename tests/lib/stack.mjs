@@ -169,6 +169,8 @@ class Stack {
     fs.mkdirSync(path.join(this.dir, 'redis'), { recursive: true });
     this.redis = new Proc('redis', 'redis-server', [
       path.join(root, 'scripts/redis-local.conf'), '--port', String(this.redisPort), '--dir', path.join(this.dir, 'redis'),
+      // tests stall Redis with DEBUG SLEEP (from loopback only)
+      '--enable-debug-command', 'local',
     ], {}, this.logDir);
     await waitPort(this.redisPort);
   }

@@ -127,7 +127,7 @@ static int send_bump(cache_t *c, redis_loop_t *rl, const char *product_key, uint
     size_t lens[] = {4, sizeof(BUMP_LUA) - 1, 1, sizeof(CACHE_GEN_KEY) - 1, strlen(key2), (size_t)n, 3};
     bump_t *b = malloc(sizeof(*b));
     *b = (bump_t){c, epoch, product_key == NULL, cb, data};
-    if (redis_loop_command(rl, on_bump_reply, b, 7, argv, lens) != 0) {
+    if (redis_loop_command_patient(rl, on_bump_reply, b, 7, argv, lens) != 0) {
         free(b);
         return -1;
     }

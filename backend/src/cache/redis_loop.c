@@ -16,8 +16,12 @@ struct redis_loop {
     redisAsyncContext *ac;
     h2o_socket_t *sock;
     rl_state_t state;
-    unsigned attempt; /* consecutive failures, for the backoff */
-    h2o_timeout_t cmd_timeout;
+    unsigned attempt;           /* consecutive failures, for the backoff */
+    h2o_timeout_t cmd_timeout;  /* REDIS_TIMEOUT_MS: a command is answered NULL */
+    h2o_timeout_t dead_timeout; /* REDIS_DEAD_MS: a patient command's reply is missing: drop */
+    h2o_timeout_t late_timeout; /* REDIS_DEAD_MS - REDIS_TIMEOUT_MS: a late reply is still missing: drop */
+    unsigned late;              /* commands answered NULL whose reply has not come yet */
+    redis_loop_counters_t counters;
     h2o_timeout_t backoff[BACKOFF_STEPS];
     h2o_timeout_entry_t retry_entry;
     h2o_timeout_t now_timeout; /* 0 ms: the next address, outside hiredis' callbacks; write batching */
@@ -39,6 +43,7 @@ typedef struct {
     redis_loop_t *rl;
     redis_loop_cb cb;
     void *data;
+    int answered; /* cb got NULL at the timeout; the reply, when it comes, is dropped */
 } rl_cmd_t;
 
 static void start_connect(redis_loop_t *rl);
@@ -179,6 +184,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 {
     redis_loop_t *rl = ac->data;
     rl->ac = NULL;
+    rl->late = 0; /* every pending command has been answered by now */
     if (h2o_timeout_is_linked(&rl->connect_entry))
         h2o_timeout_unlink(&rl->connect_entry);
     log_down(rl, status == REDIS_OK ? "disconnected" : (ac->errstr[0] ? ac->errstr : "connection lost"));
@@ -330,7 +336,10 @@ redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_l
     rl->cfg = cfg;
     rl->on_ready = on_ready;
     rl->ready_data = ready_data;
+    unsigned dead = cfg->redis_dead_ms > cfg->redis_timeout_ms ? cfg->redis_dead_ms : cfg->redis_timeout_ms;
     h2o_timeout_init(ctx->loop, &rl->cmd_timeout, cfg->redis_timeout_ms);
+    h2o_timeout_init(ctx->loop, &rl->dead_timeout, dead);
+    h2o_timeout_init(ctx->loop, &rl->late_timeout, dead - cfg->redis_timeout_ms);
     for (unsigned i = 0; i < BACKOFF_STEPS; i++)
         h2o_timeout_init(ctx->loop, &rl->backoff[i], steps[i]);
     rl->retry_entry.cb = on_retry;
@@ -344,13 +353,15 @@ redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_l
 
 /* ---- commands ---- */
 
-static void on_cmd_timeout(h2o_timeout_entry_t *entry)
+/* A reply missing for REDIS_DEAD_MS: the connection is taken for lost.
+ * hiredis 0.14 has no async timeouts: drop it; every pending command then
+ * gets a NULL reply, and the reconnection follows. */
+static void on_cmd_dead(h2o_timeout_entry_t *entry)
 {
     rl_cmd_t *cmd = (rl_cmd_t *)entry;
     redis_loop_t *rl = cmd->rl;
-    /* hiredis 0.14 has no async timeouts: drop the connection; every pending
-     * command (this one included) then gets a NULL reply */
-    log_down(rl, "command timed out");
+    atomic_fetch_add_explicit(&rl->counters.drops, 1, memory_order_relaxed);
+    log_down(rl, "a reply missing for REDIS_DEAD_MS");
     redisAsyncContext *ac = rl->ac;
     if (ac != NULL) {
         rl->state = RL_IDLE; /* callbacks run from the free below must not send on ac */
@@ -359,32 +370,71 @@ static void on_cmd_timeout(h2o_timeout_entry_t *entry)
     }
 }
 
+/* REDIS_TIMEOUT_MS passed: the caller is answered NULL now (it serves from
+ * MongoDB); the connection stays, and new commands bypass it, until the
+ * reply comes or REDIS_DEAD_MS passes. */
+static void on_cmd_timeout(h2o_timeout_entry_t *entry)
+{
+    rl_cmd_t *cmd = (rl_cmd_t *)entry;
+    redis_loop_t *rl = cmd->rl;
+    atomic_fetch_add_explicit(&rl->counters.late, 1, memory_order_relaxed);
+    cmd->answered = 1;
+    rl->late++;
+    cmd->timeout.cb = on_cmd_dead;
+    h2o_timeout_link(rl->ctx->loop, &rl->late_timeout, &cmd->timeout);
+    redis_loop_cb cb = cmd->cb;
+    cmd->cb = NULL;
+    if (cb != NULL)
+        cb(NULL, cmd->data);
+}
+
 static void on_cmd_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     rl_cmd_t *cmd = privdata;
+    redis_loop_t *rl = cmd->rl;
     if (h2o_timeout_is_linked(&cmd->timeout))
         h2o_timeout_unlink(&cmd->timeout);
-    if (cmd->cb != NULL)
+    if (cmd->answered) {
+        if (rl->late > 0) /* on_disconnect may have zeroed it first */
+            rl->late--;
+    } else if (cmd->cb != NULL)
         cmd->cb(r, cmd->data);
     free(cmd);
 }
 
-int redis_loop_command(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen)
+static int send_command(redis_loop_t *rl, int patient, redis_loop_cb cb, void *data, int argc, const char **argv,
+                        const size_t *argvlen)
 {
-    if (rl->state != RL_READY || rl->ac == NULL)
+    if (rl->state != RL_READY || rl->ac == NULL || (!patient && rl->late != 0))
         return -1;
     rl_cmd_t *cmd = malloc(sizeof(*cmd));
     memset(&cmd->timeout, 0, sizeof(cmd->timeout));
-    cmd->timeout.cb = on_cmd_timeout;
+    cmd->timeout.cb = patient ? on_cmd_dead : on_cmd_timeout;
     cmd->rl = rl;
     cmd->cb = cb;
     cmd->data = data;
+    cmd->answered = 0;
     if (redisAsyncCommandArgv(rl->ac, on_cmd_reply, cmd, argc, argv, argvlen) != REDIS_OK) {
         free(cmd);
         return -1;
     }
-    h2o_timeout_link(rl->ctx->loop, &rl->cmd_timeout, &cmd->timeout);
+    h2o_timeout_link(rl->ctx->loop, patient ? &rl->dead_timeout : &rl->cmd_timeout, &cmd->timeout);
     return 0;
+}
+
+int redis_loop_command(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen)
+{
+    return send_command(rl, 0, cb, data, argc, argv, argvlen);
+}
+
+int redis_loop_command_patient(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen)
+{
+    return send_command(rl, 1, cb, data, argc, argv, argvlen);
+}
+
+const redis_loop_counters_t *redis_loop_counters(const redis_loop_t *rl)
+{
+    return &rl->counters;
 }
 
 int redis_loop_is_ready(const redis_loop_t *rl)

@@ -7,6 +7,8 @@
 
 #include <h2o.h>
 #include <hiredis/async.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -28,9 +30,29 @@ typedef void (*redis_loop_ready_cb)(redis_loop_t *rl, void *data);
 redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_loop_ready_cb on_ready, void *ready_data);
 
 /* Sends a command (binary-safe argv). Returns 0 when accepted (cb will be
- * called once), -1 at once when not connected (cb is not called): the
- * caller bypasses the cache. cb may be NULL for fire-and-forget. */
+ * called once: with NULL after REDIS_TIMEOUT_MS), -1 at once when not
+ * connected or while an earlier reply is late (the connection may be
+ * stalled: better not queue behind it); cb is then not called and the
+ * caller bypasses the cache. cb may be NULL for fire-and-forget.
+ * A late reply does not drop the connection: only a reply missing for
+ * REDIS_DEAD_MS does (then every pending command gets NULL and the
+ * connection is made again), so a slow moment costs a few bypassed reads,
+ * not a reconnection. */
 int redis_loop_command(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen);
+
+/* Like redis_loop_command for a command whose outcome a guarantee rests on
+ * (an invalidation): sent even while a reply is late, and answered NULL
+ * only when the connection is taken for lost (REDIS_DEAD_MS), so "not
+ * applied" always comes with a reconnection. */
+int redis_loop_command_patient(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen);
+
+/* Counters of this loop's connection (read from any thread). */
+typedef struct {
+    _Atomic uint64_t late;  /* replies later than REDIS_TIMEOUT_MS (the command was answered NULL) */
+    _Atomic uint64_t drops; /* connections given up for a reply missing REDIS_DEAD_MS */
+} redis_loop_counters_t;
+
+const redis_loop_counters_t *redis_loop_counters(const redis_loop_t *rl);
 
 /* 1 when connected and ready for commands. */
 int redis_loop_is_ready(const redis_loop_t *rl);

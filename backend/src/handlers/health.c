@@ -23,7 +23,7 @@ void health_live(request_t *r)
  * answers for a second, so a flood of probes cannot fill the store queue.
  * Shared by the request and both checks; freed when all three let go. */
 typedef struct {
-    request_t *r; /* NULL once the request is gone */
+    request_t *r;             /* NULL once the request is gone */
     h2o_linklist_t ping_link; /* in the thread's health_ping.waiters while waiting (holds a reference) */
     int refs;
     int pending; /* checks not yet settled */

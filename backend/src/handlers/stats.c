@@ -15,6 +15,7 @@ void stats_get(request_t *r)
     app_t *app = r->thread->app;
     uint64_t req = 0, hits = 0, misses = 0, bypass = 0, nm = 0, jobs = 0, errs = 0, rej = 0, e4 = 0, e5 = 0, lat = 0, logins = 0;
     unsigned redis_up = 0;
+    uint64_t late = 0, drops = 0;
     for (unsigned i = 0; i < app->cfg.threads; i++) {
         app_thread_t *t = &app->threads[i];
         req += LOAD(t, requests);
@@ -29,6 +30,9 @@ void stats_get(request_t *r)
         e4 += LOAD(t, responses_4xx);
         e5 += LOAD(t, responses_5xx);
         lat += LOAD(t, latency_us_total);
+        const redis_loop_counters_t *rc = redis_loop_counters(cache_redis(t->cache));
+        late += atomic_load_explicit(&rc->late, memory_order_relaxed);
+        drops += atomic_load_explicit(&rc->drops, memory_order_relaxed);
     }
     redis_up = cache_is_connected(r->thread->cache);
     cJSON *root = cJSON_CreateObject();
@@ -46,6 +50,8 @@ void stats_get(request_t *r)
     uint64_t lookups = hits + misses + bypass;
     cJSON_AddNumberToObject(c, "hit_ratio", lookups ? (double)hits / (double)lookups : 0.0);
     cJSON_AddBoolToObject(c, "redis_connected", redis_up);
+    cJSON_AddNumberToObject(c, "redis_late_replies", (double)late);
+    cJSON_AddNumberToObject(c, "redis_reconnects_for_silence", (double)drops);
     cJSON *s = cJSON_AddObjectToObject(root, "store");
     cJSON_AddNumberToObject(s, "jobs", (double)jobs);
     cJSON_AddNumberToObject(s, "errors", (double)errs);

@@ -88,8 +88,9 @@ static int reject_flaw(const char *k, const char *s, int allow_breaks, input_err
 {
     switch (text_flaw(s, strlen(s), allow_breaks)) {
     case TEXT_CONTROL:
-        input_errors_add(errs, k, allow_breaks ? "must not contain control characters other than tab and line breaks"
-                                               : "must not contain control characters");
+        input_errors_add(errs, k,
+                         allow_breaks ? "must not contain control characters other than tab and line breaks"
+                                      : "must not contain control characters");
         return 1;
     case TEXT_BIDI:
         input_errors_add(errs, k, "must not contain bidirectional formatting characters (U+202A to U+202E, U+2066 to U+2069)");

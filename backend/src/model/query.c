@@ -387,7 +387,7 @@ int query_canonical(const query_t *q, int64_t offset, char *buf, size_t cap)
 
 void query_q_regex(const char *q, char *out)
 {
-    static const char dot_above[] = "\xcc\x87";       /* U+0307 */
+    static const char dot_above[] = "\xcc\x87";            /* U+0307 */
     static const char any_i[] = "(?:i\xcc\x87?|\xc4\xb0)"; /* i, i + U+0307, U+0130 */
     size_t o = 0;
     for (const char *p = q; *p; p++) {
