@@ -365,6 +365,27 @@ describe('read-only fields', () => {
     assert.equal(u.body.version, 3);
   });
 
+  test('timestamps: one format (milliseconds, Z) for seeded and new products; an echoed timestamp is compared as an instant', async () => {
+    const seeded = (await get(`${B}/api/products?limit=100&order=created_at`)).body.products;
+    const c = await create();
+    for (const p of [...seeded, c.body]) {
+      assert.match(p.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, p.created_at);
+      assert.match(p.updated_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, p.updated_at);
+    }
+    // the same instant in other RFC 3339 spellings is "the current value"
+    const ms = Date.parse(c.body.created_at);
+    const plusOne = new Date(ms + 3600000).toISOString().replace(/Z$/, '+01:00');
+    const r = await send('PATCH', P(c.body.id), { created_at: plusOne, stock: 4 }, TOKEN);
+    assert.equal(r.status, 200, r.text);
+    const whole = new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+    if (ms % 1000 === 0) {
+      assert.equal((await send('PATCH', P(c.body.id), { created_at: whole, stock: 5 }, TOKEN)).status, 200);
+    }
+    // another instant, even by a millisecond, is not
+    const off = await send('PATCH', P(c.body.id), { created_at: new Date(ms + 1).toISOString(), stock: 6 }, TOKEN);
+    assertInvalid(off, [['created_at', `is read-only (it is ${c.body.created_at})`]]);
+  });
+
   test('different values → 422 naming the field; nothing changes', async () => {
     const c = await create();
     const cases = [

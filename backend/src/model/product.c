@@ -17,11 +17,64 @@ int product_format_time(int64_t ms, char *buf)
     struct tm tm;
     gmtime_r(&t, &tm);
     int n = (int)strftime(buf, 24, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (rem != 0)
-        n += sprintf(buf + n, ".%03d", (int)rem);
-    buf[n++] = 'Z';
-    buf[n] = '\0';
+    n += sprintf(buf + n, ".%03dZ", (int)rem);
     return n;
+}
+
+/* Reads exactly n digits at *p into *out; advances *p. Returns 0 or -1. */
+static int read_digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return -1;
+        v = v * 10 + (**p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int product_parse_time(const char *s, int64_t *ms)
+{
+    int y, mo, d, h, mi, sec, oh = 0, om = 0;
+    const char *p = s;
+    if (read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) || *p++ != '-' || read_digits(&p, 2, &d) ||
+        (*p != 'T' && *p != 't') || (p++, read_digits(&p, 2, &h)) || *p++ != ':' || read_digits(&p, 2, &mi) || *p++ != ':' ||
+        read_digits(&p, 2, &sec))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
+        return -1;
+    int frac = 0, digits = 0;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+            if (digits < 3)
+                frac = frac * 10 + (*p - '0');
+            else if (*p != '0')
+                return -1;
+        }
+        if (digits == 0)
+            return -1;
+        for (int i = digits; i < 3; i++)
+            frac *= 10;
+    }
+    int sign = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p++ == '+' ? 1 : -1;
+        if (read_digits(&p, 2, &oh) || *p++ != ':' || read_digits(&p, 2, &om) || oh > 23 || om > 59)
+            return -1;
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+    time_t t = timegm(&tm);
+    if (tm.tm_mday != d) /* timegm normalised an impossible day (Feb 30) */
+        return -1;
+    *ms = ((int64_t)t - (int64_t)sign * (oh * 3600 + om * 60)) * 1000 + frac;
+    return 0;
 }
 
 int product_etag(int64_t version, char *buf)

@@ -16,10 +16,16 @@
  * the document's version (1 when absent). */
 cJSON *product_to_json(const bson_t *doc, const char *currency, int64_t *version_out);
 
-/* Formats a BSON datetime (ms since the epoch) as RFC 3339 UTC:
- * "2025-03-14T09:26:53Z", with ".123" before the Z when ms are not zero.
- * buf needs 32 bytes. Returns the length. */
+/* Formats a BSON datetime (ms since the epoch) as RFC 3339 UTC, always
+ * with milliseconds: "2025-03-14T09:26:53.000Z" (one format for every
+ * timestamp the API shows). buf needs 32 bytes. Returns the length. */
 int product_format_time(int64_t ms, char *buf);
+
+/* Parses an RFC 3339 date-time ("2025-03-14T09:26:53Z", with any fraction
+ * and a "Z" or "+hh:mm"/"-hh:mm" offset; 't'/'z' accepted) into ms since
+ * the epoch. Returns 0, or -1 when malformed or when the fraction holds
+ * more than milliseconds (an instant no stored time can equal). */
+int product_parse_time(const char *s, int64_t *ms);
 
 /* Formats a product's ETag from its version: "\"v<version>\"" (strong).
  * buf needs 32 bytes. Returns the length. */

@@ -134,7 +134,8 @@ static void check_readonly(write_job_t *job, const bson_t *doc, int64_t version)
         const char *sent = (const char *)in + times[i].off;
         if (bson_iter_init_find(&it, doc, times[i].name) && BSON_ITER_HOLDS_DATE_TIME(&it)) {
             product_format_time(bson_iter_date_time(&it), buf);
-            if (strcmp(sent, buf) != 0)
+            int64_t sent_ms; /* instants are compared: "…:54Z" and "…:54.000+00:00" are the same time */
+            if (product_parse_time(sent, &sent_ms) != 0 || sent_ms != bson_iter_date_time(&it))
                 input_errors_add(&job->errors, times[i].name, "is read-only (it is %s)", buf);
         } else {
             input_errors_add(&job->errors, times[i].name, "is read-only (it is null)");

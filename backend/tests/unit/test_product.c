@@ -7,13 +7,35 @@ int main(void)
 {
     char buf[32];
     product_format_time(0, buf);
-    CHECK_STR(buf, "1970-01-01T00:00:00Z");
+    CHECK_STR(buf, "1970-01-01T00:00:00.000Z");
     product_format_time(1741944413000LL, buf);
-    CHECK_STR(buf, "2025-03-14T09:26:53Z");
+    CHECK_STR(buf, "2025-03-14T09:26:53.000Z");
     product_format_time(1741944413123LL, buf);
     CHECK_STR(buf, "2025-03-14T09:26:53.123Z");
     product_format_time(-1, buf);
     CHECK_STR(buf, "1969-12-31T23:59:59.999Z");
+    /* parsing: instants, whatever the spelling */
+    int64_t ms;
+    CHECK(product_parse_time("2025-03-14T09:26:53Z", &ms) == 0 && ms == 1741944413000LL);
+    CHECK(product_parse_time("2025-03-14T09:26:53.000Z", &ms) == 0 && ms == 1741944413000LL);
+    CHECK(product_parse_time("2025-03-14t09:26:53.5z", &ms) == 0 && ms == 1741944413500LL);
+    CHECK(product_parse_time("2025-03-14T10:26:53.123+01:00", &ms) == 0 && ms == 1741944413123LL);
+    CHECK(product_parse_time("2025-03-14T08:56:53.123000-00:30", &ms) == 0 && ms == 1741944413123LL);
+    CHECK(product_parse_time("1969-12-31T23:59:59.999Z", &ms) == 0 && ms == -1);
+    static const char *const bad[] = {"",
+                                      "2025-03-14",
+                                      "2025-03-14T09:26:53",
+                                      "2025-03-14 09:26:53Z",
+                                      "2025-02-30T00:00:00Z",
+                                      "2025-03-14T24:00:00Z",
+                                      "2025-03-14T09:26:53.Z",
+                                      "2025-03-14T09:26:53.1234Z",
+                                      "2025-03-14T09:26:53Zx",
+                                      "2025-03-14T09:26:53+0100",
+                                      "25-03-14T09:26:53Z"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(product_parse_time(bad[i], &ms) == -1);
+    CHECK(product_parse_time("2025-03-14T09:26:53.1230Z", &ms) == 0 && ms == 1741944413123LL); /* zeros past ms are fine */
     product_etag(7, buf);
     CHECK_STR(buf, "\"v7\"");
 
@@ -30,7 +52,7 @@ int main(void)
     char *s = cJSON_PrintUnformatted(obj);
     CHECK_STR(s, "{\"id\":\"650000000000000000000001\",\"name\":\"Caf\xc3\xa9 \\\"mug\\\"\",\"description\":\"A mug.\","
                  "\"price\":19.99,\"currency\":\"EUR\",\"category\":\"home-kitchen\",\"stock\":3,"
-                 "\"image\":\"/images/products/mug.svg\",\"created_at\":\"2025-03-14T09:26:53Z\","
+                 "\"image\":\"/images/products/mug.svg\",\"created_at\":\"2025-03-14T09:26:53.000Z\","
                  "\"updated_at\":\"2025-03-14T09:26:53.500Z\",\"version\":4}");
     CHECK(version == 4);
     free(s);
