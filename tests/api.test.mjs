@@ -86,7 +86,9 @@ describe('GET /api/products', () => {
     r.body.products.forEach(assertProduct);
     const times = r.body.products.map((p) => p.created_at);
     assert.deepEqual(times, [...times].sort().reverse());
-    assert.equal(r.headers.get('link'), '</api/products?limit=20&offset=20&order=-created_at>; rel="next"');
+    const last = Math.floor((r.body.count - 1) / 20) * 20;
+    assert.equal(r.headers.get('link'), '</api/products?limit=20&offset=20&order=-created_at>; rel="next", '
+      + `</api/products?limit=20&offset=0&order=-created_at>; rel="first", </api/products?limit=20&offset=${last}&order=-created_at>; rel="last"`);
     assert.ok(r.headers.get('etag'));
     assert.ok(r.headers.get('x-request-id'));
   });
@@ -96,8 +98,20 @@ describe('GET /api/products', () => {
     assert.equal(r.body.products.length, 5);
     assert.equal(r.body.offset, 10);
     assert.equal(r.body.limit, 5);
+    const last = 10 + Math.floor((r.body.count - 1 - 10) / 5) * 5;
     assert.equal(r.headers.get('link'),
-      '</api/products?limit=5&offset=15&order=-created_at>; rel="next", </api/products?limit=5&offset=5&order=-created_at>; rel="prev"');
+      '</api/products?limit=5&offset=15&order=-created_at>; rel="next", </api/products?limit=5&offset=5&order=-created_at>; rel="prev", '
+      + `</api/products?limit=5&offset=0&order=-created_at>; rel="first", </api/products?limit=5&offset=${last}&order=-created_at>; rel="last"`);
+    // following rel="last" gives the final matches, and that page has no next
+    const end = await get(B + /<([^>]+)>; rel="last"/.exec(r.headers.get('link'))[1]);
+    assert.ok(end.body.products.length >= 1 && end.body.products.length <= 5);
+    assert.equal(end.body.offset + end.body.products.length, r.body.count);
+    assert.doesNotMatch(end.headers.get('link'), /rel="next"/);
+    // an unaligned offset keeps its alignment: offset 3, limit 5 → last at 3 + 5k
+    const odd = await get(`${B}/api/products?limit=5&offset=3`);
+    const oddLast = Number(/offset=(\d+)&order=-created_at>; rel="last"/.exec(odd.headers.get('link'))[1]);
+    assert.equal((oddLast - 3) % 5, 0);
+    assert.ok(oddLast + 5 >= odd.body.count && oddLast < odd.body.count);
     const all = await get(`${B}/api/products?limit=15`);
     assert.deepEqual(r.body.products.map((p) => p.id), all.body.products.slice(10).map((p) => p.id));
   });
@@ -109,6 +123,9 @@ describe('GET /api/products', () => {
     assert.ok(r.body.count >= 200);
     assert.match(r.headers.get('link'), /rel="prev"/);
     assert.doesNotMatch(r.headers.get('link'), /rel="next"/);
+    // past the end, last is the real last page
+    const last = Math.floor((r.body.count - 1) / 20) * 20;
+    assert.match(r.headers.get('link'), new RegExp(`offset=${last}&order=-created_at>; rel="last"`));
   });
 
   for (const order of ['created_at', '-created_at', 'price', '-price', 'name', '-name']) {

@@ -31,8 +31,9 @@ void writes_init_thread(app_thread_t *t);
 void health_init_thread(app_thread_t *t);
 
 /* Builds the Link header value for a list page (rel="next" when more
- * items follow, rel="prev" when offset > 0) into a malloc'd string, or
- * returns NULL when there is neither. *len gets its length. */
+ * items follow, rel="prev" when offset > 0, rel="first" and rel="last"
+ * with either) into a malloc'd string, or returns NULL when the page is
+ * the only one. *len gets its length. */
 char *products_link_header(const query_t *q, int64_t count, size_t *len);
 
 /* Takes a product id from the path into out (lower-cased). Returns 1, or 0

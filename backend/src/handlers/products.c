@@ -59,28 +59,40 @@ void products_get(request_t *r, const char *id, size_t id_len)
     read_through_start(r, RT_PRODUCT, lower, NULL);
 }
 
+/* The offsets of the Link relations of a page: next and prev when they
+ * exist; first (0) and last (the page, aligned with this one, that holds
+ * the final match) whenever there is more than one page. */
+typedef struct {
+    const char *rel;
+    int64_t offset;
+    int on;
+} link_rel_t;
+
 char *products_link_header(const query_t *q, int64_t count, size_t *len)
 {
-    char next[4096], prev[4096];
-    int has_next = q->offset + q->limit<count, has_prev = q->offset> 0;
-    if (!has_next && !has_prev)
+    int64_t lim = q->limit, off = q->offset;
+    int many = off > 0 || off + lim < count;
+    int64_t last = count <= 0 ? 0 : count - 1 >= off ? off + (count - 1 - off) / lim * lim : (count - 1) / lim * lim;
+    link_rel_t rels[] = {
+        {"next", off + lim, off + lim < count},
+        {"prev", off - lim > 0 ? off - lim : 0, off > 0},
+        {"first", 0, many},
+        {"last", last, many},
+    };
+    if (!many)
         return NULL;
-    if (has_next && query_canonical(q, q->offset + q->limit, next, sizeof(next)) < 0)
-        return NULL;
-    if (has_prev) {
-        int64_t po = q->offset - q->limit;
-        if (po < 0)
-            po = 0;
-        if (query_canonical(q, po, prev, sizeof(prev)) < 0)
+    size_t cap = 4 * (4096 + 48);
+    char *out = malloc(cap), canon[4096];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(rels) / sizeof(rels[0]); i++) {
+        if (!rels[i].on)
+            continue;
+        if (query_canonical(q, rels[i].offset, canon, sizeof(canon)) < 0) {
+            free(out);
             return NULL;
+        }
+        n += (size_t)snprintf(out + n, cap - n, "%s</api/products?%s>; rel=\"%s\"", n ? ", " : "", canon, rels[i].rel);
     }
-    size_t cap = (has_next ? strlen(next) : 0) + (has_prev ? strlen(prev) : 0) + 96;
-    char *out = malloc(cap);
-    int n = 0;
-    if (has_next)
-        n += snprintf(out + n, cap - (size_t)n, "</api/products?%s>; rel=\"next\"", next);
-    if (has_prev)
-        n += snprintf(out + n, cap - (size_t)n, "%s</api/products?%s>; rel=\"prev\"", has_next ? ", " : "", prev);
-    *len = (size_t)n;
+    *len = n;
     return out;
 }
