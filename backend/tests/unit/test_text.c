@@ -28,24 +28,30 @@ int main(void)
     CHECK(FLAW("Desk lamp", 0) == TEXT_CLEAN);
     CHECK(FLAW("a\x01b", 0) == TEXT_CONTROL);
     CHECK(FLAW("a\x7f", 0) == TEXT_CONTROL);
-    CHECK(FLAW("a\xc2\x85" "b", 0) == TEXT_CONTROL);       /* U+0085 NEL */
-    CHECK(FLAW("a\xc2\x9f", 1) == TEXT_CONTROL);        /* U+009F */
+    CHECK(FLAW("a\xc2\x85"
+               "b",
+               0) == TEXT_CONTROL);              /* U+0085 NEL */
+    CHECK(FLAW("a\xc2\x9f", 1) == TEXT_CONTROL); /* U+009F */
     CHECK(FLAW("a\tb\nc\r", 1) == TEXT_CLEAN);
     CHECK(FLAW("a\tb", 0) == TEXT_CONTROL);
-    CHECK(FLAW("abc\xe2\x80\xae" "dcba", 0) == TEXT_BIDI); /* U+202E RLO */
-    CHECK(FLAW("\xe2\x80\xaa", 1) == TEXT_BIDI);        /* U+202A LRE */
+    CHECK(FLAW("abc\xe2\x80\xae"
+               "dcba",
+               0) == TEXT_BIDI);                              /* U+202E RLO */
+    CHECK(FLAW("\xe2\x80\xaa", 1) == TEXT_BIDI);              /* U+202A LRE */
     CHECK(FLAW("\xe2\x81\xa6x\xe2\x81\xa9", 0) == TEXT_BIDI); /* U+2066 LRI .. U+2069 PDI */
-    CHECK(FLAW("\xd7\xa9\xe2\x80\x8f 12", 0) == TEXT_CLEAN);   /* U+200F RLM is a mark, allowed */
-    CHECK(FLAW("caf\xc3\xa9" " \xe2\x80\x8b", 0) == TEXT_CLEAN);  /* U+200B is no control (but blank alone) */
+    CHECK(FLAW("\xd7\xa9\xe2\x80\x8f 12", 0) == TEXT_CLEAN);  /* U+200F RLM is a mark, allowed */
+    CHECK(FLAW("caf\xc3\xa9"
+               " \xe2\x80\x8b",
+               0) == TEXT_CLEAN); /* U+200B is no control (but blank alone) */
     /* blank: White_Space or Default_Ignorable only */
 #define BLANK(s) text_is_blank(s, strlen(s))
     CHECK(BLANK(""));
     CHECK(BLANK("   "));
-    CHECK(BLANK("\xc2\xa0"));                       /* U+00A0 */
-    CHECK(BLANK("\xe2\x80\x8b\xe2\x80\x8b"));       /* U+200B ZERO WIDTH SPACE */
-    CHECK(BLANK("\xe3\x80\x80"));                   /* U+3000 IDEOGRAPHIC SPACE */
-    CHECK(BLANK("\xef\xbb\xbf \xe2\x80\x8d"));       /* U+FEFF, U+200D */
-    CHECK(BLANK("\xe1\x85\x9f"));                   /* U+115F HANGUL CHOSEONG FILLER (ignorable) */
+    CHECK(BLANK("\xc2\xa0"));                  /* U+00A0 */
+    CHECK(BLANK("\xe2\x80\x8b\xe2\x80\x8b"));  /* U+200B ZERO WIDTH SPACE */
+    CHECK(BLANK("\xe3\x80\x80"));              /* U+3000 IDEOGRAPHIC SPACE */
+    CHECK(BLANK("\xef\xbb\xbf \xe2\x80\x8d")); /* U+FEFF, U+200D */
+    CHECK(BLANK("\xe1\x85\x9f"));              /* U+115F HANGUL CHOSEONG FILLER (ignorable) */
     CHECK(!BLANK(" a "));
     CHECK(!BLANK("\xe2\x80\x8b."));
     return check_report("test_text");
