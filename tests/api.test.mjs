@@ -164,10 +164,16 @@ describe('GET /api/products', () => {
     const garden = await get(`${B}/api/products?category=garden&limit=1`);
     assert.equal(two.body.count, one.body.count + garden.body.count);
     assert.ok(two.body.products.every((p) => ['books', 'garden'].includes(p.category)));
-    const none = await get(`${B}/api/products?category=no-such-category`);
-    assert.equal(none.body.count, 0);
-    assert.deepEqual(none.body.products, []);
-    assert.equal(none.headers.get('link'), null);
+    // a category that does not exist is a 400 naming the parameter (as writes do), cached like
+    // the page it replaces: the second ask is a HIT, still one lookup
+    for (const qs of ['category=no-such-category', 'category=books&category=no-such-category']) {
+      const none = await get(`${B}/api/products?${qs}`);
+      assertProblem(assert, none, 400, { type: '/problems/invalid-parameter', param: 'category' });
+      assert.equal(none.body.detail, "no category has the slug 'no-such-category' (see /api/categories)");
+      const again = await get(`${B}/api/products?${qs}`);
+      assertProblem(assert, again, 400, { param: 'category' });
+      assert.equal(again.headers.get('x-cache'), 'HIT');
+    }
   });
 
   test('min_price / max_price in currency units, inclusive, exact cents', async () => {

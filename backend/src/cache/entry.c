@@ -63,7 +63,7 @@ int entry_decode(const char *buf, size_t len, entry_view_t *view)
         (p = read_num(p, end, '\n', &bl)) == NULL)
         return -1;
     size_t hl = (size_t)(p - buf);
-    if (status != 200 && status != 404)
+    if (status != 200 && status != 404 && status != 400)
         return -1;
     if (el > len || ll > len || bl > len || hl + el + ll + bl != len)
         return -1;

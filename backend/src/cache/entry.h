@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 typedef struct {
-    int status; /* 200, or 404 for a cached "no such product" */
+    int status; /* 200; 404: a cached "no such product"; 400: a list naming a category that does not exist (body: its slug) */
     uint64_t gen;
     const char *etag;
     size_t etag_len;

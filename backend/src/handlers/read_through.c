@@ -81,6 +81,12 @@ static void answer_entry(rt_t *rt, const entry_view_t *v)
         answer_not_found(rt);
         return;
     }
+    if (v->status == 400) { /* a list whose category does not exist: known without another lookup */
+        char detail[160];
+        snprintf(detail, sizeof(detail), "no category has the slug '%.*s' (see /api/categories)", (int)v->body_len, v->body);
+        respond_problem(r, 400, PROBLEM_TYPE_INVALID_PARAMETER, detail, "category");
+        return;
+    }
     if (v->link_len != 0)
         respond_header(r, "link", v->link, v->link_len);
     /* clients may keep it, but must revalidate (cheap: If-None-Match → 304) */
@@ -122,7 +128,7 @@ static void rt_job_finish(store_job_t *base)
     size_t etag_len = 0, link_len = 0;
     char *link = NULL;
     if (pj->result == STORE_NOT_FOUND) {
-        job->status = 404;
+        job->status = pj->kind == STORE_LIST_PRODUCTS ? 400 : 404;
     } else {
         job->status = 200;
         if (pj->kind == STORE_GET_PRODUCT)
@@ -164,7 +170,7 @@ static void finish_flight(void *data)
 static void fill(rt_job_t *job)
 {
     app_thread_t *t = job->leader;
-    unsigned ttl = job->status == 404 ? t->app->cfg.cache_negative_ttl_s : t->app->cfg.cache_ttl_s;
+    unsigned ttl = job->status != 200 ? t->app->cfg.cache_negative_ttl_s : t->app->cfg.cache_ttl_s;
     cache_store_gen(t->cache, job->fill_key, job->fill_gen, job->blob, job->blob_len, ttl, finish_flight, job);
 }
 

@@ -119,10 +119,68 @@ static void run_get(products_job_t *job, mongoc_collection_t *coll)
     bson_destroy(&opts);
 }
 
-static void run_list(products_job_t *job, mongoc_collection_t *coll)
+/* Ends a cursor; returns -1 (with job's error set) when it failed. */
+static int finish_cursor(products_job_t *job, mongoc_cursor_t *cur)
+{
+    bson_error_t err;
+    int failed = mongoc_cursor_error(cur, &err);
+    if (failed)
+        set_error(job, &err);
+    mongoc_cursor_destroy(cur);
+    return failed ? -1 : 0;
+}
+
+/* Checks that every category the query names exists. Returns 1 when they
+ * do, 0 with the first unknown slug as the job's json (result
+ * STORE_NOT_FOUND), -1 on error. Only a miss pays for it: the answer is
+ * cached like the page (under the generation), so a hit stays one lookup. */
+static int categories_exist(products_job_t *job, mongoc_collection_t *categories)
+{
+    const query_t *q = &job->query;
+    if (q->ncategories == 0)
+        return 1;
+    bson_t filter = BSON_INITIALIZER, slug, in;
+    BSON_APPEND_DOCUMENT_BEGIN(&filter, "slug", &slug);
+    BSON_APPEND_ARRAY_BEGIN(&slug, "$in", &in);
+    for (size_t i = 0; i < q->ncategories; i++) {
+        char idx[16];
+        const char *key;
+        bson_uint32_to_string((uint32_t)i, &key, idx, sizeof(idx));
+        BSON_APPEND_UTF8(&in, key, q->categories[i]);
+    }
+    bson_append_array_end(&slug, &in);
+    bson_append_document_end(&filter, &slug);
+    unsigned found = 0; /* bit i: categories[i] exists (at most 20) */
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(categories, &filter, NULL, NULL);
+    const bson_t *doc;
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        if (!bson_iter_init_find(&it, doc, "slug") || !BSON_ITER_HOLDS_UTF8(&it))
+            continue;
+        for (size_t i = 0; i < q->ncategories; i++)
+            if (strcmp(bson_iter_utf8(&it, NULL), q->categories[i]) == 0)
+                found |= 1u << i;
+    }
+    bson_destroy(&filter);
+    if (finish_cursor(job, cur) != 0)
+        return -1;
+    for (size_t i = 0; i < q->ncategories; i++) {
+        if (!(found & (1u << i))) {
+            job->json = strdup(q->categories[i]);
+            job->json_len = strlen(job->json);
+            job->result = STORE_NOT_FOUND;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void run_list(products_job_t *job, mongoc_collection_t *coll, mongoc_collection_t *categories)
 {
     bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
     bson_error_t err;
+    if (categories_exist(job, categories) != 1)
+        goto done;
     products_store_list_filter(&job->query, &filter);
     products_store_list_opts(&job->query, &opts);
 
@@ -182,17 +240,6 @@ static cJSON *add_category(cJSON *bySlug, const char *slug, const char *name)
     cJSON_AddNumberToObject(c, "count", 0);
     cJSON_AddItemToObject(bySlug, slug, c);
     return c;
-}
-
-/* Ends a cursor; returns -1 (with job's error set) when it failed. */
-static int finish_cursor(products_job_t *job, mongoc_cursor_t *cur)
-{
-    bson_error_t err;
-    int failed = mongoc_cursor_error(cur, &err);
-    if (failed)
-        set_error(job, &err);
-    mongoc_cursor_destroy(cur);
-    return failed ? -1 : 0;
 }
 
 /* Categories: names from the categories collection, counts from a $group
@@ -286,9 +333,12 @@ static void products_run(store_job_t *base, mongoc_client_t *client, const char 
     case STORE_GET_PRODUCT:
         run_get(job, coll);
         break;
-    case STORE_LIST_PRODUCTS:
-        run_list(job, coll);
+    case STORE_LIST_PRODUCTS: {
+        mongoc_collection_t *cats = mongoc_client_get_collection(client, db, CATEGORIES);
+        run_list(job, coll, cats);
+        mongoc_collection_destroy(cats);
         break;
+    }
     case STORE_CATEGORIES: {
         mongoc_collection_t *cats = mongoc_client_get_collection(client, db, CATEGORIES);
         run_categories(job, coll, cats);

@@ -30,7 +30,8 @@ typedef struct {
     query_t query; /* STORE_LIST_PRODUCTS */
     /* outputs, valid once the job's message arrived */
     products_result_t result;
-    char *json; /* malloc'd body (item, list or categories), owned by the job */
+    char *json; /* malloc'd body (item, list or categories), owned by the job; a list's
+                 * STORE_NOT_FOUND: the first category slug that does not exist */
     size_t json_len;
     int64_t count;   /* STORE_LIST_PRODUCTS: total matching */
     int64_t version; /* STORE_GET_PRODUCT */
