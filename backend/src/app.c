@@ -29,9 +29,9 @@ static void *thread_main(void *arg)
     h2o_context_init(&t->ctx, loop, &t->app->h2o);
     rand_seed(&t->rand_state, t->index);
     h2o_multithread_register_receiver(t->ctx.queue, &t->control_receiver, on_control);
+    h2o_multithread_register_receiver(t->ctx.queue, &t->jobs_receiver, mongo_pool_on_done);
     read_through_init_thread(t);
     health_init_thread(t);
-    writes_init_thread(t);
     t->cache = cache_create(&t->ctx, &t->app->cfg, &t->app->cache_shared);
     server_start_accepting(t);
     pthread_barrier_wait(&t->app->ready);

@@ -40,9 +40,8 @@ typedef struct app_thread {
     h2o_accept_ctx_t accept_ctx;
     int listen_fd;
     h2o_socket_t *listener;
-    h2o_multithread_receiver_t store_receiver;   /* completions of jobs this thread submitted */
+    h2o_multithread_receiver_t jobs_receiver;    /* completions of every store job this thread submitted (job->done) */
     h2o_multithread_receiver_t flight_receiver;  /* results for requests of this thread */
-    h2o_multithread_receiver_t ping_receiver;    /* readiness pings this thread submitted */
     h2o_multithread_receiver_t control_receiver; /* drain */
     h2o_multithread_message_t drain_msg;
     cache_t *cache;
@@ -56,13 +55,12 @@ typedef struct app_thread {
         uint64_t took_us;
         char detail[160];
     } health_ping;
-    h2o_timeout_t fill_delay_timeout;          /* DEBUG_FILL_DELAY_MS */
-    h2o_timeout_t write_timeout;               /* time box of a request waiting on a write or login job */
-    h2o_multithread_receiver_t write_receiver; /* completions of write and login jobs */
-    _Atomic size_t inflight;                   /* requests received and not yet disposed (read by main at exit) */
-    size_t leading;                            /* flights this thread leads: their results come back here */
-    size_t writing;                            /* write/login jobs and invalidations in progress (a drain waits for them) */
-    h2o_linklist_t conns;                      /* server_conn_t of the open client connections */
+    h2o_timeout_t fill_delay_timeout; /* DEBUG_FILL_DELAY_MS */
+    h2o_timeout_t write_timeout;      /* time box of a request waiting on a write or login job */
+    _Atomic size_t inflight;          /* requests received and not yet disposed (read by main at exit) */
+    size_t leading;                   /* flights this thread leads: their results come back here */
+    size_t writing;                   /* write/login jobs and invalidations in progress (a drain waits for them) */
+    h2o_linklist_t conns;             /* server_conn_t of the open client connections */
     int draining;
     _Atomic int drained;
     uint64_t rand_state;

@@ -24,9 +24,6 @@ void openapi_get(request_t *r);
  * 0, or -1 with a message in err (a broken spec is a build error). */
 int openapi_load(app_t *app, char *err, size_t errlen);
 
-/* Registers the write/login job receiver on a loop thread. */
-void writes_init_thread(app_thread_t *t);
-
 /* Registers the readiness check's receiver and time box on a loop thread. */
 void health_init_thread(app_thread_t *t);
 

@@ -179,23 +179,19 @@ static void ping_finished(app_thread_t *t, int ok, const char *detail, uint64_t 
     }
 }
 
-/* Job completions for readiness pings, on the submitting loop. */
-static void on_ping_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+/* A readiness ping's completion, on the submitting loop. */
+static void on_ping_done(store_job_t *base)
 {
-    h2o_multithread_message_t *msg;
-    while ((msg = app_next_message(messages)) != NULL) {
-        ready_job_t *job = (ready_job_t *)H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
-        int ok = job->pj.base.state == STORE_JOB_DONE && job->pj.result == STORE_OK;
-        ping_finished(job->thread, ok, ok ? NULL : (job->pj.error[0] ? job->pj.error : "no answer within the time box"),
-                      respond_now_us() - job->started_us);
-        products_job_clear(&job->pj);
-        free(job);
-    }
+    ready_job_t *job = (ready_job_t *)base;
+    int ok = job->pj.base.state == STORE_JOB_DONE && job->pj.result == STORE_OK;
+    ping_finished(job->thread, ok, ok ? NULL : (job->pj.error[0] ? job->pj.error : "no answer within the time box"),
+                  respond_now_us() - job->started_us);
+    products_job_clear(&job->pj);
+    free(job);
 }
 
 void health_init_thread(app_thread_t *t)
 {
-    h2o_multithread_register_receiver(t->ctx.queue, &t->ping_receiver, on_ping_done);
     h2o_timeout_init(t->ctx.loop, &t->health_timeout, t->app->cfg.health_timeout_ms);
     h2o_linklist_init_anchor(&t->health_ping.waiters);
 }
@@ -219,7 +215,8 @@ static void check_mongo(app_thread_t *t, ready_t *rd)
     job->thread = t;
     job->started_us = respond_now_us();
     products_job_init(&job->pj, STORE_PING, t->app->cfg.health_timeout_ms);
-    job->pj.base.reply_to = &t->ping_receiver;
+    job->pj.base.reply_to = &t->jobs_receiver;
+    job->pj.base.done = on_ping_done;
     APP_STAT_ADD(t, store_jobs, 1);
     if (mongo_pool_submit(t->app->store, &job->pj.base) != 0) {
         free(job);

@@ -182,28 +182,25 @@ static void on_fill_delay(h2o_timeout_entry_t *entry)
 /* On the leader's loop: fill Redis first, and post the result to every
  * waiter once Redis has applied the fill (or failed), so that a client
  * coming straight back — to any process — finds it. */
-static void on_store_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+static void on_store_done(store_job_t *base)
 {
-    app_thread_t *t = H2O_STRUCT_FROM_MEMBER(app_thread_t, store_receiver, receiver);
-    h2o_multithread_message_t *msg;
-    while ((msg = app_next_message(messages)) != NULL) {
-        rt_job_t *job = (rt_job_t *)H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
-        if (job->status == 503) {
-            APP_STAT_ADD(t, store_errors, 1);
-            if (job->pj.error[0] != '\0')
-                fprintf(stderr, "store: %s\n", job->pj.error);
-        } else if (job->fill_key != NULL) {
-            flight_publish(job->flight, job);
-            if (t->app->cfg.debug_fill_delay_ms != 0) { /* tests: a fill that loses the race with a write */
-                job->delay.cb = on_fill_delay;
-                h2o_timeout_link(t->ctx.loop, &t->fill_delay_timeout, &job->delay);
-            } else {
-                fill(job);
-            }
-            continue;
+    rt_job_t *job = (rt_job_t *)base;
+    app_thread_t *t = job->leader;
+    if (job->status == 503) {
+        APP_STAT_ADD(t, store_errors, 1);
+        if (job->pj.error[0] != '\0')
+            fprintf(stderr, "store: %s\n", job->pj.error);
+    } else if (job->fill_key != NULL) {
+        flight_publish(job->flight, job);
+        if (t->app->cfg.debug_fill_delay_ms != 0) { /* tests: a fill that loses the race with a write */
+            job->delay.cb = on_fill_delay;
+            h2o_timeout_link(t->ctx.loop, &t->fill_delay_timeout, &job->delay);
+        } else {
+            fill(job);
         }
-        finish_flight(job);
+        return;
     }
+    finish_flight(job);
 }
 
 /* On each waiter's loop. */
@@ -263,7 +260,8 @@ static void join_flight(rt_t *rt)
     static const products_job_kind_t kinds[] = {STORE_GET_PRODUCT, STORE_LIST_PRODUCTS, STORE_CATEGORIES};
     products_job_init(&job->pj, kinds[rt->kind], app->cfg.mongo_timeout_ms);
     job->pj.currency = app->cfg.currency;
-    job->pj.base.reply_to = &t->store_receiver;
+    job->pj.base.reply_to = &t->jobs_receiver;
+    job->pj.base.done = on_store_done;
     job->pj.base.finish = rt_job_finish;
     if (rt->kind == RT_PRODUCT)
         bson_oid_init_from_string(&job->pj.id, rt->subject);
@@ -356,7 +354,6 @@ void read_through_start(request_t *r, rt_kind_t kind, const char *id, const quer
 
 void read_through_init_thread(app_thread_t *t)
 {
-    h2o_multithread_register_receiver(t->ctx.queue, &t->store_receiver, on_store_done);
     h2o_multithread_register_receiver(t->ctx.queue, &t->flight_receiver, on_flight_result);
     h2o_timeout_init(t->ctx.loop, &t->store_timeout, t->app->cfg.mongo_timeout_ms);
     h2o_timeout_init(t->ctx.loop, &t->fill_delay_timeout, t->app->cfg.debug_fill_delay_ms);

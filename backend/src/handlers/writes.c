@@ -278,7 +278,7 @@ int handlers_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, 
 {
     app_thread_t *t = op->r->thread;
     int login = pool != t->app->store;
-    job->reply_to = &t->write_receiver;
+    job->reply_to = &t->jobs_receiver;
     job->done = done;
     respond_op_ref(op);
     t->writing++;
@@ -298,19 +298,4 @@ int handlers_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, 
 int handlers_submit_write(respond_op_t *op, store_job_t *job, void (*done)(store_job_t *))
 {
     return handlers_submit_job(op, op->r->thread->app->store, job, done);
-}
-
-/* Completions of write and login jobs, dispatched through the job. */
-static void on_job_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
-{
-    h2o_multithread_message_t *msg;
-    while ((msg = app_next_message(messages)) != NULL) {
-        store_job_t *job = H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
-        job->done(job);
-    }
-}
-
-void writes_init_thread(app_thread_t *t)
-{
-    h2o_multithread_register_receiver(t->ctx.queue, &t->write_receiver, on_job_done);
 }

@@ -172,3 +172,14 @@ mongoc_client_t *mongo_pool_new_client(mongo_pool_t *pool)
         mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);
     return c;
 }
+
+void mongo_pool_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    (void)receiver;
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *msg = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&msg->link);
+        store_job_t *job = H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
+        job->done(job);
+    }
+}

@@ -25,11 +25,16 @@ struct store_job {
     h2o_multithread_receiver_t *reply_to;                                   /* the submitting loop's receiver */
     void (*run)(store_job_t *job, mongoc_client_t *client, const char *db); /* on a worker */
     void (*finish)(store_job_t *job);                                       /* optional, on the worker after run (or expiry) */
-    void (*done)(store_job_t *job); /* optional, on the submitting loop, for receivers that dispatch through it */
+    void (*done)(store_job_t *job); /* on the submitting loop, once: the job's own completion */
     uint64_t deadline_ms;           /* monotonic, see mongo_pool_now_ms() */
     store_job_state_t state;
     store_job_t *_next;
 };
+
+/* The one receiver callback of store-job completions on a loop thread:
+ * calls each finished job's done (which must be set) on that loop. Every
+ * job a loop submits names that loop's receiver as reply_to. */
+void mongo_pool_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 
 /* Creates the client pool (timeouts from cfg added to the URI unless it sets
  * them; write concern majority when the URI names a replica set and sets no w) and starts cfg->mongo_workers threads. Does not
