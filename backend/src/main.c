@@ -1,5 +1,6 @@
 /* catalog-backend: configuration, threads, signals, drain. */
 #include "app.h"
+#include "handlers/auth.h"
 #include "handlers/handlers.h"
 #include "server/server.h"
 #include "store/users_store.h"
@@ -169,8 +170,18 @@ static void bootstrap_wait(unsigned ms)
         fprintf(stderr, "catalog-backend: start-up setup not finished within %u ms; serving, and retrying it meanwhile\n", ms);
 }
 
+/* Every route the API serves, from the files that serve them. */
+static const server_route_t *const route_tables[] = {
+    health_routes, products_routes, writes_routes, categories_routes, stats_routes, openapi_routes, auth_routes, NULL,
+};
+
 int main(int argc, char **argv)
 {
+    char route_err[160];
+    if (server_set_routes(route_tables, route_err, sizeof(route_err)) != 0) {
+        fprintf(stderr, "catalog-backend: %s\n", route_err);
+        return 1;
+    }
     int check = 0;
     const char *add_name = NULL, *add_role = NULL;
     for (int i = 1; i < argc; i++) {

@@ -212,7 +212,7 @@ static void on_revoked(void *data, guard_revoke_t result)
     respond_op_unref(op);
 }
 
-void auth_logout(request_t *r)
+static void auth_logout(request_t *r, h2o_iovec_t param)
 {
     token_claims_t claims;
     if (verify(r, &claims) != 0)
@@ -392,7 +392,7 @@ static int parse_login(request_t *r, login_job_t *job)
     return -1;
 }
 
-void auth_login(request_t *r)
+static void auth_login(request_t *r, h2o_iovec_t param)
 {
     login_t *l = calloc(1, sizeof(*l));
     l->thread = r->thread;
@@ -420,3 +420,9 @@ void auth_login(request_t *r)
     respond_op_ref(&l->op);
     guard_login_attempt(cache_redis(r->thread->cache), &app->cfg, l->pair, on_attempt_counted, l);
 }
+
+const server_route_t auth_routes[] = {
+    {"POST", "/api/auth/login", auth_login},
+    {"POST", "/api/auth/logout", auth_logout},
+    {NULL, NULL, NULL},
+};

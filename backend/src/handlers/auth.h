@@ -7,10 +7,11 @@
 
 #include "auth/token.h"
 #include "server/respond.h"
+#include "server/server.h"
 
 /* POST /api/auth/login and POST /api/auth/logout. */
-void auth_login(request_t *r);
-void auth_logout(request_t *r);
+/* POST /api/auth/login, POST /api/auth/logout */
+extern const server_route_t auth_routes[];
 
 /* Called when the request's token is valid, not revoked and an admin's;
  * op->r is alive. */

@@ -1,9 +1,14 @@
 #include "handlers/handlers.h"
 #include "handlers/read_through.h"
 
-void categories_list(request_t *r)
+static void categories_list(request_t *r, h2o_iovec_t param)
 {
     if (handlers_reject_query(r))
         return;
     read_through_start(r, RT_CATEGORIES, NULL, NULL);
 }
+
+const server_route_t categories_routes[] = {
+    {"GET", "/api/categories", categories_list},
+    {NULL, NULL, NULL},
+};

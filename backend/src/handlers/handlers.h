@@ -5,20 +5,15 @@
 
 #include "model/query.h"
 #include "server/respond.h"
+#include "server/server.h"
 
-void health_live(request_t *r);
-void health_ready(request_t *r);
-void products_list(request_t *r);
-void products_get(request_t *r, const char *id, size_t id_len);
-void categories_list(request_t *r);
-void stats_get(request_t *r);
-
-/* POST /api/products (kind WRITE_CREATE, id NULL), PUT, PATCH, DELETE
- * /api/products/{id} (kinds of store/products_write.h). */
-void products_write(request_t *r, int kind, const char *id, size_t id_len);
-
-/* GET /api/openapi.json */
-void openapi_get(request_t *r);
+/* The route tables of the files that serve them (see server_route_t). */
+extern const server_route_t health_routes[];     /* GET /health, /health/ready */
+extern const server_route_t products_routes[];   /* GET /api/products, /api/products/{id} */
+extern const server_route_t writes_routes[];     /* POST /api/products; PUT, PATCH, DELETE /api/products/{id} */
+extern const server_route_t categories_routes[]; /* GET /api/categories */
+extern const server_route_t stats_routes[];      /* GET /api/stats */
+extern const server_route_t openapi_routes[];    /* GET /api/openapi.json */
 
 /* Converts the compiled-in OpenAPI YAML into JSON once at start-up. Returns
  * 0, or -1 with a message in err (a broken spec is a build error). */

@@ -9,7 +9,7 @@
 
 /* Liveness: answers without touching Redis or MongoDB, so an outage of a
  * dependency never makes a monitor restart every instance. */
-void health_live(request_t *r)
+static void health_live(request_t *r, h2o_iovec_t param)
 {
     static const char body[] = "{\"status\":\"OK\",\"service\":\"Backend API\"}";
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
@@ -227,7 +227,7 @@ static void check_mongo(app_thread_t *t, ready_t *rd)
     hp->inflight = 1;
 }
 
-void health_ready(request_t *r)
+static void health_ready(request_t *r, h2o_iovec_t param)
 {
     app_thread_t *t = r->thread;
     ready_t *rd = calloc(1, sizeof(*rd));
@@ -246,3 +246,9 @@ void health_ready(request_t *r)
     h2o_timeout_link(t->ctx.loop, &t->health_timeout, &rd->redis_timeout);
     cache_ping(t->cache, on_redis_pong, rd); /* calls back at once when not connected */
 }
+
+const server_route_t health_routes[] = {
+    {"GET", "/health", health_live},
+    {"GET", "/health/ready", health_ready},
+    {NULL, NULL, NULL},
+};

@@ -98,7 +98,7 @@ int openapi_load(app_t *app, char *err, size_t errlen)
     return 0;
 }
 
-void openapi_get(request_t *r)
+static void openapi_get(request_t *r, h2o_iovec_t param)
 {
     if (handlers_reject_query(r))
         return;
@@ -109,3 +109,8 @@ void openapi_get(request_t *r)
     else
         respond_body(r, 200, NULL, etag, etag_len, app->openapi_json, app->openapi_json_len);
 }
+
+const server_route_t openapi_routes[] = {
+    {"GET", "/api/openapi.json", openapi_get},
+    {NULL, NULL, NULL},
+};

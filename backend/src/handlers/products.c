@@ -31,7 +31,7 @@ int handlers_reject_query(request_t *r)
     return 1;
 }
 
-void products_list(request_t *r)
+static void products_list(request_t *r, h2o_iovec_t param)
 {
     h2o_iovec_t qs = query_string(r->req);
     query_t q;
@@ -51,13 +51,19 @@ int handlers_product_id(request_t *r, const char *id, size_t len, char out[25])
     return 0;
 }
 
-void products_get(request_t *r, const char *id, size_t id_len)
+static void products_get(request_t *r, h2o_iovec_t id)
 {
     char lower[25];
-    if (!handlers_product_id(r, id, id_len, lower) || handlers_reject_query(r))
+    if (!handlers_product_id(r, id.base, id.len, lower) || handlers_reject_query(r))
         return;
     read_through_start(r, RT_PRODUCT, lower, NULL);
 }
+
+const server_route_t products_routes[] = {
+    {"GET", "/api/products", products_list},
+    {"GET", "/api/products/{id}", products_get},
+    {NULL, NULL, NULL},
+};
 
 /* The offsets of the Link relations of a page: next and prev when they
  * exist; first (0) and last (the page, aligned with this one, that holds

@@ -8,7 +8,7 @@
 #define LOAD(t, f) atomic_load_explicit(&(t)->stats.f, memory_order_relaxed)
 
 /* GET /api/stats: process-wide counters summed over the loop threads. */
-void stats_get(request_t *r)
+static void stats_get(request_t *r, h2o_iovec_t param)
 {
     if (handlers_reject_query(r))
         return;
@@ -67,3 +67,8 @@ void stats_get(request_t *r)
     respond_body(r, 200, NULL, NULL, 0, body, strlen(body));
     free(body);
 }
+
+const server_route_t stats_routes[] = {
+    {"GET", "/api/stats", stats_get},
+    {NULL, NULL, NULL},
+};

@@ -262,7 +262,7 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
         respond_unavailable(r, "too many requests are waiting for the product database", 1);
 }
 
-void products_write(request_t *r, int kind, const char *id, size_t id_len)
+static void products_write(request_t *r, write_kind_t kind, const char *id, size_t id_len)
 {
     write_op_t *w = calloc(1, sizeof(*w));
     w->thread = r->thread;
@@ -273,6 +273,34 @@ void products_write(request_t *r, int kind, const char *id, size_t id_len)
     respond_op_attach(&w->op, r, write_destroy);
     auth_require_admin(&w->op, on_authorized);
 }
+
+static void on_create(request_t *r, h2o_iovec_t param)
+{
+    products_write(r, WRITE_CREATE, NULL, 0);
+}
+
+static void on_replace(request_t *r, h2o_iovec_t id)
+{
+    products_write(r, WRITE_REPLACE, id.base, id.len);
+}
+
+static void on_patch(request_t *r, h2o_iovec_t id)
+{
+    products_write(r, WRITE_PATCH, id.base, id.len);
+}
+
+static void on_delete(request_t *r, h2o_iovec_t id)
+{
+    products_write(r, WRITE_DELETE, id.base, id.len);
+}
+
+const server_route_t writes_routes[] = {
+    {"POST", "/api/products", on_create},
+    {"PUT", "/api/products/{id}", on_replace},
+    {"PATCH", "/api/products/{id}", on_patch},
+    {"DELETE", "/api/products/{id}", on_delete},
+    {NULL, NULL, NULL},
+};
 
 int handlers_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, void (*done)(store_job_t *))
 {

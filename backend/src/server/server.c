@@ -1,10 +1,6 @@
 #include "server/server.h"
 
-#include "handlers/auth.h"
-#include "handlers/body.h"
-#include "handlers/handlers.h"
 #include "server/cors.h"
-#include "store/products_write.h"
 #include "server/problem.h"
 #include "server/respond.h"
 
@@ -24,37 +20,55 @@
  * answers 413 in plain text (documented in README.md). */
 #define SERVER_H2O_BODY_LIMIT (1024 * 1024)
 
-/* The route table: the router and --routes (compared with openapi.yaml by
- * a test) both read it. GET implies HEAD; OPTIONS is answered everywhere. */
-enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_PATCH = 8, M_DELETE = 16 };
-typedef enum { R_LIVE, R_READY, R_LIST, R_ITEM, R_CATEGORIES, R_STATS, R_OPENAPI, R_LOGIN, R_LOGOUT } route_id_t;
-static const struct {
+/* The routes, grouped by path: the router and --routes read them. GET
+ * implies HEAD; OPTIONS is answered everywhere. */
+#define SERVER_METHODS 5
+#define SERVER_MAX_PATHS 32
+static const char *const method_names[SERVER_METHODS] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+typedef struct {
     const char *path; /* "{id}" matches one segment */
-    unsigned methods;
-    route_id_t id;
-} routes[] = {
-    {"/health", M_GET, R_LIVE},
-    {"/health/ready", M_GET, R_READY},
-    {"/api/products", M_GET | M_POST, R_LIST},
-    {"/api/products/{id}", M_GET | M_PUT | M_PATCH | M_DELETE, R_ITEM},
-    {"/api/categories", M_GET, R_CATEGORIES},
-    {"/api/stats", M_GET, R_STATS},
-    {"/api/openapi.json", M_GET, R_OPENAPI},
-    {"/api/auth/login", M_POST, R_LOGIN},
-    {"/api/auth/logout", M_POST, R_LOGOUT},
-};
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+    unsigned methods; /* bit i: method_names[i] */
+    server_handler_t handlers[SERVER_METHODS];
+} route_path_t;
+static route_path_t paths[SERVER_MAX_PATHS];
+static size_t npaths;
 
-static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
-
-/* The M_* bit of a method name (HEAD counts as GET), 0 for any other. */
-static unsigned method_bit(h2o_iovec_t m)
+/* The index of a method name in method_names (HEAD counts as GET), -1 for any other. */
+static int method_index(h2o_iovec_t m)
 {
     if (h2o_memis(m.base, m.len, H2O_STRLIT("HEAD")))
-        return M_GET;
-    for (size_t i = 0; i < 5; i++)
+        return 0;
+    for (int i = 0; i < SERVER_METHODS; i++)
         if (h2o_memis(m.base, m.len, method_names[i], strlen(method_names[i])))
-            return 1u << i;
+            return i;
+    return -1;
+}
+
+static unsigned method_bit(h2o_iovec_t m)
+{
+    int i = method_index(m);
+    return i < 0 ? 0 : 1u << i;
+}
+
+int server_set_routes(const server_route_t *const *tables, char *err, size_t errlen)
+{
+    npaths = 0;
+    for (; *tables != NULL; tables++) {
+        for (const server_route_t *rt = *tables; rt->path != NULL; rt++) {
+            int m = method_index(h2o_iovec_init(rt->method, strlen(rt->method)));
+            size_t i = 0;
+            while (i < npaths && strcmp(paths[i].path, rt->path) != 0)
+                i++;
+            if (i == npaths && npaths < SERVER_MAX_PATHS)
+                paths[npaths++] = (route_path_t){.path = rt->path};
+            if (m < 0 || strcmp(rt->method, "HEAD") == 0 || i == SERVER_MAX_PATHS || (paths[i].methods & (1u << m))) {
+                snprintf(err, errlen, "route %s %s: unknown method, served twice, or too many paths", rt->method, rt->path);
+                return -1;
+            }
+            paths[i].methods |= 1u << m;
+            paths[i].handlers[m] = rt->handler;
+        }
+    }
     return 0;
 }
 
@@ -63,7 +77,7 @@ static unsigned method_bit(h2o_iovec_t m)
 static void allow_value(unsigned methods, char *buf)
 {
     buf[0] = '\0';
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < SERVER_METHODS; i++)
         if (methods & (1u << i)) {
             strcat(buf, method_names[i]);
             strcat(buf, i == 0 ? ", HEAD, " : ", ");
@@ -73,18 +87,18 @@ static void allow_value(unsigned methods, char *buf)
 
 void server_print_routes(void *file)
 {
-    for (size_t i = 0; i < NROUTES; i++)
-        for (size_t m = 0; m < 5; m++)
-            if (routes[i].methods & (1u << m))
-                fprintf(file, "%s %s\n", method_names[m], routes[i].path);
+    for (size_t i = 0; i < npaths; i++)
+        for (size_t m = 0; m < SERVER_METHODS; m++)
+            if (paths[i].methods & (1u << m))
+                fprintf(file, "%s %s\n", method_names[m], paths[i].path);
 }
 
-/* Finds the route of path; *param gets the {id} segment. Returns its
+/* Finds the path entry of path; *param gets the {id} segment. Returns its
  * index, or -1. */
 static int match_route(h2o_iovec_t path, h2o_iovec_t *param)
 {
-    for (size_t i = 0; i < NROUTES; i++) {
-        const char *pat = routes[i].path, *brace = strchr(pat, '{');
+    for (size_t i = 0; i < npaths; i++) {
+        const char *pat = paths[i].path, *brace = strchr(pat, '{');
         size_t pl = brace ? (size_t)(brace - pat) : strlen(pat);
         if (brace == NULL) {
             if (h2o_memis(path.base, path.len, pat, pl))
@@ -99,36 +113,43 @@ static int match_route(h2o_iovec_t path, h2o_iovec_t *param)
     return -1;
 }
 
+/* Answers 413 for a body over MAX_BODY_BYTES; returns 1 when it did. */
+static int refuse_large_body(request_t *r)
+{
+    h2o_req_t *req = r->req;
+    size_t max = r->thread->app->cfg.max_body_bytes;
+    if (req->entity.base == NULL || req->entity.len <= max)
+        return 0;
+    char detail[96];
+    snprintf(detail, sizeof(detail), "request bodies are limited to %zu bytes", max);
+    req->http1_is_persistent = 0;
+    respond_problem(r, 413, PROBLEM_TYPE_PAYLOAD_TOO_LARGE, detail, NULL);
+    return 1;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     request_t *r = respond_begin(req);
-    app_t *app = r->thread->app;
-    h2o_iovec_t path = req->path_normalized;
     cors_apply(r);
-
-    if (req->entity.base != NULL && req->entity.len > app->cfg.max_body_bytes) {
-        char detail[96];
-        snprintf(detail, sizeof(detail), "request bodies are limited to %zu bytes", app->cfg.max_body_bytes);
-        req->http1_is_persistent = 0;
-        respond_problem(r, 413, PROBLEM_TYPE_PAYLOAD_TOO_LARGE, detail, NULL);
+    if (refuse_large_body(r))
         return 0;
-    }
-
     h2o_iovec_t param = {NULL, 0};
-    int ri = match_route(path, &param);
+    int ri = match_route(req->path_normalized, &param);
     if (ri < 0) {
         respond_problem(r, 404, PROBLEM_TYPE_NOT_FOUND, "no such resource", NULL);
         return 0;
     }
     char allow[64];
-    unsigned m = method_bit(req->method);
+    unsigned methods = paths[ri].methods;
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
-        allow_value(routes[ri].methods, allow);
-        cors_options(r, allow, (routes[ri].methods & method_bit(body_header(r, "access-control-request-method"))) != 0);
+        allow_value(methods, allow);
+        ssize_t h = h2o_find_header_by_str(&req->headers, H2O_STRLIT("access-control-request-method"), -1);
+        cors_options(r, allow, h >= 0 && (methods & method_bit(req->headers.entries[h].value)) != 0);
         return 0;
     }
-    if (!(routes[ri].methods & m)) {
-        allow_value(routes[ri].methods, allow);
+    int m = method_index(req->method);
+    if (m < 0 || !(methods & (1u << m))) {
+        allow_value(methods, allow);
         respond_header(r, "allow", allow, strlen(allow));
         char detail[128];
         snprintf(detail, sizeof(detail), "%.*s is not allowed here; use %s", (int)(req->method.len < 16 ? req->method.len : 16),
@@ -136,41 +157,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         respond_problem(r, 405, PROBLEM_TYPE_METHOD_NOT_ALLOWED, detail, NULL);
         return 0;
     }
-    switch (routes[ri].id) {
-    case R_LIVE:
-        health_live(r);
-        break;
-    case R_READY:
-        health_ready(r);
-        break;
-    case R_LIST:
-        if (m == M_POST)
-            products_write(r, WRITE_CREATE, NULL, 0);
-        else
-            products_list(r);
-        break;
-    case R_ITEM:
-        if (m == M_GET)
-            products_get(r, param.base, param.len);
-        else
-            products_write(r, m == M_PUT ? WRITE_REPLACE : m == M_PATCH ? WRITE_PATCH : WRITE_DELETE, param.base, param.len);
-        break;
-    case R_CATEGORIES:
-        categories_list(r);
-        break;
-    case R_STATS:
-        stats_get(r);
-        break;
-    case R_OPENAPI:
-        openapi_get(r);
-        break;
-    case R_LOGIN:
-        auth_login(r);
-        break;
-    case R_LOGOUT:
-        auth_logout(r);
-        break;
-    }
+    paths[ri].handlers[m](r, param);
     return 0;
 }
 

@@ -4,8 +4,25 @@
 #define CATALOG_SERVER_H
 
 #include "app.h"
+#include "server/respond.h"
 
 #include <sys/socket.h>
+
+/* A handler: param is the path's {id} segment (empty when the route has none). */
+typedef void (*server_handler_t)(request_t *r, h2o_iovec_t param);
+
+/* One route: the files that serve routes export NULL-terminated tables of
+ * these; the router and --routes read them, and server/ knows no handler. */
+typedef struct {
+    const char *method; /* GET (HEAD implied), POST, PUT, PATCH or DELETE */
+    const char *path;   /* "{id}" matches one segment */
+    server_handler_t handler;
+} server_route_t;
+
+/* Installs the route tables (a NULL-terminated list of NULL-terminated
+ * tables, static). Returns 0, or -1 with a message in err (an unknown
+ * method, a method twice on one path, too many paths). */
+int server_set_routes(const server_route_t *const *tables, char *err, size_t errlen);
 
 /* Prints "METHOD /path" per route (GET implies HEAD), for --routes. */
 void server_print_routes(void *file);
