@@ -1,6 +1,10 @@
 #include "check.h"
 #include "model/query.h"
 
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+
 static int parse(const char *qs, query_t *q, query_error_t *e)
 {
     return query_parse(qs, strlen(qs), q, e);
@@ -27,6 +31,358 @@ static const char *canon(const char *qs)
         return "ERROR";
     query_canonical(&q, q.offset, buf, sizeof(buf));
     return buf;
+}
+
+/* ---- the cache key (query_canonical) ---- */
+
+/* The list key's prefix and buffer in handlers/read_through.c (CACHE_LIST_PREFIX
+ * in cache/cache.h, not included here: it pulls in h2o and hiredis). */
+#define LIST_KEY_PREFIX "{products}:list:"
+#define KEY_BUF 4096
+
+static int is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+           c == '~';
+}
+
+/* The reference encoding, written independently of query.c: RFC 3986
+ * unreserved bytes as they are, every other byte %XX with upper-case hex. */
+static void ref_encode(const char *s, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (is_unreserved(*p)) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Percent-encodes every byte of s (lower-case hex: the key must not depend
+ * on how the client spelled its escapes). */
+static void encode_all(const char *s, size_t len, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        out[o++] = '%';
+        out[o++] = hex[(unsigned char)s[i] >> 4];
+        out[o++] = hex[(unsigned char)s[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+static size_t utf8_put(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Parses qs, checks its key's q part is the reference encoding of the
+ * lower-cased q, that the key holds only unreserved bytes, '%XX', '&' and
+ * '=', and that the key parses back to itself. Returns 0 when qs was
+ * accepted, -1 when refused. */
+static int check_q_key(const char *qs)
+{
+    query_t q, back;
+    query_error_t e;
+    char key[KEY_BUF], again[KEY_BUF], want[QUERY_Q_MAX * 4 * 3 + 1];
+    if (parse(qs, &q, &e) != 0)
+        return -1;
+    int n = query_canonical(&q, q.offset, key, sizeof(key));
+    CHECK(n > 0 && (size_t)n == strlen(key));
+    const char *qpart = strstr(key, "&q=");
+    CHECK(qpart != NULL);
+    if (qpart == NULL)
+        return 0;
+    ref_encode(q.q, want);
+    CHECK_STR(qpart + 3, want);
+    for (const char *p = key; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '%') {
+            CHECK(isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]) && !islower((unsigned char)p[1]) &&
+                  !islower((unsigned char)p[2]));
+            /* an unreserved byte is never escaped: one spelling per key */
+            char hex[3] = {p[1], p[2], 0};
+            CHECK(!is_unreserved((unsigned char)strtol(hex, NULL, 16)));
+        } else {
+            CHECK(is_unreserved(c) || c == '&' || c == '=');
+        }
+    }
+    CHECK(parse(key, &back, &e) == 0);
+    CHECK_STR(back.q, q.q);
+    CHECK(query_canonical(&back, back.offset, again, sizeof(again)) == n);
+    CHECK_STR(again, key);
+    return 0;
+}
+
+/* Byte classes of q: every printable ASCII byte, sent escaped and (where a
+ * query string allows it) as it is; controls refused; every UTF-8 length;
+ * code points across the whole range, escaped in the key byte by byte. */
+static void test_key_encoding(void)
+{
+    char qs[64], raw[64], k1[KEY_BUF];
+    for (int c = 0x20; c < 0x7f; c++) {
+        char ch = (char)c, enc[4];
+        encode_all(&ch, 1, enc);
+        snprintf(qs, sizeof(qs), "q=x%sx", enc);
+        CHECK(check_q_key(qs) == 0);
+        query_t q;
+        query_error_t e;
+        CHECK(parse(qs, &q, &e) == 0);
+        char lower = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        CHECK(q.q[0] == 'x' && q.q[1] == lower && q.q[2] == 'x' && q.q[3] == '\0');
+        /* upper-case escapes, and the byte unescaped, give the same key */
+        snprintf(qs, sizeof(qs), "q=x%%%02Xx", c);
+        snprintf(k1, sizeof(k1), "%s", canon(qs));
+        snprintf(qs, sizeof(qs), "q=x%sx", enc);
+        CHECK_STR(canon(qs), k1);
+        if (c != '&' && c != '%' && c != '+' && c != '#' && c != ' ') {
+            snprintf(raw, sizeof(raw), "q=x%cx", c);
+            CHECK_STR(canon(raw), k1);
+        }
+    }
+    /* the bytes that shape a query string are escaped, so they cannot forge parameters */
+    CHECK_STR(canon("q=%26limit%3D5%2B%25%23%3F%2F"), "limit=20&offset=0&order=-created_at&q=%26limit%3D5%2B%25%23%3F%2F");
+    CHECK_STR(canon("q=a+b"), "limit=20&offset=0&order=-created_at&q=a%20b");
+    CHECK_STR(canon("q=a+b"), canon("q=a%20b"));
+    CHECK_STR(canon("q=-._~"), "limit=20&offset=0&order=-created_at&q=-._~");
+    /* controls never reach a key */
+    for (int c = 0; c < 0x20; c++) {
+        snprintf(qs, sizeof(qs), "q=x%%%02Xx", c);
+        CHECK(check_q_key(qs) == -1);
+    }
+    CHECK(check_q_key("q=x%7Fx") == -1);
+    /* invalid UTF-8 never reaches a key: lone continuation, overlong, surrogate, past U+10FFFF, truncated */
+    CHECK(check_q_key("q=%80") == -1);
+    CHECK(check_q_key("q=%C0%AF") == -1);
+    CHECK(check_q_key("q=%ED%A0%80") == -1);
+    CHECK(check_q_key("q=%F4%90%80%80") == -1);
+    CHECK(check_q_key("q=%E2%82") == -1);
+    /* each UTF-8 length, sent with lower-case escapes, comes out upper-case */
+    CHECK_STR(canon("q=%c3%a9"), "limit=20&offset=0&order=-created_at&q=%C3%A9");
+    CHECK_STR(canon("q=%e2%82%ac"), "limit=20&offset=0&order=-created_at&q=%E2%82%AC");
+    CHECK_STR(canon("q=%f0%9f%98%80"), "limit=20&offset=0&order=-created_at&q=%F0%9F%98%80");
+    CHECK_STR(canon("q=%C3%89"), canon("q=%C3%A9")); /* É lower-cases to é */
+    /* code points across the range (every lead and continuation byte value occurs) */
+    size_t accepted = 0, tried = 0;
+    for (uint32_t cp = 0x80; cp <= 0x10FFFF; cp += (cp < 0x800 ? 1 : cp < 0x10000 ? 7 : 61)) {
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            continue;
+        char u[8], enc[32];
+        size_t ul = utf8_put(cp, u);
+        encode_all(u, ul, enc);
+        snprintf(qs, sizeof(qs), "q=%s", enc);
+        tried++;
+        if (check_q_key(qs) == 0)
+            accepted++;
+    }
+    CHECK(accepted == tried); /* valid UTF-8 without C0 controls or DEL is accepted */
+    /* categories are slugs: unreserved bytes only, kept as they are */
+    CHECK_STR(canon("category=a-0"), "category=a-0&limit=20&offset=0&order=-created_at");
+    CHECK_STR(canon("category=%61%2D%30"), canon("category=a-0"));
+}
+
+/* A small deterministic generator for shuffles. */
+static uint32_t rng_next(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+/* The same parameters in any order, with empty pairs and repeated
+ * categories anywhere, make one key; equivalent spellings too. */
+static void test_key_order_and_duplicates(void)
+{
+    const char *params[] = {"limit=7",      "offset=14",     "category=toys", "category=books", "category=a-1",   "min_price=1.5",
+                            "max_price=20", "in_stock=true", "q=Mug%20X",     "order=-price",   "category=books", ""};
+    enum { NP = sizeof(params) / sizeof(params[0]) };
+    const char *want = "category=a-1&category=books&category=toys&in_stock=true&limit=7&max_price=20&min_price=1.5&offset=14&"
+                       "order=-price&q=mug%20x";
+    uint32_t seed = 42;
+    for (int round = 0; round < 2000; round++) {
+        const char *p[NP];
+        memcpy(p, params, sizeof(p));
+        for (size_t i = NP - 1; i > 0; i--) {
+            size_t j = rng_next(&seed) % (i + 1);
+            const char *t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        char qs[512] = "";
+        for (size_t i = 0; i < NP; i++) {
+            if (i)
+                strcat(qs, "&");
+            strcat(qs, p[i]);
+        }
+        const char *got = canon(qs);
+        if (strcmp(got, want) != 0) {
+            fprintf(stderr, "  order: '%s' -> '%s'\n", qs, got);
+            CHECK_STR(got, want);
+            break;
+        }
+    }
+    /* equivalent spellings of the same values */
+    CHECK_STR(canon("%6Cimit=5&%6f%66fset=3"), canon("limit=5&offset=3"));
+    CHECK_STR(canon("limit=05&offset=003"), canon("limit=5&offset=3"));
+    CHECK_STR(canon("min_price=01.50&max_price=2.00"), canon("min_price=1.5&max_price=2"));
+    CHECK_STR(canon("q=MUG"), canon("q=m%75g"));
+    CHECK_STR(canon("order=-created_at&in_stock=false"), canon("in_stock=false"));
+    CHECK_STR(canon("category=books&category=b%6Foks&category=%62ooks"), canon("category=books"));
+    /* 20 distinct categories with repeats are accepted; a 21st distinct one is not */
+    char qs[2048] = "";
+    for (int i = 0; i < 40; i++) {
+        char one[32];
+        snprintf(one, sizeof(one), "%scategory=c%02d", i ? "&" : "", 19 - i % 20);
+        strcat(qs, one);
+    }
+    query_t q;
+    query_error_t e;
+    CHECK(parse(qs, &q, &e) == 0 && q.ncategories == 20);
+    CHECK(strncmp(canon(qs), "category=c00&category=c01&", 26) == 0);
+    strcat(qs, "&category=c20");
+    expect_error(qs, "category");
+
+    /* different queries, different keys */
+    const char *distinct[] = {"",
+                              "q=a%26limit%3D5",
+                              "q=a&limit=5",
+                              "q=a%2Bb",
+                              "q=a+b",
+                              "q=%25",
+                              "q=%2525",
+                              "category=a&category=b",
+                              "category=a-b",
+                              "category=ab",
+                              "min_price=1",
+                              "max_price=1",
+                              "in_stock=true",
+                              "in_stock=false",
+                              "order=price",
+                              "order=-price",
+                              "order=name",
+                              "limit=2",
+                              "limit=20&offset=2",
+                              "offset=20",
+                              "q=a",
+                              "q=a%20",
+                              "q=%20a"};
+    enum { ND = sizeof(distinct) / sizeof(distinct[0]) };
+    static char keys[ND][KEY_BUF];
+    for (size_t i = 0; i < ND; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "%s", canon(distinct[i]));
+        CHECK(strcmp(keys[i], "ERROR") != 0);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(keys[i], keys[j]) == 0) {
+                fprintf(stderr, "  same key for '%s' and '%s'\n", distinct[i], distinct[j]);
+                CHECK(strcmp(keys[i], keys[j]) != 0);
+            }
+    }
+}
+
+/* query_canonical writes nothing past cap and fails cleanly when short. */
+static void check_caps(const query_t *q, int64_t offset)
+{
+    char full[KEY_BUF];
+    int n = query_canonical(q, offset, full, sizeof(full));
+    CHECK(n > 0);
+    if (n <= 0)
+        return;
+    char *buf = malloc((size_t)n + 1 + 16);
+    for (size_t cap = 1; cap <= (size_t)n + 1; cap++) {
+        memset(buf, 0xA5, (size_t)n + 1 + 16);
+        int r = query_canonical(q, offset, buf, cap);
+        if (cap <= (size_t)n)
+            CHECK(r == -1);
+        else
+            CHECK(r == n && strcmp(buf, full) == 0);
+        int untouched = 1;
+        for (size_t i = cap; i < (size_t)n + 1 + 16; i++)
+            if ((unsigned char)buf[i] != 0xA5)
+                untouched = 0;
+        CHECK(untouched);
+        if (!untouched) {
+            fprintf(stderr, "  wrote past cap %zu\n", cap);
+            break;
+        }
+    }
+    free(buf);
+}
+
+/* The longest list key there can be fits read_through's key buffer with its
+ * prefix: 20 categories of 64 characters, q of 100 four-byte characters,
+ * every other parameter at its longest. */
+static void test_key_longest(void)
+{
+    static char qs[16384];
+    size_t o = 0;
+    for (int i = 0; i < QUERY_MAX_CATEGORIES; i++) {
+        o += (size_t)sprintf(qs + o, "category=");
+        for (int k = 0; k < QUERY_SLUG_MAX; k++)
+            qs[o++] = (char)('a' + (i + k) % 26);
+        qs[o++] = '&';
+    }
+    o += (size_t)sprintf(qs + o, "in_stock=false&limit=100&min_price=999999999.99&max_price=999999999.99&offset=1000000&"
+                                 "order=-created_at&q=");
+    for (int i = 0; i < QUERY_Q_MAX; i++)
+        o += (size_t)sprintf(qs + o, "%%F0%%9F%%98%%80"); /* U+1F600, 4 bytes */
+    qs[o] = '\0';
+    query_t q;
+    query_error_t e;
+    CHECK(query_parse(qs, o, &q, &e) == 0);
+    CHECK(q.ncategories == 20 && strlen(q.q) == 400);
+    char key[KEY_BUF];
+    size_t pl = strlen(LIST_KEY_PREFIX);
+    memcpy(key, LIST_KEY_PREFIX, pl + 1);
+    int n = query_canonical(&q, q.offset, key + pl, sizeof(key) - pl);
+    size_t want = 20 * (9 + 64 + 1) +
+                  strlen("in_stock=false&limit=100&max_price=999999999.99&min_price=999999999.99&offset=1000000&"
+                         "order=-created_at&q=") +
+                  400 * 3;
+    CHECK(n > 0 && (size_t)n == want);
+    printf("longest list key: %zu bytes of %d\n", pl + (size_t)(n > 0 ? n : 0), KEY_BUF);
+    CHECK(pl + (size_t)n < KEY_BUF);
+    CHECK(check_q_key(key + pl) == 0);
+    /* a 100-character q whose lower-case form is longest in bytes (U+0130 -> i + U+0307) fits too */
+    query_t q2 = q;
+    char big_q[QUERY_Q_MAX * 6 + 3] = "q=";
+    for (int i = 0; i < QUERY_Q_MAX; i++)
+        strcat(big_q, "%C4%B0");
+    query_t only_q;
+    CHECK(parse(big_q, &only_q, &e) == 0);
+    memcpy(q2.q, only_q.q, sizeof(q2.q));
+    CHECK(query_canonical(&q2, q2.offset, key + pl, sizeof(key) - pl) > 0);
+    /* Link URLs reuse it with other offsets (handlers/products.c, a 4096-byte buffer) */
+    CHECK(query_canonical(&q, INT64_MAX, key, sizeof(key)) > 0);
+    check_caps(&q, q.offset);
+    check_caps(&q, INT64_MAX);
+    query_t dflt;
+    CHECK(query_parse(NULL, 0, &dflt, &e) == 0);
+    check_caps(&dflt, 0);
 }
 
 int main(void)
@@ -169,5 +525,8 @@ int main(void)
     CHECK_STR(oid, "65000000000000000000000a");
     CHECK(!query_object_id("65000000000000000000000g", 24, oid));
     CHECK(!query_object_id("6500000000000000000001", 22, NULL));
+    test_key_encoding();
+    test_key_order_and_duplicates();
+    test_key_longest();
     return check_report("test_query");
 }
