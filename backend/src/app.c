@@ -1,7 +1,7 @@
 #include "app.h"
 
 #include "handlers/handlers.h"
-#include "handlers/read_through.h"
+#include "flow/read.h"
 #include "rand.h"
 #include "server/server.h"
 
@@ -30,7 +30,7 @@ static void *thread_main(void *arg)
     rand_seed(&t->rand_state, t->index);
     h2o_multithread_register_receiver(t->ctx.queue, &t->control_receiver, on_control);
     h2o_multithread_register_receiver(t->ctx.queue, &t->jobs_receiver, mongo_pool_on_done);
-    read_through_init_thread(t);
+    flow_read_init_thread(t);
     health_init_thread(t);
     t->cache = cache_create(&t->ctx, &t->app->cfg, &t->app->cache_shared);
     server_start_accepting(t);

@@ -1,11 +1,11 @@
 #include "handlers/handlers.h"
-#include "handlers/read_through.h"
+#include "flow/read.h"
 
 static void categories_list(request_t *r, h2o_iovec_t param)
 {
     if (handlers_reject_query(r))
         return;
-    read_through_start(r, RT_CATEGORIES, NULL, NULL);
+    flow_read_start(r, FLOW_READ_CATEGORIES, NULL, NULL);
 }
 
 const server_route_t categories_routes[] = {

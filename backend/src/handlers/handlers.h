@@ -22,12 +22,6 @@ int openapi_load(app_t *app, char *err, size_t errlen);
 /* Registers the readiness check's receiver and time box on a loop thread. */
 void health_init_thread(app_thread_t *t);
 
-/* Builds the Link header value for a list page (rel="next" when more
- * items follow, rel="prev" when offset > 0, rel="first" and rel="last"
- * with either) into a malloc'd string, or returns NULL when the page is
- * the only one. *len gets its length. */
-char *products_link_header(const query_t *q, int64_t count, size_t *len);
-
 /* Takes a product id from the path into out (lower-cased). Returns 1, or 0
  * after answering 400 naming "id". */
 int handlers_product_id(request_t *r, const char *id, size_t len, char out[25]);

@@ -1,7 +1,8 @@
-#include "handlers/read_through.h"
+#include "flow/read.h"
 
 #include "cache/entry.h"
-#include "handlers/handlers.h"
+#include "model/links.h"
+#include "server/respond.h"
 #include "model/product.h"
 #include "server/problem.h"
 #include "store/products_store.h"
@@ -17,7 +18,7 @@ typedef struct {
     flight_waiter_t waiter; /* first: messages are mapped back to the read */
     request_t *r;
     app_thread_t *thread;
-    rt_kind_t kind;
+    flow_read_kind_t kind;
     int busy; /* a Redis lookup or a flight holds a pointer to this read */
     int answered;
     const char *xcache;
@@ -136,7 +137,7 @@ static void rt_job_finish(store_job_t *base)
         else
             etag_len = (size_t)entry_hash_etag(pj->json, pj->json_len, etag);
         if (pj->kind == STORE_LIST_PRODUCTS)
-            link = products_link_header(&pj->query, pj->count, &link_len);
+            link = links_page_header(&pj->query, pj->count, &link_len);
     }
     job->blob = entry_encode(job->status, job->fill_gen, etag, etag_len, link, link_len, pj->json, pj->json_len, &job->blob_len);
     free(link);
@@ -263,9 +264,9 @@ static void join_flight(rt_t *rt)
     job->pj.base.reply_to = &t->jobs_receiver;
     job->pj.base.done = on_store_done;
     job->pj.base.finish = rt_job_finish;
-    if (rt->kind == RT_PRODUCT)
+    if (rt->kind == FLOW_READ_PRODUCT)
         bson_oid_init_from_string(&job->pj.id, rt->subject);
-    else if (rt->kind == RT_LIST)
+    else if (rt->kind == FLOW_READ_LIST)
         job->pj.query = *rt->query;
     job->leader = t;
     t->leading++;
@@ -309,7 +310,7 @@ static void on_lookup(void *data, cache_status_t status, uint64_t gen, const ent
     join_flight(rt);
 }
 
-void read_through_start(request_t *r, rt_kind_t kind, const char *id, const query_t *q)
+void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const query_t *q)
 {
     app_thread_t *t = r->thread;
     /* the key is built on the stack, then the read is one allocation */
@@ -317,10 +318,10 @@ void read_through_start(request_t *r, rt_kind_t kind, const char *id, const quer
     char key[4096];
     size_t pl = strlen(prefixes[kind]), kl = pl;
     memcpy(key, prefixes[kind], pl + 1);
-    if (kind == RT_PRODUCT) {
+    if (kind == FLOW_READ_PRODUCT) {
         memcpy(key + pl, id, 24);
         kl += 24;
-    } else if (kind == RT_LIST) {
+    } else if (kind == FLOW_READ_LIST) {
         int n = query_canonical(q, q->offset, key + pl, sizeof(key) - pl);
         kl += n > 0 ? (size_t)n : 0;
     }
@@ -332,7 +333,7 @@ void read_through_start(request_t *r, rt_kind_t kind, const char *id, const quer
     rt->kind = kind;
     rt->timeout.cb = on_wait_timeout;
     rt->subject = rt->key + pl;
-    if (kind == RT_LIST) {
+    if (kind == FLOW_READ_LIST) {
         rt->query = malloc(sizeof(*rt->query));
         *rt->query = *q;
     }
@@ -343,7 +344,7 @@ void read_through_start(request_t *r, rt_kind_t kind, const char *id, const quer
      * what it replaced */
     if (!t->app->cfg.bench_bypass_cache && !cache_is_dirty(t->cache)) {
         rt->busy = 1;
-        if (cache_lookup_gen(t->cache, rt->key, kind == RT_PRODUCT, on_lookup, rt) == 0)
+        if (cache_lookup_gen(t->cache, rt->key, kind == FLOW_READ_PRODUCT, on_lookup, rt) == 0)
             return;
         rt->busy = 0;
     }
@@ -352,7 +353,7 @@ void read_through_start(request_t *r, rt_kind_t kind, const char *id, const quer
     join_flight(rt);
 }
 
-void read_through_init_thread(app_thread_t *t)
+void flow_read_init_thread(app_thread_t *t)
 {
     h2o_multithread_register_receiver(t->ctx.queue, &t->flight_receiver, on_flight_result);
     h2o_timeout_init(t->ctx.loop, &t->store_timeout, t->app->cfg.mongo_timeout_ms);
