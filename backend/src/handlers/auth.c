@@ -2,6 +2,8 @@
 
 #include "auth/address.h"
 #include "auth/guard.h"
+#include "flow/login.h"
+#include "flow/write.h"
 #include "handlers/body.h"
 #include "handlers/handlers.h"
 #include "server/problem.h"
@@ -153,7 +155,7 @@ static void check_user(require_t *q)
     }
     snprintf(q->job.username, sizeof(q->job.username), "%s", q->claims.sub);
     user_lookup_job_init(&q->job, t->app->cfg.mongo_timeout_ms);
-    if (handlers_submit_write(q->op, &q->job.base, on_user_looked_up) != 0) {
+    if (flow_submit_job(q->op, t->app->store, &q->job.base, on_user_looked_up) != 0) {
         respond_unavailable(q->op->r, "too many requests are waiting for the database", 1);
         free(q);
     }
@@ -225,16 +227,9 @@ static void auth_logout(request_t *r, h2o_iovec_t param)
 
 /* ---- login ---- */
 
-typedef struct {
-    respond_op_t op; /* first */
-    login_job_t job;
-    app_thread_t *thread;
-    char pair[24 + 1 + ADDRESS_MAX]; /* the throttle's "<user hash>:<address>" */
-} login_t;
-
 static void login_destroy(respond_op_t *op)
 {
-    login_t *l = (login_t *)op;
+    flow_login_t *l = (flow_login_t *)op;
     sodium_memzero(l->job.password, sizeof(l->job.password));
     free(l);
 }
@@ -275,83 +270,56 @@ static void too_many(request_t *r, long long retry_s, const char *why)
     respond_problem(r, 429, PROBLEM_TYPE_TOO_MANY_ATTEMPTS, detail, NULL);
 }
 
-static void on_login_done(store_job_t *base)
+/* 200 with a new token for the signed-in user. */
+static void answer_token(request_t *r, const login_job_t *job)
 {
-    login_t *l = H2O_STRUCT_FROM_MEMBER(login_t, job, (login_job_t *)base);
-    app_thread_t *t = l->thread;
-    const config_t *cfg = &t->app->cfg;
-    atomic_fetch_sub(&t->app->logins_running, 1); /* the slot submit_login took */
-    t->writing--;
-    request_t *r = l->op.r;
-    if (base->state == STORE_JOB_EXPIRED) {
-        if (r != NULL) /* waited past MONGO_TIMEOUT_MS for a password-check thread */
-            respond_unavailable(r, "too many sign-ins are being checked at once; try again", 1);
-    } else if (l->job.result == LOGIN_ERROR) {
-        if (l->job.error[0])
-            fprintf(stderr, "login: %s\n", l->job.error);
-        if (r != NULL)
-            respond_unavailable(r, "the user database did not answer; try again", 1);
-    } else if (l->job.result == LOGIN_BAD_CREDENTIALS) {
-        if (r != NULL) { /* counted before the check (auth_login) */
-            respond_header(r, "www-authenticate", H2O_STRLIT(AUTH_REALM));
-            respond_problem(r, 401, PROBLEM_TYPE_INVALID_CREDENTIALS, "the user name or password is wrong", NULL);
-        }
-    } else {
-        guard_login_succeeded(cache_redis(t->cache), cfg, l->pair);
-        if (r == NULL)
-            goto out;
-        token_claims_t claims;
-        token_key_t key = {(const unsigned char *)cfg->jwt_secret, cfg->jwt_secret_len};
-        char *tok = token_mint(key, l->job.username, l->job.role, now_s(), cfg->jwt_ttl_s, &claims);
-        if (tok == NULL) {
-            respond_problem(r, 500, PROBLEM_TYPE_INTERNAL, "the token could not be made", NULL);
-        } else {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "token", tok);
-            cJSON_AddStringToObject(o, "token_type", "Bearer");
-            cJSON_AddNumberToObject(o, "expires_in", cfg->jwt_ttl_s);
-            cJSON_AddStringToObject(o, "role", l->job.role);
-            cJSON_AddStringToObject(o, "username", l->job.username);
-            char *body = cJSON_PrintUnformatted(o);
-            cJSON_Delete(o);
-            h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-            respond_body(r, 200, NULL, NULL, 0, body, strlen(body));
-            free(body);
-            free(tok);
-        }
+    const config_t *cfg = &r->thread->app->cfg;
+    token_claims_t claims;
+    token_key_t key = {(const unsigned char *)cfg->jwt_secret, cfg->jwt_secret_len};
+    char *tok = token_mint(key, job->username, job->role, now_s(), cfg->jwt_ttl_s, &claims);
+    if (tok == NULL) {
+        respond_problem(r, 500, PROBLEM_TYPE_INTERNAL, "the token could not be made", NULL);
+        return;
     }
-out:
-    respond_op_unref(&l->op); /* the job's reference */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "token", tok);
+    cJSON_AddStringToObject(o, "token_type", "Bearer");
+    cJSON_AddNumberToObject(o, "expires_in", cfg->jwt_ttl_s);
+    cJSON_AddStringToObject(o, "role", job->role);
+    cJSON_AddStringToObject(o, "username", job->username);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    respond_body(r, 200, NULL, NULL, 0, body, strlen(body));
+    free(body);
+    free(tok);
 }
 
-/* Submits the password check; the caller took a slot of logins_running,
- * which on_login_done gives back (or this, on failure). */
-static void submit_login(login_t *l)
+/* The sign-in's outcome as HTTP. */
+static void on_login(flow_login_t *l, flow_login_result_t result, long long retry_s)
 {
-    app_t *app = l->thread->app;
-    login_job_init(&l->job, app->cfg.mongo_timeout_ms);
-    if (handlers_submit_job(&l->op, app->login_store, &l->job.base, on_login_done) != 0) {
-        atomic_fetch_sub(&app->logins_running, 1);
-        respond_unavailable(l->op.r, "too many sign-ins are being checked at once; try again", 1);
-    }
-}
-
-static void on_attempt_counted(void *data, guard_attempt_t result, long long retry_s)
-{
-    login_t *l = data;
     request_t *r = l->op.r;
-    if (r == NULL || result == GUARD_LOCKED || result == GUARD_FULL)
-        atomic_fetch_sub(&l->thread->app->logins_running, 1); /* no check: the slot goes back */
-    if (r == NULL) {
-        /* the client went away */
-    } else if (result == GUARD_LOCKED) {
+    switch (result) {
+    case FLOW_LOGIN_OK:
+        answer_token(r, &l->job);
+        break;
+    case FLOW_LOGIN_WRONG:
+        respond_header(r, "www-authenticate", H2O_STRLIT(AUTH_REALM));
+        respond_problem(r, 401, PROBLEM_TYPE_INVALID_CREDENTIALS, "the user name or password is wrong", NULL);
+        break;
+    case FLOW_LOGIN_LOCKED:
         too_many(r, retry_s, "too many failed sign-ins for this user from this address");
-    } else if (result == GUARD_FULL) {
+        break;
+    case FLOW_LOGIN_CROWDED:
         too_many(r, retry_s, "too many users and addresses are signing in at the moment (sign-ins already under way continue)");
-    } else {
-        submit_login(l); /* GUARD_UNREACHABLE: not counted (README); nginx still rate-limits */
+        break;
+    case FLOW_LOGIN_BUSY:
+        respond_unavailable(r, "too many sign-ins are being checked at once; try again", 1);
+        break;
+    case FLOW_LOGIN_UNAVAILABLE:
+        respond_unavailable(r, "the user database did not answer; try again", 1);
+        break;
     }
-    respond_op_unref(&l->op);
 }
 
 /* Takes {"username","password"}; returns 0, or -1 after answering. */
@@ -394,7 +362,7 @@ static int parse_login(request_t *r, login_job_t *job)
 
 static void auth_login(request_t *r, h2o_iovec_t param)
 {
-    login_t *l = calloc(1, sizeof(*l));
+    flow_login_t *l = calloc(1, sizeof(*l));
     l->thread = r->thread;
     respond_op_attach(&l->op, r, login_destroy);
     if (parse_login(r, &l->job) != 0)
@@ -408,17 +376,7 @@ static void auth_login(request_t *r, h2o_iovec_t param)
     char hex[25];
     sodium_bin2hex(hex, sizeof(hex), md, 12);
     snprintf(l->pair, sizeof(l->pair), "%s:%s", hex, addr);
-    /* a slot first, so only attempts that will be checked are counted */
-    app_t *app = r->thread->app;
-    if (atomic_fetch_add(&app->logins_running, 1) >= app->cfg.login_queue_max + app->cfg.login_workers) {
-        atomic_fetch_sub(&app->logins_running, 1);
-        respond_unavailable(r, "too many sign-ins are being checked at once; try again", 1);
-        return;
-    }
-    /* counted before the password is checked, atomically with the lockout
-     * check: concurrent attempts cannot all pass a count not yet raised */
-    respond_op_ref(&l->op);
-    guard_login_attempt(cache_redis(r->thread->cache), &app->cfg, l->pair, on_attempt_counted, l);
+    flow_login_start(l, on_login);
 }
 
 const server_route_t auth_routes[] = {

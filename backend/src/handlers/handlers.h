@@ -26,16 +26,6 @@ void health_init_thread(app_thread_t *t);
  * after answering 400 naming "id". */
 int handlers_product_id(request_t *r, const char *id, size_t len, char out[25]);
 
-/* Submits a job to pool from r's loop, dispatched to done on that loop
- * when it ends (the one receiver of write and login jobs); op holds a
- * reference meanwhile and the loop's drain waits for it (t->writing, which
- * done must decrease). Returns 0, or -1 after undoing both (the caller
- * answers 503). */
-int handlers_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, void (*done)(store_job_t *));
-
-/* handlers_submit_job on the MongoDB pool of reads and writes. */
-int handlers_submit_write(respond_op_t *op, store_job_t *job, void (*done)(store_job_t *));
-
 /* Rejects any query string: 400 naming the first parameter. Returns 1 when
  * it answered (the caller stops), 0 when there is no query. */
 int handlers_reject_query(request_t *r);

@@ -9,7 +9,7 @@
 #include "model/product.h"
 #include "model/query.h"
 #include "server/problem.h"
-#include "store/products_write.h"
+#include "flow/write.h"
 
 #include <openssl/sha.h>
 #include <sodium.h>
@@ -18,25 +18,23 @@
 #include <string.h>
 
 typedef struct {
-    respond_op_t op; /* first */
-    write_job_t job;
-    app_thread_t *thread;
-    char id[32];
+    flow_write_t flow; /* first: its op is the request's async lifetime */
+    char id[32];       /* as sent, for the 404 detail */
     size_t id_len;
 } write_op_t;
 
 static void write_destroy(respond_op_t *op)
 {
     write_op_t *w = (write_op_t *)op;
-    write_job_clear(&w->job);
+    write_job_clear(&w->flow.job);
     free(w);
 }
 
 /* deferred: Redis could not take the invalidation (it is retried) */
 static void answer_success(write_op_t *w, int deferred)
 {
-    request_t *r = w->op.r;
-    write_job_t *job = &w->job;
+    request_t *r = w->flow.op.r;
+    write_job_t *job = &w->flow.job;
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     if (deferred)
         respond_header(r, "x-cache-invalidation", H2O_STRLIT("deferred"));
@@ -56,30 +54,10 @@ static void answer_success(write_op_t *w, int deferred)
     respond_body(r, job->kind == WRITE_CREATE ? 201 : 200, NULL, etag, (size_t)el, job->json, job->json_len);
 }
 
-static void answer_failure(write_op_t *w);
-
-static void on_invalidated(void *data, int ok)
-{
-    write_op_t *w = data;
-    if (!ok)
-        fprintf(stderr,
-                "cache: invalidation after a write of %s deferred (Redis unreachable); this process bypasses the cache "
-                "until it is applied\n",
-                w->job.id_hex);
-    w->thread->writing--;
-    if (w->op.r != NULL) {
-        if (w->job.result == WRITE_OK)
-            answer_success(w, !ok);
-        else
-            answer_failure(w);
-    }
-    respond_op_unref(&w->op);
-}
-
 static void answer_failure(write_op_t *w)
 {
-    request_t *r = w->op.r;
-    write_job_t *job = &w->job;
+    request_t *r = w->flow.op.r;
+    write_job_t *job = &w->flow.job;
     char detail[192];
     switch (job->result) {
     case WRITE_NOT_FOUND:
@@ -115,41 +93,22 @@ static void answer_failure(write_op_t *w)
         break;
     default:
         respond_unavailable(r,
-                            w->job.sent ? "the product database failed during the write; it may or may not have been applied: "
-                                          "read the product before retrying"
-                                        : "the product database could not take the write; it was not applied",
+                            job->sent ? "the product database failed during the write; it may or may not have been applied: "
+                                        "read the product before retrying"
+                                      : "the product database could not take the write; it was not applied",
                             1);
         break;
     }
 }
 
-static void on_write_done(store_job_t *base)
+/* The write is settled: its result as HTTP. */
+static void answer(flow_write_t *f, int deferred)
 {
-    write_op_t *w = H2O_STRUCT_FROM_MEMBER(write_op_t, job, (write_job_t *)base);
-    write_job_t *job = &w->job;
-    app_thread_t *t = w->thread;
-    if (base->state == STORE_JOB_EXPIRED) /* never sent: answered as "not applied" */
-        job->result = WRITE_ERROR;
-    if (job->result == WRITE_ERROR) {
-        APP_STAT_ADD(t, store_errors, 1);
-        if (job->error[0] != '\0')
-            fprintf(stderr, "store: write: %s%s\n", job->error, job->sent ? " (invalidating: it may have been applied)" : "");
-    }
-    if (job->result == WRITE_OK || (job->result == WRITE_ERROR && job->sent)) {
-        /* acknowledged by MongoDB — or failed after the command was sent,
-         * so it may have been applied: invalidate before answering, even
-         * when the client is gone (the drain waits: writing stays up) */
-        uint64_t epoch = atomic_fetch_add(&t->app->cache_shared.write_epoch, 1) + 1;
-        char key[64];
-        snprintf(key, sizeof(key), CACHE_PRODUCT_PREFIX "%s", job->id_hex);
-        respond_op_ref(&w->op);
-        cache_invalidate(t->cache, key, epoch, on_invalidated, w);
-    } else {
-        t->writing--;
-        if (w->op.r != NULL)
-            answer_failure(w);
-    }
-    respond_op_unref(&w->op); /* the job's reference */
+    write_op_t *w = (write_op_t *)f;
+    if (f->job.result == WRITE_OK)
+        answer_success(w, deferred);
+    else
+        answer_failure(w);
 }
 
 /* Parses If-Match: "*", or a list of entity tags; ours are "v<n>" (W/
@@ -227,8 +186,8 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
 {
     write_op_t *w = (write_op_t *)op;
     request_t *r = op->r;
-    write_job_t *job = &w->job;
-    app_t *app = w->thread->app;
+    write_job_t *job = &w->flow.job;
+    app_t *app = r->thread->app;
     if (job->kind != WRITE_CREATE) {
         if (!handlers_product_id(r, w->id, w->id_len, job->id_hex))
             return;
@@ -258,20 +217,20 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
     job->currency = app->cfg.currency;
     job->debug_hold_ms = app->cfg.debug_claim_hold_ms;
     job->budget_ms = app->cfg.write_retry_ms;
-    if (handlers_submit_write(op, &job->base, on_write_done) != 0)
+    if (flow_write_submit(&w->flow, answer) != 0)
         respond_unavailable(r, "too many requests are waiting for the product database", 1);
 }
 
 static void products_write(request_t *r, write_kind_t kind, const char *id, size_t id_len)
 {
     write_op_t *w = calloc(1, sizeof(*w));
-    w->thread = r->thread;
-    w->job.kind = (write_kind_t)kind;
+    w->flow.thread = r->thread;
+    w->flow.job.kind = kind;
     w->id_len = id_len < sizeof(w->id) ? id_len : sizeof(w->id) - 1;
     if (id != NULL)
         memcpy(w->id, id, w->id_len);
-    respond_op_attach(&w->op, r, write_destroy);
-    auth_require_admin(&w->op, on_authorized);
+    respond_op_attach(&w->flow.op, r, write_destroy);
+    auth_require_admin(&w->flow.op, on_authorized);
 }
 
 static void on_create(request_t *r, h2o_iovec_t param)
@@ -301,29 +260,3 @@ const server_route_t writes_routes[] = {
     {"DELETE", "/api/products/{id}", on_delete},
     {NULL, NULL, NULL},
 };
-
-int handlers_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, void (*done)(store_job_t *))
-{
-    app_thread_t *t = op->r->thread;
-    int login = pool != t->app->store;
-    job->reply_to = &t->jobs_receiver;
-    job->done = done;
-    respond_op_ref(op);
-    t->writing++;
-    if (login)
-        APP_STAT_ADD(t, login_jobs, 1);
-    else
-        APP_STAT_ADD(t, store_jobs, 1);
-    if (mongo_pool_submit(pool, job) == 0)
-        return 0;
-    t->writing--;
-    if (!login)
-        APP_STAT_ADD(t, store_rejected, 1);
-    respond_op_unref(op);
-    return -1;
-}
-
-int handlers_submit_write(respond_op_t *op, store_job_t *job, void (*done)(store_job_t *))
-{
-    return handlers_submit_job(op, op->r->thread->app->store, job, done);
-}

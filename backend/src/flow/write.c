@@ -1,0 +1,74 @@
+#include "flow/write.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void on_invalidated(void *data, int ok)
+{
+    flow_write_t *w = data;
+    if (!ok)
+        fprintf(stderr,
+                "cache: invalidation after a write of %s deferred (Redis unreachable); this process bypasses the cache "
+                "until it is applied\n",
+                w->job.id_hex);
+    w->thread->writing--;
+    if (w->op.r != NULL)
+        w->answer(w, !ok);
+    respond_op_unref(&w->op);
+}
+
+static void on_write_done(store_job_t *base)
+{
+    flow_write_t *w = H2O_STRUCT_FROM_MEMBER(flow_write_t, job, (write_job_t *)base);
+    write_job_t *job = &w->job;
+    app_thread_t *t = w->thread;
+    if (base->state == STORE_JOB_EXPIRED) /* never sent: answered as "not applied" */
+        job->result = WRITE_ERROR;
+    if (job->result == WRITE_ERROR) {
+        APP_STAT_ADD(t, store_errors, 1);
+        if (job->error[0] != '\0')
+            fprintf(stderr, "store: write: %s%s\n", job->error, job->sent ? " (invalidating: it may have been applied)" : "");
+    }
+    if (job->result == WRITE_OK || (job->result == WRITE_ERROR && job->sent)) {
+        /* acknowledged by MongoDB — or failed after the command was sent,
+         * so it may have been applied: invalidate before answering, even
+         * when the client is gone (the drain waits: writing stays up) */
+        uint64_t epoch = atomic_fetch_add(&t->app->cache_shared.write_epoch, 1) + 1;
+        char key[64];
+        snprintf(key, sizeof(key), CACHE_PRODUCT_PREFIX "%s", job->id_hex);
+        respond_op_ref(&w->op);
+        cache_invalidate(t->cache, key, epoch, on_invalidated, w);
+    } else {
+        t->writing--;
+        if (w->op.r != NULL)
+            w->answer(w, 0);
+    }
+    respond_op_unref(&w->op); /* the job's reference */
+}
+
+int flow_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, void (*done)(store_job_t *))
+{
+    app_thread_t *t = op->r->thread;
+    int login = pool != t->app->store;
+    job->reply_to = &t->jobs_receiver;
+    job->done = done;
+    respond_op_ref(op);
+    t->writing++;
+    if (login)
+        APP_STAT_ADD(t, login_jobs, 1);
+    else
+        APP_STAT_ADD(t, store_jobs, 1);
+    if (mongo_pool_submit(pool, job) == 0)
+        return 0;
+    t->writing--;
+    if (!login)
+        APP_STAT_ADD(t, store_rejected, 1);
+    respond_op_unref(op);
+    return -1;
+}
+
+int flow_write_submit(flow_write_t *w, flow_write_answer_cb answer)
+{
+    w->answer = answer;
+    return flow_submit_job(&w->op, w->thread->app->store, &w->job.base, on_write_done);
+}
