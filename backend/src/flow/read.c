@@ -12,14 +12,12 @@
 #include <string.h>
 
 /* One request's read; on the heap because Redis replies and flight results
- * may arrive after the request is gone (then r is NULL). Freed when neither
- * the request nor an async operation refers to it. */
+ * may arrive after the request is gone (then op.r is NULL). */
 typedef struct {
     flight_waiter_t waiter; /* first: messages are mapped back to the read */
-    request_t *r;
+    respond_op_t op;        /* the request's reference, plus one while a lookup or a flight holds the read */
     app_thread_t *thread;
     flow_read_kind_t kind;
-    int busy; /* a Redis lookup or a flight holds a pointer to this read */
     int answered;
     const char *xcache;
     const char *subject; /* the tail of key: the product id, or the canonical query */
@@ -44,24 +42,13 @@ typedef struct {
     entry_view_t view;
 } rt_job_t;
 
-typedef struct {
-    rt_t *rt;
-} rt_handle_t;
-
-static void rt_free(rt_t *rt)
+static void rt_destroy(respond_op_t *op)
 {
-    free(rt->query);
-    free(rt);
-}
-
-static void on_request_gone(void *p)
-{
-    rt_t *rt = ((rt_handle_t *)p)->rt;
-    rt->r = NULL;
+    rt_t *rt = H2O_STRUCT_FROM_MEMBER(rt_t, op, op);
     if (h2o_timeout_is_linked(&rt->timeout))
         h2o_timeout_unlink(&rt->timeout);
-    if (!rt->busy)
-        rt_free(rt);
+    free(rt->query);
+    free(rt);
 }
 
 /* ---- answering ---- */
@@ -70,12 +57,12 @@ static void answer_not_found(rt_t *rt)
 {
     char detail[96];
     snprintf(detail, sizeof(detail), "no product has the id %s", rt->subject);
-    respond_problem(rt->r, 404, PROBLEM_TYPE_NOT_FOUND, detail, NULL);
+    respond_problem(rt->op.r, 404, PROBLEM_TYPE_NOT_FOUND, detail, NULL);
 }
 
 static void answer_entry(rt_t *rt, const entry_view_t *v)
 {
-    request_t *r = rt->r;
+    request_t *r = rt->op.r;
     rt->answered = 1;
     respond_header(r, "x-cache", rt->xcache, strlen(rt->xcache));
     if (v->status == 404) {
@@ -101,8 +88,8 @@ static void answer_entry(rt_t *rt, const entry_view_t *v)
 static void answer_unavailable(rt_t *rt, const char *detail)
 {
     rt->answered = 1;
-    respond_header(rt->r, "x-cache", rt->xcache, strlen(rt->xcache));
-    respond_unavailable(rt->r, detail, 1);
+    respond_header(rt->op.r, "x-cache", rt->xcache, strlen(rt->xcache));
+    respond_unavailable(rt->op.r, detail, 1);
 }
 
 /* ---- the store job (encoding runs on the worker thread) ---- */
@@ -211,24 +198,22 @@ static void on_flight_result(h2o_multithread_receiver_t *receiver, h2o_linklist_
     while ((msg = app_next_message(messages)) != NULL) {
         rt_t *rt = (rt_t *)H2O_STRUCT_FROM_MEMBER(flight_waiter_t, msg, msg);
         flight_t *f = rt->waiter.flight;
-        rt->busy = 0;
         if (h2o_timeout_is_linked(&rt->timeout))
             h2o_timeout_unlink(&rt->timeout);
-        if (rt->r != NULL && !rt->answered)
+        if (rt->op.r != NULL && !rt->answered)
             answer_job(rt, flight_result(f));
         flight_release(f);
-        if (rt->r == NULL)
-            rt_free(rt);
+        respond_op_unref(&rt->op); /* the flight's reference */
     }
 }
 
 static void on_wait_timeout(h2o_timeout_entry_t *entry)
 {
     rt_t *rt = H2O_STRUCT_FROM_MEMBER(rt_t, timeout, entry);
-    /* the flight still holds rt; it is freed when the result arrives. The
-     * store may have answered while the fill into Redis is still pending:
-     * a slow Redis must not turn that into a 503 */
-    if (rt->r != NULL && !rt->answered) {
+    /* the flight still holds rt (its reference goes when the result
+     * arrives). The store may have answered while the fill into Redis is
+     * still pending: a slow Redis must not turn that into a 503 */
+    if (rt->op.r != NULL && !rt->answered) {
         rt_job_t *job = flight_result(rt->waiter.flight);
         if (job != NULL) /* published: the fill is still pending */
             answer_job(rt, job);
@@ -249,7 +234,7 @@ static void join_flight(rt_t *rt)
     snprintf(key, kl, "%llu:%llu:%s", (unsigned long long)rt->gen,
              (unsigned long long)atomic_load_explicit(&app->cache_shared.write_epoch, memory_order_acquire), rt->key);
 
-    rt->busy = 1;
+    respond_op_ref(&rt->op); /* the flight's */
     rt->waiter.receiver = &t->flight_receiver;
     flight_role_t role = flight_join(app->flights, key, &rt->waiter);
     free(key);
@@ -284,14 +269,10 @@ static void join_flight(rt_t *rt)
     }
 }
 
-static void on_lookup(void *data, cache_status_t status, uint64_t gen, const entry_view_t *view)
+/* The Redis lookup's outcome: a hit is answered with the stored bytes;
+ * a miss or a bypass joins (or leads) the key's flight. */
+static void decide(rt_t *rt, cache_status_t status, uint64_t gen, const entry_view_t *view)
 {
-    rt_t *rt = data;
-    rt->busy = 0;
-    if (rt->r == NULL) {
-        rt_free(rt);
-        return;
-    }
     app_thread_t *t = rt->thread;
     if (status == CACHE_HIT) {
         APP_STAT_ADD(t, cache_hits, 1);
@@ -308,6 +289,14 @@ static void on_lookup(void *data, cache_status_t status, uint64_t gen, const ent
         rt->xcache = "BYPASS";
     }
     join_flight(rt);
+}
+
+static void on_lookup(void *data, cache_status_t status, uint64_t gen, const entry_view_t *view)
+{
+    rt_t *rt = data;
+    if (rt->op.r != NULL)
+        decide(rt, status, gen, view);
+    respond_op_unref(&rt->op); /* the lookup's reference */
 }
 
 void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const query_t *q)
@@ -328,7 +317,7 @@ void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const 
     key[kl] = '\0';
     rt_t *rt = calloc(1, sizeof(*rt) + kl + 1);
     memcpy(rt->key, key, kl + 1);
-    rt->r = r;
+    respond_op_attach(&rt->op, r, rt_destroy);
     rt->thread = t;
     rt->kind = kind;
     rt->timeout.cb = on_wait_timeout;
@@ -337,16 +326,14 @@ void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const 
         rt->query = malloc(sizeof(*rt->query));
         *rt->query = *q;
     }
-    rt_handle_t *h = h2o_mem_alloc_shared(&r->req->pool, sizeof(*h), on_request_gone);
-    h->rt = rt;
 
     /* while a write of this process is not yet invalidated, Redis may hold
      * what it replaced */
     if (!t->app->cfg.bench_bypass_cache && !cache_is_dirty(t->cache)) {
-        rt->busy = 1;
+        respond_op_ref(&rt->op); /* the lookup's */
         if (cache_lookup_gen(t->cache, rt->key, kind == FLOW_READ_PRODUCT, on_lookup, rt) == 0)
             return;
-        rt->busy = 0;
+        respond_op_unref(&rt->op);
     }
     APP_STAT_ADD(t, cache_bypass, 1);
     rt->xcache = "BYPASS";
