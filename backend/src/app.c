@@ -1,6 +1,6 @@
 #include "app.h"
 
-#include "handlers/handlers.h"
+#include "flow/ready.h"
 #include "flow/read.h"
 #include "rand.h"
 #include "server/server.h"
@@ -31,7 +31,7 @@ static void *thread_main(void *arg)
     h2o_multithread_register_receiver(t->ctx.queue, &t->control_receiver, on_control);
     h2o_multithread_register_receiver(t->ctx.queue, &t->jobs_receiver, mongo_pool_on_done);
     flow_read_init_thread(t);
-    health_init_thread(t);
+    flow_ready_init_thread(t);
     t->cache = cache_create(&t->ctx, &t->app->cfg, &t->app->cache_shared);
     server_start_accepting(t);
     pthread_barrier_wait(&t->app->ready);

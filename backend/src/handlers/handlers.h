@@ -19,9 +19,6 @@ extern const server_route_t openapi_routes[];    /* GET /api/openapi.json */
  * 0, or -1 with a message in err (a broken spec is a build error). */
 int openapi_load(app_t *app, char *err, size_t errlen);
 
-/* Registers the readiness check's receiver and time box on a loop thread. */
-void health_init_thread(app_thread_t *t);
-
 /* Takes a product id from the path into out (lower-cased). Returns 1, or 0
  * after answering 400 naming "id". */
 int handlers_product_id(request_t *r, const char *id, size_t len, char out[25]);
