@@ -11,6 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What the cache said about a read: the X-Cache header's value, and
+ * whether the MongoDB result is filled into Redis (only after a MISS:
+ * Redis answered, and the value is stamped with the generation it saw). */
+typedef enum { OUTCOME_HIT, OUTCOME_MISS, OUTCOME_BYPASS } outcome_t;
+static const char *const outcome_names[] = {[OUTCOME_HIT] = "HIT", [OUTCOME_MISS] = "MISS", [OUTCOME_BYPASS] = "BYPASS"};
+
+/* One descriptor per read kind: its Redis key prefix and its store job. */
+static const struct {
+    const char *prefix;
+    products_job_kind_t job;
+    int floor; /* product entries also obey the floor */
+} kinds[] = {
+    [FLOW_READ_PRODUCT] = {CACHE_PRODUCT_PREFIX, STORE_GET_PRODUCT, 1},
+    [FLOW_READ_LIST] = {CACHE_LIST_PREFIX, STORE_LIST_PRODUCTS, 0},
+    [FLOW_READ_CATEGORIES] = {CACHE_CATEGORIES_KEY, STORE_CATEGORIES, 0},
+};
+
 /* One request's read; on the heap because Redis replies and flight results
  * may arrive after the request is gone (then op.r is NULL). */
 typedef struct {
@@ -19,7 +36,7 @@ typedef struct {
     app_thread_t *thread;
     flow_read_kind_t kind;
     int answered;
-    const char *xcache;
+    outcome_t outcome;
     const char *subject; /* the tail of key: the product id, or the canonical query */
     query_t *query;      /* a list's parsed query (owned), what its store job runs: never the key parsed back */
     uint64_t gen;        /* the generation the lookup saw (0: unknown, Redis bypassed) */
@@ -64,7 +81,7 @@ static void answer_entry(rt_t *rt, const entry_view_t *v)
 {
     request_t *r = rt->op.r;
     rt->answered = 1;
-    respond_header(r, "x-cache", rt->xcache, strlen(rt->xcache));
+    respond_header(r, "x-cache", outcome_names[rt->outcome], strlen(outcome_names[rt->outcome]));
     if (v->status == 404) {
         answer_not_found(rt);
         return;
@@ -88,7 +105,7 @@ static void answer_entry(rt_t *rt, const entry_view_t *v)
 static void answer_unavailable(rt_t *rt, const char *detail)
 {
     rt->answered = 1;
-    respond_header(rt->op.r, "x-cache", rt->xcache, strlen(rt->xcache));
+    respond_header(rt->op.r, "x-cache", outcome_names[rt->outcome], strlen(outcome_names[rt->outcome]));
     respond_unavailable(rt->op.r, detail, 1);
 }
 
@@ -243,8 +260,7 @@ static void join_flight(rt_t *rt)
         return;
 
     rt_job_t *job = calloc(1, sizeof(*job));
-    static const products_job_kind_t kinds[] = {STORE_GET_PRODUCT, STORE_LIST_PRODUCTS, STORE_CATEGORIES};
-    products_job_init(&job->pj, kinds[rt->kind], app->cfg.mongo_timeout_ms);
+    products_job_init(&job->pj, kinds[rt->kind].job, app->cfg.mongo_timeout_ms);
     job->pj.currency = app->cfg.currency;
     job->pj.base.reply_to = &t->jobs_receiver;
     job->pj.base.done = on_store_done;
@@ -256,7 +272,7 @@ static void join_flight(rt_t *rt)
     job->leader = t;
     t->leading++;
     job->flight = rt->waiter.flight;
-    if (strcmp(rt->xcache, "MISS") == 0) { /* Redis answered: fill it */
+    if (rt->outcome == OUTCOME_MISS) { /* Redis answered: fill it */
         job->fill_key = strdup(rt->key);
         job->fill_gen = rt->gen;
     }
@@ -276,17 +292,17 @@ static void decide(rt_t *rt, cache_status_t status, uint64_t gen, const entry_vi
     app_thread_t *t = rt->thread;
     if (status == CACHE_HIT) {
         APP_STAT_ADD(t, cache_hits, 1);
-        rt->xcache = "HIT";
+        rt->outcome = OUTCOME_HIT;
         answer_entry(rt, view);
         return;
     }
     if (status == CACHE_MISS) {
         APP_STAT_ADD(t, cache_misses, 1);
-        rt->xcache = "MISS";
+        rt->outcome = OUTCOME_MISS;
         rt->gen = gen;
     } else {
         APP_STAT_ADD(t, cache_bypass, 1);
-        rt->xcache = "BYPASS";
+        rt->outcome = OUTCOME_BYPASS;
     }
     join_flight(rt);
 }
@@ -303,10 +319,9 @@ void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const 
 {
     app_thread_t *t = r->thread;
     /* the key is built on the stack, then the read is one allocation */
-    static const char *const prefixes[] = {CACHE_PRODUCT_PREFIX, CACHE_LIST_PREFIX, CACHE_CATEGORIES_KEY};
     char key[4096];
-    size_t pl = strlen(prefixes[kind]), kl = pl;
-    memcpy(key, prefixes[kind], pl + 1);
+    size_t pl = strlen(kinds[kind].prefix), kl = pl;
+    memcpy(key, kinds[kind].prefix, pl + 1);
     if (kind == FLOW_READ_PRODUCT) {
         memcpy(key + pl, id, 24);
         kl += 24;
@@ -331,12 +346,12 @@ void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const 
      * what it replaced */
     if (!t->app->cfg.bench_bypass_cache && !cache_is_dirty(t->cache)) {
         respond_op_ref(&rt->op); /* the lookup's */
-        if (cache_lookup_gen(t->cache, rt->key, kind == FLOW_READ_PRODUCT, on_lookup, rt) == 0)
+        if (cache_lookup_gen(t->cache, rt->key, kinds[kind].floor, on_lookup, rt) == 0)
             return;
         respond_op_unref(&rt->op);
     }
     APP_STAT_ADD(t, cache_bypass, 1);
-    rt->xcache = "BYPASS";
+    rt->outcome = OUTCOME_BYPASS;
     join_flight(rt);
 }
 
