@@ -3,112 +3,88 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* One table drives both loading and --help so they cannot drift apart. */
+/* One table drives both loading and --help so they cannot drift apart: a row
+ * names a variable, its default, the field of config_t it fills and, for the
+ * few that need more than a number or a copy, a parse hook. */
 typedef enum { OPT_STR, OPT_UINT, OPT_BOOL } opt_kind_t;
 
-typedef struct {
+typedef struct opt {
     const char *name;
-    const char *defval; /* NULL: computed (shown as the help text says) */
+    const char *defval; /* NULL: computed by compute, or left empty */
     opt_kind_t kind;
-    unsigned long min, max;
+    unsigned long min, max; /* OPT_UINT/OPT_BOOL: the range; OPT_STR: min is the least length */
+    size_t offset, size;    /* the field of config_t */
     const char *help;
+    /* NULL: the kind's own parsing; else turns v into cfg: 0, or -1 with a message in err */
+    int (*parse)(config_t *cfg, const struct opt *o, const char *v, char *err, size_t errlen);
+    void (*compute)(config_t *cfg); /* the default when defval is NULL */
 } opt_t;
 
-static const opt_t options[] = {
-    {"HOST", "127.0.0.1", OPT_STR, 0, 0, "listen address (IPv4 or IPv6 literal)"},
-    {"PORT", "3000", OPT_UINT, 1, 65535, "listen port"},
-    {"THREADS", NULL, OPT_UINT, 1, 256, "event-loop threads (default: number of cores)"},
-    {"MONGO_URI", "mongodb://127.0.0.1:27017", OPT_STR, 0, 0, "MongoDB connection string"},
-    {"MONGO_DB", "catalog", OPT_STR, 0, 0, "database name"},
-    {"MONGO_WORKERS", "4", OPT_UINT, 1, 256, "MongoDB worker threads (and pooled clients)"},
-    {"MONGO_QUEUE_MAX", "1024", OPT_UINT, 1, 1000000, "queued MongoDB jobs before 503 + Retry-After"},
-    {"MONGO_TIMEOUT_MS", "2000", OPT_UINT, 50, 600000, "bound on a MongoDB job, queue wait included (then 503)"},
-    {"REDIS_URL", "redis://127.0.0.1:6379/0", OPT_STR, 0, 0,
-     "redis://[[user]:password@]host[:port][/db] or unix:///path (host names resolved off the loop)"},
-    {"REDIS_TIMEOUT_MS", "100", OPT_UINT, 1, 60000, "Redis command timeout (then served from MongoDB, X-Cache: BYPASS)"},
-    {"REDIS_DEAD_MS", "1000", OPT_UINT, 1, 600000,
-     "a reply this late means the connection is lost: reconnect (at least REDIS_TIMEOUT_MS; invalidations wait this long)"},
-    {"CACHE_TTL", "300", OPT_UINT, 1, 86400 * 30, "TTL of cached reads, seconds"},
-    {"CACHE_TTL_JITTER_PCT", "0", OPT_UINT, 0, 3, "shorten each TTL by a random 0..N percent (N <= 3)"},
-    {"CACHE_NEGATIVE_TTL", "15", OPT_UINT, 1, 3600, "TTL of a cached 'no such product', seconds"},
-    {"WRITE_RETRY_MS", "5000", OPT_UINT, 0, 60000,
-     "how long a write without If-Match retries behind concurrent writes to the same product (then 503)"},
-    {"HEALTH_TIMEOUT_MS", "1000", OPT_UINT, 10, 60000, "time box of each /health/ready check"},
-    {"MAX_BODY_BYTES", "65536", OPT_UINT, 1, 1048576, "largest accepted request body (else 413)"},
-    {"DRAIN_TIMEOUT_MS", "4500", OPT_UINT, 0, 60000, "on SIGTERM/SIGINT, longest wait for in-flight requests"},
-    {"CURRENCY", "USD", OPT_STR, 0, 0, "ISO 4217 code shown with every price"},
-    {"JWT_SECRET", NULL, OPT_STR, 0, 0, "secret that signs auth tokens (HS256), at least 32 bytes (required)"},
-    {"JWT_SECRET_PREVIOUS", NULL, OPT_STR, 0, 0, "previous secret, still accepted for verification during a rotation"},
-    {"JWT_TTL", "3600", OPT_UINT, 60, 86400, "lifetime of an auth token, seconds"},
-    {"ADMIN_USERNAME", "admin", OPT_STR, 0, 0, "user name of the admin created at start-up when none exists"},
-    {"ADMIN_PASSWORD", NULL, OPT_STR, 0, 0, "its password (at least 12 characters); unset: no admin is created"},
-    {"LOGIN_MAX_FAILURES", "5", OPT_UINT, 1, 1000, "failed logins per user and address before 429"},
-    {"LOGIN_LOCKOUT", "900", OPT_UINT, 1, 86400, "window of counted login failures (and the lockout), seconds"},
-    {"LOGIN_TRACK_MAX", "20000", OPT_UINT, 1, 1000000,
-     "user/address pairs tracked per lockout window; a new pair beyond it is refused (429) until the window turns"},
-    {"LOGIN_WORKERS", "1", OPT_UINT, 1, 64, "password-check threads (Argon2id, 64 MiB each, run at the lowest CPU priority)"},
-    {"LOGIN_QUEUE_MAX", "64", OPT_UINT, 1, 100000, "sign-ins waiting for a password-check thread before 503 + Retry-After"},
-    {"AUTH_USER_TTL", "5", OPT_UINT, 0, 3600,
-     "seconds a write may rely on a looked-up user (exists, is admin) before looking again; 0: every write"},
-    {"TRUSTED_PROXIES", "127.0.0.0/8,::1/128", OPT_STR, 0, 0,
-     "comma-separated CIDRs of proxies whose X-Real-IP header names the client (nginx)"},
-    {"CORS_ORIGINS", "", OPT_STR, 0, 0, "comma-separated origins allowed cross-origin (empty: CORS off)"},
-    {"DEBUG_STORE_DELAY_MS", "0", OPT_UINT, 0, 60000, "tests only: hold every MongoDB job this long"},
-    {"DEBUG_FILL_DELAY_MS", "0", OPT_UINT, 0, 60000, "tests only: hold every cache fill this long after MongoDB answered"},
-    {"DEBUG_CLAIM_HOLD_MS", "0", OPT_UINT, 0, 600000, "tests only: hold every update or delete this long after its claim"},
-    {"BENCH_BYPASS_CACHE", "0", OPT_BOOL, 0, 1, "benchmarks only: skip Redis on every read"},
-};
+#define FIELD(f) offsetof(config_t, f), sizeof(((config_t *)0)->f)
+/* clang-format off */
+#define OPT_U(name, def, lo, hi, f, help) {name, def, OPT_UINT, lo, hi, FIELD(f), help}
+#define OPT_S(name, def, minlen, f, help, hook) {name, def, OPT_STR, minlen, 0, FIELD(f), help, hook}
+/* clang-format on */
 
-#define NOPTS (sizeof(options) / sizeof(options[0]))
-
-static const char *opt_value(const opt_t *o)
+/* Writes the printf-style message to err; returns -1 (for "return opt_fail(...)"). */
+__attribute__((format(printf, 3, 4))) static int opt_fail(char *err, size_t errlen, const char *fmt, ...)
 {
-    const char *v = getenv(o->name);
-    return v != NULL ? v : o->defval;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
-static int copy_str(char *dst, size_t cap, const char *v, const char *name, char *err, size_t errlen)
+/* Copies v into o's char-array field when its length is o->min..size-1.
+ * Returns 0, or -1 with "NAME: must be MIN..MAX characters" in err. */
+static int opt_copy_str(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
 {
     size_t n = strlen(v);
-    if (n == 0 || n >= cap) {
-        snprintf(err, errlen, "%s: must be 1..%zu characters", name, cap - 1);
-        return -1;
-    }
-    memcpy(dst, v, n + 1);
+    if (n < o->min || n >= o->size)
+        return opt_fail(err, errlen, "%s: must be %lu..%zu characters", o->name, o->min, o->size - 1);
+    memcpy((char *)cfg + o->offset, v, n + 1);
     return 0;
 }
 
-static int parse_uint(const opt_t *o, const char *v, unsigned long *out, char *err, size_t errlen)
+/* Stores n in o's field, whose size tells its type: uint16_t, unsigned (or int) or size_t. */
+static void opt_store_uint(config_t *cfg, const opt_t *o, unsigned long n)
 {
+    char *field = (char *)cfg + o->offset;
+    if (o->size == sizeof(uint16_t))
+        *(uint16_t *)field = (uint16_t)n;
+    else if (o->size == sizeof(unsigned))
+        *(unsigned *)field = (unsigned)n;
+    else
+        *(size_t *)field = n;
+}
+
+/* Parses v as o's kind (OPT_BOOL: 0/1/true/false; OPT_UINT: decimal digits
+ * in o->min..o->max) into o's field. Returns 0, or -1 with a message in err. */
+static int opt_parse_uint(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    unsigned long n = 0;
     if (o->kind == OPT_BOOL) {
-        if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0) {
-            *out = 1;
-            return 0;
-        }
-        if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0) {
-            *out = 0;
-            return 0;
-        }
-        snprintf(err, errlen, "%s: expected 0/1/true/false, got '%s'", o->name, v);
-        return -1;
+        int one = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
+        if (!one && strcmp(v, "0") != 0 && strcmp(v, "false") != 0)
+            return opt_fail(err, errlen, "%s: expected 0/1/true/false, got '%s'", o->name, v);
+        n = (unsigned long)one;
+    } else {
+        char *end = NULL;
+        errno = 0;
+        if (isdigit((unsigned char)v[0]))
+            n = strtoul(v, &end, 10);
+        if (end == NULL || errno != 0 || *end != '\0' || n < o->min || n > o->max)
+            return opt_fail(err, errlen, "%s: expected an integer in %lu..%lu, got '%s'", o->name, o->min, o->max, v);
     }
-    char *end;
-    errno = 0;
-    if (!isdigit((unsigned char)v[0]))
-        goto bad;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno != 0 || *end != '\0' || n < o->min || n > o->max)
-        goto bad;
-    *out = n;
+    opt_store_uint(cfg, o, n);
     return 0;
-bad:
-    snprintf(err, errlen, "%s: expected an integer in %lu..%lu, got '%s'", o->name, o->min, o->max, v);
-    return -1;
 }
 
 /* Splits "host[:port]" or "[v6]:port"; returns -1 on a malformed port. */
@@ -242,8 +218,8 @@ static int next_item(const char **p, char *item, size_t cap)
     return 1;
 }
 
-/* Parses "a.b.c.d/n,x::y/n" (a bare address is a /32 or /128). */
-static int parse_cidrs(config_t *cfg, const char *v, char *err, size_t errlen)
+/* TRUSTED_PROXIES: "a.b.c.d/n,x::y/n" (a bare address is a /32 or /128). */
+static int opt_parse_cidrs(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
 {
     const size_t max = sizeof(cfg->trusted_proxies) / sizeof(cfg->trusted_proxies[0]);
     const char *all = v;
@@ -280,9 +256,8 @@ bad:
     return -1;
 }
 
-/* Parses "https://a.example,http://localhost:8080": scheme://host[:port]
- * each, or "*" (any origin). */
-static int parse_origins(config_t *cfg, const char *v, char *err, size_t errlen)
+/* CORS_ORIGINS: "https://a.example,http://localhost:8080" (scheme://host[:port] each), or "*" (any). */
+static int opt_parse_origins(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
 {
     const size_t max = sizeof(cfg->cors_origins) / sizeof(cfg->cors_origins[0]);
     const char *all = v;
@@ -338,131 +313,154 @@ int config_check_serving(const config_t *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* HOST: an IPv4 or IPv6 literal. */
+static int opt_parse_host(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    unsigned char tmp[16];
+    if (inet_pton(AF_INET, v, tmp) != 1 && inet_pton(AF_INET6, v, tmp) != 1)
+        return opt_fail(err, errlen, "HOST: expected an IPv4 or IPv6 address, got '%s'", v);
+    return opt_copy_str(cfg, o, v, err, errlen);
+}
+
+/* MONGO_URI: a copy that starts mongodb:// or mongodb+srv://. */
+static int opt_parse_mongo_uri(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    if (opt_copy_str(cfg, o, v, err, errlen) != 0)
+        return -1;
+    if (strncmp(v, "mongodb://", 10) != 0 && strncmp(v, "mongodb+srv://", 14) != 0)
+        return opt_fail(err, errlen, "MONGO_URI: expected mongodb://… or mongodb+srv://…");
+    return 0;
+}
+
+/* MONGO_DB: a copy without the characters MongoDB refuses in a name. */
+static int opt_parse_mongo_db(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    if (opt_copy_str(cfg, o, v, err, errlen) != 0)
+        return -1;
+    if (strpbrk(v, "/\\. \"$*<>:|?") != NULL)
+        return opt_fail(err, errlen, "MONGO_DB: '%s' is not a valid database name", v);
+    return 0;
+}
+
+/* REDIS_URL: see config_parse_redis_url. */
+static int opt_parse_redis_url(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    return config_parse_redis_url(cfg, v, err, errlen);
+}
+
+/* CURRENCY: three upper-case letters. */
+static int opt_parse_currency(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    if (strlen(v) != 3 || !isupper((unsigned char)v[0]) || !isupper((unsigned char)v[1]) || !isupper((unsigned char)v[2]))
+        return opt_fail(err, errlen, "CURRENCY: expected a three-letter ISO 4217 code such as USD, got '%s'", v);
+    return opt_copy_str(cfg, o, v, err, errlen);
+}
+
+/* Copies a JWT secret of o->min..size-1 bytes into o's field, its length into *len. Returns 0 or -1. */
+static int opt_copy_secret(config_t *cfg, const opt_t *o, const char *v, size_t *len, char *err, size_t errlen)
+{
+    size_t n = strlen(v);
+    if (n < o->min || n >= o->size)
+        return opt_fail(err, errlen, "%s: must be %lu..%zu bytes (got %zu); e.g. openssl rand -hex 32", o->name, o->min,
+                        o->size - 1, n);
+    memcpy((char *)cfg + o->offset, v, n + 1);
+    *len = n;
+    return 0;
+}
+
+/* JWT_SECRET: a valid secret (set but empty is refused). */
+static int opt_parse_jwt_secret(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    return opt_copy_secret(cfg, o, v, &cfg->jwt_secret_len, err, errlen);
+}
+
+/* JWT_SECRET_PREVIOUS: a valid secret, or empty for none (no rotation under way). */
+static int opt_parse_jwt_previous(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    return v[0] == '\0' ? 0 : opt_copy_secret(cfg, o, v, &cfg->jwt_secret_previous_len, err, errlen);
+}
+
+/* THREADS when unset: the number of online cores (1 if unknown). */
+static void opt_compute_threads(config_t *cfg)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = cores > 0 ? (unsigned)cores : 1;
+}
+
+static const opt_t options[] = {
+    OPT_S("HOST", "127.0.0.1", 1, host, "listen address (IPv4 or IPv6 literal)", opt_parse_host),
+    OPT_U("PORT", "3000", 1, 65535, port, "listen port"),
+    {"THREADS", NULL, OPT_UINT, 1, 256, FIELD(threads), "event-loop threads (default: number of cores)",
+     .compute = opt_compute_threads},
+    OPT_S("MONGO_URI", "mongodb://127.0.0.1:27017", 1, mongo_uri, "MongoDB connection string", opt_parse_mongo_uri),
+    OPT_S("MONGO_DB", "catalog", 1, mongo_db, "database name", opt_parse_mongo_db),
+    OPT_U("MONGO_WORKERS", "4", 1, 256, mongo_workers, "MongoDB worker threads (and pooled clients)"),
+    OPT_U("MONGO_QUEUE_MAX", "1024", 1, 1000000, mongo_queue_max, "queued MongoDB jobs before 503 + Retry-After"),
+    OPT_U("MONGO_TIMEOUT_MS", "2000", 50, 600000, mongo_timeout_ms, "bound on a MongoDB job, queue wait included (then 503)"),
+    OPT_S("REDIS_URL", "redis://127.0.0.1:6379/0", 1, redis_url,
+          "redis://[[user]:password@]host[:port][/db] or unix:///path (host names resolved off the loop)", opt_parse_redis_url),
+    OPT_U("REDIS_TIMEOUT_MS", "100", 1, 60000, redis_timeout_ms,
+          "Redis command timeout (then served from MongoDB, X-Cache: BYPASS)"),
+    OPT_U("REDIS_DEAD_MS", "1000", 1, 600000, redis_dead_ms,
+          "a reply this late means the connection is lost: reconnect (at least REDIS_TIMEOUT_MS; invalidations wait this long)"),
+    OPT_U("CACHE_TTL", "300", 1, 86400 * 30, cache_ttl_s, "TTL of cached reads, seconds"),
+    OPT_U("CACHE_TTL_JITTER_PCT", "0", 0, 3, cache_jitter_pct, "shorten each TTL by a random 0..N percent (N <= 3)"),
+    OPT_U("CACHE_NEGATIVE_TTL", "15", 1, 3600, cache_negative_ttl_s, "TTL of a cached 'no such product', seconds"),
+    OPT_U("WRITE_RETRY_MS", "5000", 0, 60000, write_retry_ms,
+          "how long a write without If-Match retries behind concurrent writes to the same product (then 503)"),
+    OPT_U("HEALTH_TIMEOUT_MS", "1000", 10, 60000, health_timeout_ms, "time box of each /health/ready check"),
+    OPT_U("MAX_BODY_BYTES", "65536", 1, 1048576, max_body_bytes, "largest accepted request body (else 413)"),
+    OPT_U("DRAIN_TIMEOUT_MS", "4500", 0, 60000, drain_timeout_ms, "on SIGTERM/SIGINT, longest wait for in-flight requests"),
+    OPT_S("CURRENCY", "USD", 1, currency, "ISO 4217 code shown with every price", opt_parse_currency),
+    OPT_S("JWT_SECRET", NULL, 32, jwt_secret, "secret that signs auth tokens (HS256), at least 32 bytes (required)",
+          opt_parse_jwt_secret),
+    OPT_S("JWT_SECRET_PREVIOUS", NULL, 32, jwt_secret_previous,
+          "previous secret, still accepted for verification during a rotation", opt_parse_jwt_previous),
+    OPT_U("JWT_TTL", "3600", 60, 86400, jwt_ttl_s, "lifetime of an auth token, seconds"),
+    OPT_S("ADMIN_USERNAME", "admin", 1, admin_username, "user name of the admin created at start-up when none exists", NULL),
+    OPT_S("ADMIN_PASSWORD", NULL, 12, admin_password, "its password (at least 12 characters); unset: no admin is created", NULL),
+    OPT_U("LOGIN_MAX_FAILURES", "5", 1, 1000, login_max_failures, "failed logins per user and address before 429"),
+    OPT_U("LOGIN_LOCKOUT", "900", 1, 86400, login_lockout_s, "window of counted login failures (and the lockout), seconds"),
+    OPT_U("LOGIN_TRACK_MAX", "20000", 1, 1000000, login_track_max,
+          "user/address pairs tracked per lockout window; a new pair beyond it is refused (429) until the window turns"),
+    OPT_U("LOGIN_WORKERS", "1", 1, 64, login_workers,
+          "password-check threads (Argon2id, 64 MiB each, run at the lowest CPU priority)"),
+    OPT_U("LOGIN_QUEUE_MAX", "64", 1, 100000, login_queue_max,
+          "sign-ins waiting for a password-check thread before 503 + Retry-After"),
+    OPT_U("AUTH_USER_TTL", "5", 0, 3600, auth_user_ttl_s,
+          "seconds a write may rely on a looked-up user (exists, is admin) before looking again; 0: every write"),
+    OPT_S("TRUSTED_PROXIES", "127.0.0.0/8,::1/128", 0, trusted_proxies,
+          "comma-separated CIDRs of proxies whose X-Real-IP header names the client (nginx)", opt_parse_cidrs),
+    OPT_S("CORS_ORIGINS", "", 0, cors_origins, "comma-separated origins allowed cross-origin (empty: CORS off)", opt_parse_origins),
+    OPT_U("DEBUG_STORE_DELAY_MS", "0", 0, 60000, debug_store_delay_ms, "tests only: hold every MongoDB job this long"),
+    OPT_U("DEBUG_FILL_DELAY_MS", "0", 0, 60000, debug_fill_delay_ms,
+          "tests only: hold every cache fill this long after MongoDB answered"),
+    OPT_U("DEBUG_CLAIM_HOLD_MS", "0", 0, 600000, debug_claim_hold_ms,
+          "tests only: hold every update or delete this long after its claim"),
+    {"BENCH_BYPASS_CACHE", "0", OPT_BOOL, 0, 1, FIELD(bench_bypass_cache), "benchmarks only: skip Redis on every read"},
+};
+
+#define NOPTS (sizeof(options) / sizeof(options[0]))
+
 int config_load(config_t *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
     for (size_t i = 0; i < NOPTS; i++) {
         const opt_t *o = &options[i];
-        const char *v = opt_value(o);
-        unsigned long n = 0;
-        if (v == NULL) { /* computed default */
-            if (strcmp(o->name, "THREADS") == 0) {
-                long cores = sysconf(_SC_NPROCESSORS_ONLN);
-                cfg->threads = cores > 0 ? (unsigned)cores : 1;
-            }
-            continue;
-        }
-        if (o->kind != OPT_STR && parse_uint(o, v, &n, err, errlen) != 0)
+        const char *v = getenv(o->name);
+        if (v == NULL)
+            v = o->defval;
+        if (v == NULL) {
+            if (o->compute != NULL)
+                o->compute(cfg);
+        } else if (o->parse != NULL) {
+            if (o->parse(cfg, o, v, err, errlen) != 0)
+                return -1;
+        } else if (o->kind == OPT_STR) {
+            if (opt_copy_str(cfg, o, v, err, errlen) != 0)
+                return -1;
+        } else if (opt_parse_uint(cfg, o, v, err, errlen) != 0) {
             return -1;
-        const char *name = o->name;
-        if (strcmp(name, "HOST") == 0) {
-            unsigned char tmp[16];
-            if (inet_pton(AF_INET, v, tmp) != 1 && inet_pton(AF_INET6, v, tmp) != 1) {
-                snprintf(err, errlen, "HOST: expected an IPv4 or IPv6 address, got '%s'", v);
-                return -1;
-            }
-            strcpy(cfg->host, v);
-        } else if (strcmp(name, "PORT") == 0) {
-            cfg->port = (uint16_t)n;
-        } else if (strcmp(name, "THREADS") == 0) {
-            cfg->threads = (unsigned)n;
-        } else if (strcmp(name, "MONGO_URI") == 0) {
-            if (copy_str(cfg->mongo_uri, sizeof(cfg->mongo_uri), v, name, err, errlen) != 0)
-                return -1;
-            if (strncmp(v, "mongodb://", 10) != 0 && strncmp(v, "mongodb+srv://", 14) != 0) {
-                snprintf(err, errlen, "MONGO_URI: expected mongodb://… or mongodb+srv://…");
-                return -1;
-            }
-        } else if (strcmp(name, "MONGO_DB") == 0) {
-            if (copy_str(cfg->mongo_db, sizeof(cfg->mongo_db), v, name, err, errlen) != 0)
-                return -1;
-            if (strpbrk(v, "/\\. \"$*<>:|?") != NULL) {
-                snprintf(err, errlen, "MONGO_DB: '%s' is not a valid database name", v);
-                return -1;
-            }
-        } else if (strcmp(name, "MONGO_WORKERS") == 0) {
-            cfg->mongo_workers = (unsigned)n;
-        } else if (strcmp(name, "MONGO_QUEUE_MAX") == 0) {
-            cfg->mongo_queue_max = (unsigned)n;
-        } else if (strcmp(name, "MONGO_TIMEOUT_MS") == 0) {
-            cfg->mongo_timeout_ms = (unsigned)n;
-        } else if (strcmp(name, "REDIS_URL") == 0) {
-            if (config_parse_redis_url(cfg, v, err, errlen) != 0)
-                return -1;
-        } else if (strcmp(name, "REDIS_TIMEOUT_MS") == 0) {
-            cfg->redis_timeout_ms = (unsigned)n;
-        } else if (strcmp(name, "CACHE_TTL") == 0) {
-            cfg->cache_ttl_s = (unsigned)n;
-        } else if (strcmp(name, "CACHE_TTL_JITTER_PCT") == 0) {
-            cfg->cache_jitter_pct = (unsigned)n;
-        } else if (strcmp(name, "CACHE_NEGATIVE_TTL") == 0) {
-            cfg->cache_negative_ttl_s = (unsigned)n;
-        } else if (strcmp(name, "HEALTH_TIMEOUT_MS") == 0) {
-            cfg->health_timeout_ms = (unsigned)n;
-        } else if (strcmp(name, "MAX_BODY_BYTES") == 0) {
-            cfg->max_body_bytes = n;
-        } else if (strcmp(name, "DRAIN_TIMEOUT_MS") == 0) {
-            cfg->drain_timeout_ms = (unsigned)n;
-        } else if (strcmp(name, "CURRENCY") == 0) {
-            if (strlen(v) != 3 || !isupper((unsigned char)v[0]) || !isupper((unsigned char)v[1]) || !isupper((unsigned char)v[2])) {
-                snprintf(err, errlen, "CURRENCY: expected a three-letter ISO 4217 code such as USD, got '%s'", v);
-                return -1;
-            }
-            strcpy(cfg->currency, v);
-        } else if (strcmp(name, "JWT_SECRET") == 0 || strcmp(name, "JWT_SECRET_PREVIOUS") == 0) {
-            int cur = name[10] == '\0';
-            size_t len = strlen(v);
-            if (len == 0 && !cur)
-                continue;
-            if (len < 32 || len >= sizeof(cfg->jwt_secret)) {
-                snprintf(err, errlen, "%s: must be 32..%zu bytes (got %zu); e.g. openssl rand -hex 32", name,
-                         sizeof(cfg->jwt_secret) - 1, len);
-                return -1;
-            }
-            memcpy(cur ? cfg->jwt_secret : cfg->jwt_secret_previous, v, len + 1);
-            *(cur ? &cfg->jwt_secret_len : &cfg->jwt_secret_previous_len) = len;
-        } else if (strcmp(name, "JWT_TTL") == 0) {
-            cfg->jwt_ttl_s = (unsigned)n;
-        } else if (strcmp(name, "ADMIN_USERNAME") == 0) {
-            if (copy_str(cfg->admin_username, sizeof(cfg->admin_username), v, name, err, errlen) != 0)
-                return -1;
-        } else if (strcmp(name, "ADMIN_PASSWORD") == 0) {
-            size_t len = strlen(v);
-            if (len < 12 || len >= sizeof(cfg->admin_password)) {
-                snprintf(err, errlen, "ADMIN_PASSWORD: must be 12..%zu characters", sizeof(cfg->admin_password) - 1);
-                return -1;
-            }
-            memcpy(cfg->admin_password, v, len + 1);
-        } else if (strcmp(name, "LOGIN_MAX_FAILURES") == 0) {
-            cfg->login_max_failures = (unsigned)n;
-        } else if (strcmp(name, "LOGIN_LOCKOUT") == 0) {
-            cfg->login_lockout_s = (unsigned)n;
-        } else if (strcmp(name, "LOGIN_TRACK_MAX") == 0) {
-            cfg->login_track_max = (unsigned)n;
-        } else if (strcmp(name, "LOGIN_WORKERS") == 0) {
-            cfg->login_workers = (unsigned)n;
-        } else if (strcmp(name, "LOGIN_QUEUE_MAX") == 0) {
-            cfg->login_queue_max = (unsigned)n;
-        } else if (strcmp(name, "AUTH_USER_TTL") == 0) {
-            cfg->auth_user_ttl_s = (unsigned)n;
-        } else if (strcmp(name, "TRUSTED_PROXIES") == 0) {
-            if (parse_cidrs(cfg, v, err, errlen) != 0)
-                return -1;
-        } else if (strcmp(name, "CORS_ORIGINS") == 0) {
-            if (parse_origins(cfg, v, err, errlen) != 0)
-                return -1;
-        } else if (strcmp(name, "DEBUG_FILL_DELAY_MS") == 0) {
-            cfg->debug_fill_delay_ms = (unsigned)n;
-        } else if (strcmp(name, "REDIS_DEAD_MS") == 0) {
-            cfg->redis_dead_ms = (unsigned)n;
-        } else if (strcmp(name, "WRITE_RETRY_MS") == 0) {
-            cfg->write_retry_ms = (unsigned)n;
-        } else if (strcmp(name, "DEBUG_CLAIM_HOLD_MS") == 0) {
-            cfg->debug_claim_hold_ms = (unsigned)n;
-        } else if (strcmp(name, "DEBUG_STORE_DELAY_MS") == 0) {
-            cfg->debug_store_delay_ms = (unsigned)n;
-        } else if (strcmp(name, "BENCH_BYPASS_CACHE") == 0) {
-            cfg->bench_bypass_cache = (int)n;
         }
     }
     return 0;
@@ -481,7 +479,7 @@ void config_print_help(void *file)
                 "Configuration comes from the environment:\n\n");
     for (size_t i = 0; i < NOPTS; i++)
         fprintf(fp, "  %-22s %s\n  %-22s   default: %s\n", options[i].name, options[i].help, "",
-                options[i].defval                         ? options[i].defval
-                : strcmp(options[i].name, "THREADS") == 0 ? "(computed)"
-                                                          : "(none)");
+                options[i].defval    ? options[i].defval
+                : options[i].compute ? "(computed)"
+                                     : "(none)");
 }

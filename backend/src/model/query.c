@@ -143,6 +143,146 @@ static int cmp_slug(const void *a, const void *b)
     return strcmp((const char *)a, (const char *)b);
 }
 
+/* A list parameter's parser: turns its decoded value v (NUL-terminated, len
+ * bytes, no NUL inside) into q. Returns NULL, or the problem's detail as a
+ * set_err format ("parameter '%s' ...%s"); q may then be partly written. */
+typedef const char *(*query_param_parse_cb)(query_t *q, const char *v, size_t len);
+
+static const char *query_param_limit(query_t *q, const char *v, size_t len)
+{
+    int64_t n;
+    if (parse_int(v, len, QUERY_LIMIT_MAX, &n) != 0 || n < 1)
+        return "parameter '%s' must be an integer from 1 to 100%s";
+    q->limit = (int)n;
+    return NULL;
+}
+
+static const char *query_param_offset(query_t *q, const char *v, size_t len)
+{
+    int64_t n;
+    if (parse_int(v, len, QUERY_OFFSET_MAX, &n) != 0)
+        return "parameter '%s' must be an integer from 0 to 1000000%s";
+    q->offset = n;
+    return NULL;
+}
+
+#define QUERY_PRICE_DETAIL "parameter '%s' must be a non-negative amount with at most two decimals, e.g. 19.99%s"
+#define QUERY_Q_TOO_LONG "parameter '%s' must be at most 100 characters%s"
+
+static const char *query_param_min_price(query_t *q, const char *v, size_t len)
+{
+    int64_t n;
+    if (query_parse_price(v, len, &n) != 0)
+        return QUERY_PRICE_DETAIL;
+    q->has_min_price = 1;
+    q->min_price_cents = n;
+    return NULL;
+}
+
+static const char *query_param_max_price(query_t *q, const char *v, size_t len)
+{
+    int64_t n;
+    if (query_parse_price(v, len, &n) != 0)
+        return QUERY_PRICE_DETAIL;
+    q->has_max_price = 1;
+    q->max_price_cents = n;
+    return NULL;
+}
+
+static const char *query_param_in_stock(query_t *q, const char *v, size_t len)
+{
+    if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+        return "parameter '%s' must be true or false%s";
+    q->in_stock = strcmp(v, "true") == 0;
+    return NULL;
+}
+
+/* q: non-empty UTF-8 text of at most QUERY_Q_MAX characters without control
+ * characters, stored lower-cased (text_lower, like name_lc). */
+static const char *query_param_q(query_t *q, const char *v, size_t len)
+{
+    if (len == 0)
+        return "parameter '%s' must not be empty%s";
+    if (!bson_utf8_validate(v, len, false))
+        return "parameter '%s' must be valid UTF-8 text%s";
+    if (text_chars(v, len) > QUERY_Q_MAX)
+        return QUERY_Q_TOO_LONG;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return "parameter '%s' must not contain control characters%s";
+    size_t ll;
+    char *lc = text_lower(v, len, &ll);
+    if (lc == NULL || ll >= sizeof(q->q)) {
+        free(lc);
+        return QUERY_Q_TOO_LONG;
+    }
+    memcpy(q->q, lc, ll + 1);
+    free(lc);
+    q->has_q = 1;
+    return NULL;
+}
+
+/* order: name, price or created_at, '-' in front for descending. */
+static const char *query_param_order(query_t *q, const char *v, size_t len)
+{
+    static const char *const fields[] = {
+        [QUERY_ORDER_CREATED_AT] = "created_at", [QUERY_ORDER_PRICE] = "price", [QUERY_ORDER_NAME] = "name"};
+    int desc = v[0] == '-';
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (strcmp(v + desc, fields[i]) == 0) {
+            q->order = (query_order_t)i;
+            q->order_desc = desc;
+            return NULL;
+        }
+    }
+    return "parameter '%s' must be one of name, price, created_at, optionally prefixed with '-'%s";
+}
+
+/* category: a slug, repeatable; a repeated slug counts once, at most
+ * QUERY_MAX_CATEGORIES different ones. */
+static const char *query_param_category(query_t *q, const char *v, size_t len)
+{
+    if (!is_slug(v, len))
+        return "parameter '%s' must be a category slug (a-z, 0-9, '-', at most 64 characters)%s";
+    for (size_t i = 0; i < q->ncategories; i++)
+        if (strcmp(q->categories[i], v) == 0)
+            return NULL;
+    if (q->ncategories == QUERY_MAX_CATEGORIES)
+        return "parameter '%s' may be given at most 20 times%s";
+    memcpy(q->categories[q->ncategories++], v, len + 1);
+    return NULL;
+}
+
+/* The list parameters: one row each. */
+typedef struct {
+    const char *name;
+    unsigned bit; /* in query_parse's mask of parameters seen; 0: may repeat */
+    query_param_parse_cb parse;
+    const char *too_long; /* detail when the decoded value does not fit; NULL: a malformed value */
+} query_param_t;
+
+/* clang-format off */
+static const query_param_t query_params[] = {
+    {"limit", P_LIMIT, query_param_limit},
+    {"offset", P_OFFSET, query_param_offset},
+    {"min_price", P_MIN, query_param_min_price},
+    {"max_price", P_MAX, query_param_max_price},
+    {"in_stock", P_STOCK, query_param_in_stock},
+    {"q", P_Q, query_param_q, QUERY_Q_TOO_LONG},
+    {"order", P_ORDER, query_param_order},
+    {"category", 0, query_param_category},
+};
+/* clang-format on */
+
+/* The row of the parameter called name, or NULL. */
+static const query_param_t *query_param_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(query_params) / sizeof(query_params[0]); i++)
+        if (strcmp(query_params[i].name, name) == 0)
+            return &query_params[i];
+    return NULL;
+}
+
 int query_parse(const char *qs, size_t len, query_t *q, query_error_t *err)
 {
     memset(q, 0, sizeof(*q));
@@ -173,126 +313,24 @@ int query_parse(const char *qs, size_t len, query_t *q, query_error_t *err)
             return set_err(err, name, (size_t)nl, "parameter '%s' needs a value (%s=…)", name);
         int vl = query_url_decode(eq + 1, plen - rawnamelen - 1, val, sizeof(val));
 
-        unsigned bit = 0;
-        if (strcmp(name, "limit") == 0)
-            bit = P_LIMIT;
-        else if (strcmp(name, "offset") == 0)
-            bit = P_OFFSET;
-        else if (strcmp(name, "min_price") == 0)
-            bit = P_MIN;
-        else if (strcmp(name, "max_price") == 0)
-            bit = P_MAX;
-        else if (strcmp(name, "in_stock") == 0)
-            bit = P_STOCK;
-        else if (strcmp(name, "q") == 0)
-            bit = P_Q;
-        else if (strcmp(name, "order") == 0)
-            bit = P_ORDER;
-        else if (strcmp(name, "category") != 0)
+        const query_param_t *p = query_param_find(name);
+        if (p == NULL)
             return set_err(err, name, (size_t)nl,
                            "parameter '%s' is not supported; use limit, offset, category, min_price, max_price, in_stock, q "
                            "or order%s",
                            NULL);
-        if (bit != 0 && (seen & bit))
+        if (seen & p->bit)
             return set_err(err, name, (size_t)nl, "parameter '%s' may appear only once%s", NULL);
-        seen |= bit;
+        seen |= p->bit;
         if (vl >= 0 && strlen(val) != (size_t)vl) /* "true%00junk" is not "true" */
             return set_err(err, name, (size_t)nl, "parameter '%s' has a malformed value%s", NULL);
         if (vl == QUERY_DECODE_MALFORMED)
             return set_err(err, name, (size_t)nl, "parameter '%s' has a malformed percent-escape (%%XX)%s", NULL);
-        if (vl < 0) {
-            if (bit == P_Q)
-                return set_err(err, name, (size_t)nl, "parameter '%s' must be at most 100 characters%s", NULL);
-            return set_err(err, name, (size_t)nl, "parameter '%s' has a malformed value%s", NULL);
-        }
-
-        int64_t n;
-        switch (bit) {
-        case P_LIMIT:
-            if (parse_int(val, (size_t)vl, QUERY_LIMIT_MAX, &n) != 0 || n < 1)
-                return set_err(err, name, (size_t)nl, "parameter '%s' must be an integer from 1 to 100%s", NULL);
-            q->limit = (int)n;
-            break;
-        case P_OFFSET:
-            if (parse_int(val, (size_t)vl, QUERY_OFFSET_MAX, &n) != 0)
-                return set_err(err, name, (size_t)nl, "parameter '%s' must be an integer from 0 to 1000000%s", NULL);
-            q->offset = n;
-            break;
-        case P_MIN:
-        case P_MAX:
-            if (query_parse_price(val, (size_t)vl, &n) != 0)
-                return set_err(err, name, (size_t)nl,
-                               "parameter '%s' must be a non-negative amount with at most two decimals, e.g. 19.99%s", NULL);
-            if (bit == P_MIN) {
-                q->has_min_price = 1;
-                q->min_price_cents = n;
-            } else {
-                q->has_max_price = 1;
-                q->max_price_cents = n;
-            }
-            break;
-        case P_STOCK:
-            if (strcmp(val, "true") == 0)
-                q->in_stock = 1;
-            else if (strcmp(val, "false") == 0)
-                q->in_stock = 0;
-            else
-                return set_err(err, name, (size_t)nl, "parameter '%s' must be true or false%s", NULL);
-            break;
-        case P_Q:
-            if (vl == 0)
-                return set_err(err, name, (size_t)nl, "parameter '%s' must not be empty%s", NULL);
-            if (!bson_utf8_validate(val, (size_t)vl, false))
-                return set_err(err, name, (size_t)nl, "parameter '%s' must be valid UTF-8 text%s", NULL);
-            if (text_chars(val, (size_t)vl) > QUERY_Q_MAX)
-                return set_err(err, name, (size_t)nl, "parameter '%s' must be at most 100 characters%s", NULL);
-            for (int i = 0; i < vl; i++)
-                if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f)
-                    return set_err(err, name, (size_t)nl, "parameter '%s' must not contain control characters%s", NULL);
-            size_t ll;
-            char *lc = text_lower(val, (size_t)vl, &ll);
-            if (lc == NULL || ll >= sizeof(q->q)) {
-                free(lc);
-                return set_err(err, name, (size_t)nl, "parameter '%s' must be at most 100 characters%s", NULL);
-            }
-            memcpy(q->q, lc, ll + 1);
-            free(lc);
-            q->has_q = 1;
-            break;
-        case P_ORDER: {
-            const char *f = val;
-            int desc = 0;
-            if (f[0] == '-') {
-                desc = 1;
-                f++;
-            }
-            if (strcmp(f, "created_at") == 0)
-                q->order = QUERY_ORDER_CREATED_AT;
-            else if (strcmp(f, "price") == 0)
-                q->order = QUERY_ORDER_PRICE;
-            else if (strcmp(f, "name") == 0)
-                q->order = QUERY_ORDER_NAME;
-            else
-                return set_err(err, name, (size_t)nl,
-                               "parameter '%s' must be one of name, price, created_at, optionally prefixed with '-'%s", NULL);
-            q->order_desc = desc;
-            break;
-        }
-        default: /* category, repeatable */
-            if (!is_slug(val, (size_t)vl))
-                return set_err(err, name, (size_t)nl,
-                               "parameter '%s' must be a category slug (a-z, 0-9, '-', at most 64 characters)%s", NULL);
-            int dup = 0;
-            for (size_t i = 0; i < q->ncategories; i++)
-                if (strcmp(q->categories[i], val) == 0)
-                    dup = 1;
-            if (dup)
-                break;
-            if (q->ncategories == QUERY_MAX_CATEGORIES)
-                return set_err(err, name, (size_t)nl, "parameter '%s' may be given at most 20 times%s", NULL);
-            memcpy(q->categories[q->ncategories++], val, (size_t)vl + 1);
-            break;
-        }
+        if (vl < 0)
+            return set_err(err, name, (size_t)nl, p->too_long ? p->too_long : "parameter '%s' has a malformed value%s", NULL);
+        const char *bad = p->parse(q, val, (size_t)vl);
+        if (bad != NULL)
+            return set_err(err, name, (size_t)nl, bad, NULL);
     }
     if (q->has_min_price && q->has_max_price && q->min_price_cents > q->max_price_cents)
         return set_err(err, "max_price", 9, "parameter '%s' must not be below min_price%s", NULL);

@@ -385,11 +385,11 @@ static void test_key_longest(void)
     check_caps(&dflt, 0);
 }
 
-int main(void)
+/* q: the regex it becomes, and the bound on its length */
+static void test_q_text(void)
 {
     query_t q;
     query_error_t e;
-
     /* q's regex: punctuation literal; every i also matches i + U+0307 and U+0130 */
     char re[QUERY_Q_REGEX_MAX];
     query_q_regex("a.b", re);
@@ -411,17 +411,13 @@ int main(void)
     CHECK(strlen(q.q) == 300);
     query_q_regex(q.q, re);
     CHECK(strlen(re) == 100 * 11);
+}
 
-    /* a broken escape is malformed, not too long */
-    expect_error("q=%", "q");
-    CHECK(parse("q=%", &q, &e) == -1 && strstr(e.detail, "percent-escape") != NULL);
-    CHECK(parse("q=%4", &q, &e) == -1 && strstr(e.detail, "percent-escape") != NULL);
-    CHECK(parse("q=%zz", &q, &e) == -1 && strstr(e.detail, "percent-escape") != NULL);
-    /* the price cap is 1e9 units, cents included */
-    CHECK(parse("min_price=1000000000", &q, &e) == 0);
-    expect_error("min_price=1000000000.01", "min_price");
-    expect_error("max_price=1000000000.5", "max_price");
-
+/* parsing every parameter, and the canonical form (the cache key) */
+static void test_parse_and_canonical(void)
+{
+    query_t q;
+    query_error_t e;
     /* defaults */
     CHECK(query_parse(NULL, 0, &q, &e) == 0);
     CHECK(q.limit == 20 && q.offset == 0 && q.order == QUERY_ORDER_CREATED_AT && q.order_desc == 1 && q.in_stock == -1);
@@ -461,6 +457,22 @@ int main(void)
               a.has_q == b.has_q && strcmp(a.q, b.q) == 0 && a.order == b.order && a.order_desc == b.order_desc &&
               a.min_price_cents == b.min_price_cents && a.max_price_cents == b.max_price_cents);
     }
+}
+
+/* errors name the parameter */
+static void test_errors(void)
+{
+    query_t q;
+    query_error_t e;
+    /* a broken escape is malformed, not too long */
+    expect_error("q=%", "q");
+    CHECK(parse("q=%", &q, &e) == -1 && strstr(e.detail, "percent-escape") != NULL);
+    CHECK(parse("q=%4", &q, &e) == -1 && strstr(e.detail, "percent-escape") != NULL);
+    CHECK(parse("q=%zz", &q, &e) == -1 && strstr(e.detail, "percent-escape") != NULL);
+    /* the price cap is 1e9 units, cents included */
+    CHECK(parse("min_price=1000000000", &q, &e) == 0);
+    expect_error("min_price=1000000000.01", "min_price");
+    expect_error("max_price=1000000000.5", "max_price");
 
     /* errors name the parameter */
     expect_error("colour=red", "colour");
@@ -498,7 +510,69 @@ int main(void)
     expect_error("in_stock=true%00junk", "in_stock");
     expect_error("limit%00x=5", "limit%00x");
     expect_error("%FF=1", "%FF");
+}
 
+/* Each parameter's own errors: exactly these details (problem+json shows them). */
+static void test_messages(void)
+{
+    static const char *const cases[][3] = {
+        {"colour=red", "colour",
+         "parameter 'colour' is not supported; use limit, offset, category, min_price, max_price, in_stock, q or order"},
+        {"%FF=1", "%FF", "parameter '%FF' is not supported"},
+        {"limit", "limit", "parameter 'limit' needs a value (limit=…)"},
+        {"limit=1&limit=2", "limit", "parameter 'limit' may appear only once"},
+        {"in_stock=true%00junk", "in_stock", "parameter 'in_stock' has a malformed value"},
+        {"order=%4", "order", "parameter 'order' has a malformed percent-escape (%XX)"},
+        {"limit=0", "limit", "parameter 'limit' must be an integer from 1 to 100"},
+        {"offset=1000001", "offset", "parameter 'offset' must be an integer from 0 to 1000000"},
+        {"min_price=1.234", "min_price",
+         "parameter 'min_price' must be a non-negative amount with at most two decimals, e.g. 19.99"},
+        {"max_price=-1", "max_price", "parameter 'max_price' must be a non-negative amount with at most two decimals, e.g. 19.99"},
+        {"min_price=10&max_price=9.99", "max_price", "parameter 'max_price' must not be below min_price"},
+        {"in_stock=1", "in_stock", "parameter 'in_stock' must be true or false"},
+        {"q=", "q", "parameter 'q' must not be empty"},
+        {"q=%ff", "q", "parameter 'q' must be valid UTF-8 text"},
+        {"q=a%7fb", "q", "parameter 'q' must not contain control characters"},
+        {"order=-", "order", "parameter 'order' must be one of name, price, created_at, optionally prefixed with '-'"},
+        {"category=a_b", "category", "parameter 'category' must be a category slug (a-z, 0-9, '-', at most 64 characters)"},
+    };
+    query_t q;
+    query_error_t e;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK(parse(cases[i][0], &q, &e) == -1);
+        CHECK_STR(e.param, cases[i][1]);
+        CHECK_STR(e.detail, cases[i][2]);
+    }
+    /* a value that does not fit once decoded: too long for q, malformed for the others */
+    char big[2 + 401 + 1] = "q=";
+    memset(big + 2, 'x', 401);
+    big[403] = '\0';
+    CHECK(parse(big, &q, &e) == -1);
+    CHECK_STR(e.detail, "parameter 'q' must be at most 100 characters");
+    char bigcat[9 + 401 + 1] = "category=";
+    memset(bigcat + 9, 'x', 401);
+    bigcat[410] = '\0';
+    CHECK(parse(bigcat, &q, &e) == -1);
+    CHECK_STR(e.detail, "parameter 'category' has a malformed value");
+    /* at most 20 different categories; a repeated one counts once */
+    char cats[32 * 21] = "category=c0";
+    for (int i = 1; i < 20; i++)
+        sprintf(cats + strlen(cats), "&category=c%d", i);
+    strcat(cats, "&category=c0");
+    CHECK(parse(cats, &q, &e) == 0 && q.ncategories == 20);
+    strcat(cats, "&category=c20");
+    CHECK(parse(cats, &q, &e) == -1);
+    CHECK_STR(e.detail, "parameter 'category' may be given at most 20 times");
+    /* the values each parser sets */
+    CHECK(parse("order=-name&in_stock=false&offset=0&max_price=0", &q, &e) == 0);
+    CHECK(q.order == QUERY_ORDER_NAME && q.order_desc == 1 && q.in_stock == 0 && q.offset == 0);
+    CHECK(q.has_max_price && q.max_price_cents == 0 && !q.has_min_price);
+    CHECK(parse("order=created_at", &q, &e) == 0 && q.order == QUERY_ORDER_CREATED_AT && q.order_desc == 0);
+}
+
+/* prices and product ids */
+static void test_prices_and_ids(void)
+{
     /* prices: exact, no floating point */
     int64_t c;
     CHECK(query_parse_price("0", 1, &c) == 0 && c == 0);
@@ -525,6 +599,15 @@ int main(void)
     CHECK_STR(oid, "65000000000000000000000a");
     CHECK(!query_object_id("65000000000000000000000g", 24, oid));
     CHECK(!query_object_id("6500000000000000000001", 22, NULL));
+}
+
+int main(void)
+{
+    test_q_text();
+    test_parse_and_canonical();
+    test_errors();
+    test_messages();
+    test_prices_and_ids();
     test_key_encoding();
     test_key_order_and_duplicates();
     test_key_longest();
