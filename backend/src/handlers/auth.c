@@ -37,7 +37,7 @@ static void unauthorized(request_t *r, const char *detail, int invalid_token)
 /* Extracts the bearer token; returns 0, or -1 after answering 401. */
 static int bearer_token(request_t *r, h2o_iovec_t *tok)
 {
-    h2o_iovec_t a = body_header(r, "authorization");
+    h2o_iovec_t a = respond_request_header(r, "authorization");
     if (a.base == NULL) {
         unauthorized(r, "this needs an Authorization: Bearer <token> header (sign in at /api/auth/login)", 0);
         return -1;
@@ -255,7 +255,7 @@ static void client_address(request_t *r, char out[ADDRESS_MAX])
     address_print(family, addr, out);
     if (!config_is_trusted_proxy(&r->thread->app->cfg, family, addr))
         return;
-    h2o_iovec_t x = body_header(r, "x-real-ip");
+    h2o_iovec_t x = respond_request_header(r, "x-real-ip");
     if (x.base != NULL)
         address_normalize(x.base, x.len, out);
 }

@@ -9,14 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-h2o_iovec_t body_header(request_t *r, const char *name)
-{
-    ssize_t i = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
-    if (i < 0)
-        return h2o_iovec_init(NULL, 0);
-    return r->req->headers.entries[i].value;
-}
-
 static int media_is(h2o_iovec_t v, const char *type)
 {
     size_t tl = strlen(type);
@@ -52,7 +44,7 @@ void body_invalid(request_t *r, const input_errors_t *errs)
 
 int body_require_json(request_t *r, int allow_merge_patch)
 {
-    h2o_iovec_t ct = body_header(r, "content-type");
+    h2o_iovec_t ct = respond_request_header(r, "content-type");
     if (ct.base != NULL &&
         (media_is(ct, "application/json") || (allow_merge_patch && media_is(ct, "application/merge-patch+json"))))
         return 1;

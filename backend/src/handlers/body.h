@@ -21,7 +21,4 @@ cJSON *body_parse_json(request_t *r);
  * "N fields are not valid" as detail. */
 void body_invalid(request_t *r, const input_errors_t *errs);
 
-/* A request header's value by name (lower-case), or a zero iovec. */
-h2o_iovec_t body_header(request_t *r, const char *name);
-
 #endif

@@ -116,7 +116,7 @@ static void answer(flow_write_t *f, int deferred)
  * answering 400. */
 static int parse_if_match(request_t *r, write_job_t *job)
 {
-    h2o_iovec_t v = body_header(r, "if-match");
+    h2o_iovec_t v = respond_request_header(r, "if-match");
     if (v.base == NULL)
         return 0;
     const char *p = v.base, *end = v.base + v.len;
@@ -163,7 +163,7 @@ bad:
 
 static int parse_idempotency_key(request_t *r, write_job_t *job, const token_claims_t *claims)
 {
-    h2o_iovec_t v = body_header(r, "idempotency-key");
+    h2o_iovec_t v = respond_request_header(r, "idempotency-key");
     if (v.base == NULL)
         return 0;
     int ok = v.len >= 1 && v.len <= 255;

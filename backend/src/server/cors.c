@@ -1,7 +1,5 @@
 #include "server/cors.h"
 
-#include "handlers/body.h"
-
 #include <string.h>
 #include <strings.h>
 
@@ -24,7 +22,7 @@ void cors_apply(request_t *r)
     if (!cfg->cors_any && cfg->ncors_origins == 0)
         return;
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Origin"));
-    h2o_iovec_t origin = body_header(r, "origin");
+    h2o_iovec_t origin = respond_request_header(r, "origin");
     if (!allowed(cfg, origin))
         return;
     if (cfg->cors_any)
@@ -39,7 +37,7 @@ void cors_options(request_t *r, const char *allow, int method_allowed)
 {
     size_t al = strlen(allow);
     respond_header(r, "allow", allow, al);
-    if (method_allowed && allowed(&r->thread->app->cfg, body_header(r, "origin"))) {
+    if (method_allowed && allowed(&r->thread->app->cfg, respond_request_header(r, "origin"))) {
         respond_header(r, "access-control-allow-methods", allow, al);
         respond_header(r, "access-control-allow-headers",
                        H2O_STRLIT("Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"));

@@ -68,6 +68,14 @@ request_t *respond_begin(h2o_req_t *req)
     return r;
 }
 
+h2o_iovec_t respond_request_header(request_t *r, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
+    if (i < 0)
+        return h2o_iovec_init(NULL, 0);
+    return r->req->headers.entries[i].value;
+}
+
 void respond_header(request_t *r, const char *name, const char *value, size_t len)
 {
     h2o_req_t *req = r->req;

@@ -62,6 +62,9 @@ void respond_op_attach(respond_op_t *op, request_t *r, void (*destroy)(respond_o
 void respond_op_ref(respond_op_t *op);
 void respond_op_unref(respond_op_t *op);
 
+/* A request header's value by name (lower-case), or a zero iovec. */
+h2o_iovec_t respond_request_header(request_t *r, const char *name);
+
 /* Adds a response header by name (value copied). */
 void respond_header(request_t *r, const char *name, const char *value, size_t len);
 
