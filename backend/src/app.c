@@ -39,7 +39,8 @@ static void *thread_main(void *arg)
     /* one iteration per call: after each, check whether the drain is over.
      * A thread that leads a flight stays until its result came back: the
      * waiters of other threads are answered from here */
-    while (!(t->draining && atomic_load_explicit(&t->inflight, memory_order_relaxed) == 0 && t->leading == 0 && t->writing == 0))
+    while (!(t->draining && atomic_load_explicit(&t->inflight, memory_order_relaxed) == 0 && t->read.leading == 0 &&
+             t->write.pending == 0))
         h2o_evloop_run(loop, t->draining ? 10 : INT32_MAX);
     atomic_store(&t->drained, 1);
     return NULL;

@@ -14,6 +14,13 @@
 #include "config.h"
 #include "store/mongo_pool.h"
 
+typedef struct app_thread app_thread_t;
+
+#include "flow/authorize.h"
+#include "flow/read.h"
+#include "flow/ready.h"
+#include "flow/write.h"
+
 /* Counters of one loop thread: written by their thread only (relaxed
  * atomics so /api/stats may read them from another). */
 typedef struct {
@@ -41,38 +48,20 @@ typedef struct app_thread {
     int listen_fd;
     h2o_socket_t *listener;
     h2o_multithread_receiver_t jobs_receiver;    /* completions of every store job this thread submitted (job->done) */
-    h2o_multithread_receiver_t flight_receiver;  /* results for requests of this thread */
     h2o_multithread_receiver_t control_receiver; /* drain */
     h2o_multithread_message_t drain_msg;
     cache_t *cache;
-    h2o_timeout_t store_timeout;  /* time box of a request waiting on a store job */
-    h2o_timeout_t health_timeout; /* time box of each readiness check */
-    struct app_health_ping {      /* the last MongoDB readiness ping (handlers/health.c) */
-        int inflight;             /* a ping job is queued or running */
-        h2o_linklist_t waiters;   /* ready_t waiting for it */
-        uint64_t at_us;           /* when the last result came (0: none yet) */
-        int ok;
-        uint64_t took_us;
-        char detail[160];
-    } health_ping;
-    h2o_timeout_t fill_delay_timeout; /* DEBUG_FILL_DELAY_MS */
-    h2o_timeout_t write_timeout;      /* time box of a request waiting on a write or login job */
-    _Atomic size_t inflight;          /* requests received and not yet disposed (read by main at exit) */
-    size_t leading;                   /* flights this thread leads: their results come back here */
-    size_t writing;                   /* write/login jobs and invalidations in progress (a drain waits for them) */
-    h2o_linklist_t conns;             /* server_conn_t of the open client connections */
+    _Atomic size_t inflight; /* requests received and not yet disposed (read by main at exit) */
+    h2o_linklist_t conns;    /* server_conn_t of the open client connections */
     int draining;
     _Atomic int drained;
     uint64_t rand_state;
     app_stats_t stats;
-    /* users a write's token named, as last looked up (AUTH_USER_TTL):
-     * handlers/auth.c's, this thread's, the oldest replaced */
-    struct app_user_seen {
-        char name[65];
-        int found; /* 0: no such user */
-        char role[16];
-        uint64_t until_ms; /* monotonic (mongo_pool_now_ms) */
-    } users_seen[8];
+    /* each flow's own per-thread state */
+    flow_read_thread_t read;
+    flow_ready_thread_t ready;
+    flow_write_thread_t write;
+    flow_authorize_thread_t authorize;
 } app_thread_t;
 
 struct app {

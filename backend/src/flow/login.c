@@ -1,5 +1,7 @@
 #include "flow/login.h"
 
+#include "app.h"
+
 #include "auth/guard.h"
 #include "flow/write.h"
 
@@ -19,7 +21,7 @@ static void on_checked(store_job_t *base)
     flow_login_t *l = H2O_STRUCT_FROM_MEMBER(flow_login_t, job, (login_job_t *)base);
     app_thread_t *t = l->thread;
     atomic_fetch_sub(&t->app->logins_running, 1); /* the slot flow_login_start took */
-    t->writing--;
+    t->write.pending--;
     if (base->state == STORE_JOB_EXPIRED) { /* waited past MONGO_TIMEOUT_MS for a password-check thread */
         finish(l, FLOW_LOGIN_BUSY, 0);
     } else if (l->job.result == LOGIN_ERROR) {

@@ -1,5 +1,7 @@
 #include "flow/read.h"
 
+#include "app.h"
+
 #include "cache/entry.h"
 #include "model/links.h"
 #include "server/respond.h"
@@ -166,7 +168,7 @@ static void answer_job(rt_t *rt, rt_job_t *job)
 static void finish_flight(void *data)
 {
     rt_job_t *job = data;
-    job->leader->leading--;
+    job->leader->read.leading--;
     flight_finish(job->leader->app->flights, job->flight, job, rt_job_free);
 }
 
@@ -199,7 +201,7 @@ static void on_store_done(store_job_t *base)
         flight_publish(job->flight, job);
         if (t->app->cfg.debug_fill_delay_ms != 0) { /* tests: a fill that loses the race with a write */
             job->delay.cb = on_fill_delay;
-            h2o_timeout_link(t->ctx.loop, &t->fill_delay_timeout, &job->delay);
+            h2o_timeout_link(t->ctx.loop, &t->read.fill_delay_timeout, &job->delay);
         } else {
             fill(job);
         }
@@ -252,10 +254,10 @@ static void join_flight(rt_t *rt)
              (unsigned long long)atomic_load_explicit(&app->cache_shared.write_epoch, memory_order_acquire), rt->key);
 
     respond_op_ref(&rt->op); /* the flight's */
-    rt->waiter.receiver = &t->flight_receiver;
+    rt->waiter.receiver = &t->read.flight_receiver;
     flight_role_t role = flight_join(app->flights, key, &rt->waiter);
     free(key);
-    h2o_timeout_link(t->ctx.loop, &t->store_timeout, &rt->timeout);
+    h2o_timeout_link(t->ctx.loop, &t->read.wait_timeout, &rt->timeout);
     if (role == FLIGHT_JOINED)
         return;
 
@@ -270,7 +272,7 @@ static void join_flight(rt_t *rt)
     else if (rt->kind == FLOW_READ_LIST)
         job->pj.query = *rt->query;
     job->leader = t;
-    t->leading++;
+    t->read.leading++;
     job->flight = rt->waiter.flight;
     if (rt->outcome == OUTCOME_MISS) { /* Redis answered: fill it */
         job->fill_key = strdup(rt->key);
@@ -357,7 +359,7 @@ void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const 
 
 void flow_read_init_thread(app_thread_t *t)
 {
-    h2o_multithread_register_receiver(t->ctx.queue, &t->flight_receiver, on_flight_result);
-    h2o_timeout_init(t->ctx.loop, &t->store_timeout, t->app->cfg.mongo_timeout_ms);
-    h2o_timeout_init(t->ctx.loop, &t->fill_delay_timeout, t->app->cfg.debug_fill_delay_ms);
+    h2o_multithread_register_receiver(t->ctx.queue, &t->read.flight_receiver, on_flight_result);
+    h2o_timeout_init(t->ctx.loop, &t->read.wait_timeout, t->app->cfg.mongo_timeout_ms);
+    h2o_timeout_init(t->ctx.loop, &t->read.fill_delay_timeout, t->app->cfg.debug_fill_delay_ms);
 }

@@ -9,12 +9,20 @@
 
 typedef enum { FLOW_READ_PRODUCT, FLOW_READ_LIST, FLOW_READ_CATEGORIES } flow_read_kind_t;
 
+/* The read flow's per-thread state. */
+typedef struct {
+    h2o_multithread_receiver_t flight_receiver; /* flight results for the reads of this thread */
+    h2o_timeout_t wait_timeout;                 /* time box of a read waiting on a store job (MONGO_TIMEOUT_MS) */
+    h2o_timeout_t fill_delay_timeout;           /* DEBUG_FILL_DELAY_MS */
+    size_t leading;                             /* flights this thread leads: their results come back here (a drain waits) */
+} flow_read_thread_t;
+
 /* Serves a read. id (24 hex, FLOW_READ_PRODUCT) and q (FLOW_READ_LIST) are copied.
  * Answers 200 (or 304) with X-Cache HIT, MISS or BYPASS, 404 for an absent
  * product, 503 + Retry-After when MongoDB cannot answer within its bound. */
 void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const query_t *q);
 
-/* Registers this module's receivers on a loop thread. */
+/* Sets up this module's per-thread state on a loop thread. */
 void flow_read_init_thread(app_thread_t *t);
 
 #endif

@@ -1,5 +1,7 @@
 #include "flow/ready.h"
 
+#include "app.h"
+
 #include "store/products_store.h"
 
 #include <stdio.h>
@@ -54,9 +56,9 @@ static void settle(ready_t *rd, struct check *c, int ok, const char *detail, uin
 }
 
 /* Settles the MongoDB check of rd from the thread's last ping. */
-static void settle_from_ping(ready_t *rd, const struct app_health_ping *hp)
+static void settle_from_ping(ready_t *rd, const struct flow_ready_ping *hp)
 {
-    settle(rd, &rd->mongo, hp->ok, hp->ok ? NULL : hp->detail, hp->took_us ? hp->took_us : 1);
+    settle(rd, &rd->mongo, hp->last.ok, hp->last.ok ? NULL : hp->last.detail, hp->last.took_us ? hp->last.took_us : 1);
 }
 
 /* Takes rd off the ping's waiters and drops that reference; only called
@@ -97,12 +99,12 @@ static void on_mongo_timeout(h2o_timeout_entry_t *e)
 /* Records a ping's outcome and settles every probe waiting for it. */
 static void ping_finished(app_thread_t *t, int ok, const char *detail, uint64_t took_us)
 {
-    struct app_health_ping *hp = &t->health_ping;
+    struct flow_ready_ping *hp = &t->ready.ping;
     hp->inflight = 0;
-    hp->ok = ok;
-    hp->took_us = took_us;
+    hp->last.ok = ok;
+    hp->last.took_us = took_us;
     hp->at_us = respond_now_us();
-    snprintf(hp->detail, sizeof(hp->detail), "%.150s", detail ? detail : "");
+    snprintf(hp->last.detail, sizeof(hp->last.detail), "%.150s", detail ? detail : "");
     while (!h2o_linklist_is_empty(&hp->waiters)) {
         ready_t *rd = H2O_STRUCT_FROM_MEMBER(ready_t, ping_link, hp->waiters.next);
         if (h2o_timeout_is_linked(&rd->mongo_timeout))
@@ -128,15 +130,15 @@ static void on_ping_done(store_job_t *base)
  * wait for the thread's ping (started when none is in flight). */
 static void check_mongo(app_thread_t *t, ready_t *rd)
 {
-    struct app_health_ping *hp = &t->health_ping;
+    struct flow_ready_ping *hp = &t->ready.ping;
     /* only a success is reused: a recovery shows at the next probe */
-    if (hp->ok && hp->at_us != 0 && respond_now_us() - hp->at_us < READY_PING_REUSE_US) {
+    if (hp->last.ok && hp->at_us != 0 && respond_now_us() - hp->at_us < READY_PING_REUSE_US) {
         settle_from_ping(rd, hp);
         return;
     }
     respond_op_ref(&rd->op);
     h2o_linklist_insert(&hp->waiters, &rd->ping_link);
-    h2o_timeout_link(t->ctx.loop, &t->health_timeout, &rd->mongo_timeout);
+    h2o_timeout_link(t->ctx.loop, &t->ready.timeout, &rd->mongo_timeout);
     if (hp->inflight)
         return;
     ping_job_t *job = calloc(1, sizeof(*job));
@@ -168,13 +170,13 @@ void flow_ready_start(request_t *r, flow_ready_cb done)
     respond_op_ref(&rd->op); /* held over both starts: either may settle at once */
     check_mongo(t, rd);
     respond_op_ref(&rd->op); /* Redis's */
-    h2o_timeout_link(t->ctx.loop, &t->health_timeout, &rd->redis_timeout);
+    h2o_timeout_link(t->ctx.loop, &t->ready.timeout, &rd->redis_timeout);
     cache_ping(t->cache, on_redis_pong, rd); /* calls back at once when not connected */
     respond_op_unref(&rd->op);
 }
 
 void flow_ready_init_thread(app_thread_t *t)
 {
-    h2o_timeout_init(t->ctx.loop, &t->health_timeout, t->app->cfg.health_timeout_ms);
-    h2o_linklist_init_anchor(&t->health_ping.waiters);
+    h2o_timeout_init(t->ctx.loop, &t->ready.timeout, t->app->cfg.health_timeout_ms);
+    h2o_linklist_init_anchor(&t->ready.ping.waiters);
 }

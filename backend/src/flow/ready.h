@@ -13,6 +13,17 @@ typedef struct {
     char detail[160]; /* why not ok */
 } flow_ready_check_t;
 
+/* The readiness flow's per-thread state. */
+typedef struct {
+    h2o_timeout_t timeout; /* HEALTH_TIMEOUT_MS */
+    struct flow_ready_ping {
+        int inflight;           /* a ping job is queued or running */
+        h2o_linklist_t waiters; /* probes waiting for it */
+        uint64_t at_us;         /* when the last result came (0: none yet) */
+        flow_ready_check_t last;
+    } ping;
+} flow_ready_thread_t;
+
 /* Called once on the loop when both checks are settled, only while the
  * request exists. */
 typedef void (*flow_ready_cb)(request_t *r, const flow_ready_check_t *redis, const flow_ready_check_t *mongo);

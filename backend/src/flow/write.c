@@ -1,5 +1,7 @@
 #include "flow/write.h"
 
+#include "app.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,7 +13,7 @@ static void on_invalidated(void *data, int ok)
                 "cache: invalidation after a write of %s deferred (Redis unreachable); this process bypasses the cache "
                 "until it is applied\n",
                 w->job.id_hex);
-    w->thread->writing--;
+    w->thread->write.pending--;
     if (w->op.r != NULL)
         w->answer(w, !ok);
     respond_op_unref(&w->op);
@@ -32,14 +34,14 @@ static void on_write_done(store_job_t *base)
     if (job->result == WRITE_OK || (job->result == WRITE_ERROR && job->sent)) {
         /* acknowledged by MongoDB — or failed after the command was sent,
          * so it may have been applied: invalidate before answering, even
-         * when the client is gone (the drain waits: writing stays up) */
+         * when the client is gone (the drain waits: write.pending stays up) */
         uint64_t epoch = atomic_fetch_add(&t->app->cache_shared.write_epoch, 1) + 1;
         char key[64];
         snprintf(key, sizeof(key), CACHE_PRODUCT_PREFIX "%s", job->id_hex);
         respond_op_ref(&w->op);
         cache_invalidate(t->cache, key, epoch, on_invalidated, w);
     } else {
-        t->writing--;
+        t->write.pending--;
         if (w->op.r != NULL)
             w->answer(w, 0);
     }
@@ -53,14 +55,14 @@ int flow_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, void
     job->reply_to = &t->jobs_receiver;
     job->done = done;
     respond_op_ref(op);
-    t->writing++;
+    t->write.pending++;
     if (login)
         APP_STAT_ADD(t, login_jobs, 1);
     else
         APP_STAT_ADD(t, store_jobs, 1);
     if (mongo_pool_submit(pool, job) == 0)
         return 0;
-    t->writing--;
+    t->write.pending--;
     if (!login)
         APP_STAT_ADD(t, store_rejected, 1);
     respond_op_unref(op);

@@ -10,6 +10,11 @@
 #include "server/respond.h"
 #include "store/products_write.h"
 
+/* The write flow's per-thread state. */
+typedef struct {
+    size_t pending; /* write, login and user-lookup jobs and invalidations in progress: a drain waits for them */
+} flow_write_thread_t;
+
 typedef struct flow_write flow_write_t;
 
 /* Called on the loop once the write is settled, only while the request
@@ -31,7 +36,7 @@ int flow_write_submit(flow_write_t *w, flow_write_answer_cb answer);
 
 /* Submits job to pool from op's loop, completed through the loop's one
  * job receiver (job->done): op holds a reference meanwhile and the loop's
- * drain waits for it (t->writing, which done must decrease). Returns 0, or
+ * drain waits for it (t->write.pending, which done must decrease). Returns 0, or
  * -1 after undoing both (the caller answers 503). */
 int flow_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, void (*done)(store_job_t *));
 

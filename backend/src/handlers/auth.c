@@ -1,7 +1,9 @@
 #include "handlers/auth.h"
+#include "app.h"
 
 #include "auth/address.h"
 #include "auth/guard.h"
+#include "flow/authorize.h"
 #include "flow/login.h"
 #include "flow/write.h"
 #include "handlers/body.h"
@@ -71,126 +73,50 @@ static int verify(request_t *r, token_claims_t *claims)
 }
 
 typedef struct {
-    respond_op_t *op;
     auth_ok_cb ok;
-    token_claims_t claims;
-    app_thread_t *thread;
-    user_lookup_job_t job; /* when the user must be looked up */
 } require_t;
 
-/* name's entry on t when looked up less than AUTH_USER_TTL ago, or NULL. */
-static const struct app_user_seen *user_seen(app_thread_t *t, const char *name, uint64_t now)
+/* The flow's decision as HTTP; ok runs for an admin allowed to write. */
+static void on_authorized(respond_op_t *op, const token_claims_t *claims, flow_authorize_result_t result, void *data)
 {
-    for (size_t i = 0; i < sizeof(t->users_seen) / sizeof(t->users_seen[0]); i++)
-        if (t->users_seen[i].until_ms > now && strcmp(t->users_seen[i].name, name) == 0)
-            return &t->users_seen[i];
-    return NULL;
-}
-
-/* Keeps what a lookup found for AUTH_USER_TTL, in name's entry or the one
- * that expires first. */
-static void user_remember(app_thread_t *t, const char *name, int found, const char *role, uint64_t now)
-{
-    const size_t n = sizeof(t->users_seen) / sizeof(t->users_seen[0]);
-    struct app_user_seen *e = &t->users_seen[0];
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(t->users_seen[i].name, name) == 0) {
-            e = &t->users_seen[i];
-            break;
-        }
-        if (t->users_seen[i].until_ms < e->until_ms)
-            e = &t->users_seen[i];
-    }
-    snprintf(e->name, sizeof(e->name), "%s", name);
-    snprintf(e->role, sizeof(e->role), "%s", role);
-    e->found = found;
-    e->until_ms = now + (uint64_t)t->app->cfg.auth_user_ttl_s * 1000;
-}
-
-/* Answers from the token's user as it is now: 401 when it is gone, 403
- * when it is no longer an admin, else calls ok. op->r is alive. */
-static void decide_user(require_t *q, int found, const char *role)
-{
-    request_t *r = q->op->r;
-    if (!found)
-        unauthorized(r, "the token's user does not exist (any more)", 1);
-    else if (strcmp(role, "admin") != 0)
-        respond_problem(r, 403, PROBLEM_TYPE_FORBIDDEN, "this needs the admin role; the token's user is no longer an admin", NULL);
-    else
-        q->ok(q->op, &q->claims);
-}
-
-static void on_user_looked_up(store_job_t *base)
-{
-    require_t *q = H2O_STRUCT_FROM_MEMBER(require_t, job, (user_lookup_job_t *)base);
-    respond_op_t *op = q->op;
-    app_thread_t *t = q->thread;
-    t->writing--;
-    if (base->state == STORE_JOB_DONE && q->job.ok) {
-        user_remember(t, q->claims.sub, q->job.found, q->job.role, mongo_pool_now_ms());
-        if (op->r != NULL)
-            decide_user(q, q->job.found, q->job.role);
-    } else {
-        APP_STAT_ADD(t, store_errors, 1);
-        if (q->job.error[0])
-            fprintf(stderr, "auth: user lookup: %s\n", q->job.error);
-        if (op->r != NULL)
-            respond_unavailable(op->r, "the user database did not answer; try again", 1);
-    }
-    free(q);
-    respond_op_unref(op); /* the job's reference */
-}
-
-/* The token is valid, not revoked and an admin's: checks that its user
- * still exists and is still an admin (a removed or demoted user's tokens
- * lose their rights within AUTH_USER_TTL). Takes q. */
-static void check_user(require_t *q)
-{
-    app_thread_t *t = q->thread;
-    const struct app_user_seen *seen = user_seen(t, q->claims.sub, mongo_pool_now_ms());
-    if (seen != NULL) {
-        decide_user(q, seen->found, seen->role);
-        free(q);
+    request_t *r = op->r;
+    require_t q = *(require_t *)data;
+    free(data);
+    if (r == NULL)
         return;
+    switch (result) {
+    case FLOW_AUTHORIZE_OK:
+        q.ok(op, claims);
+        break;
+    case FLOW_AUTHORIZE_REVOKED:
+        unauthorized(r, "the token has been revoked (signed out)", 1);
+        break;
+    case FLOW_AUTHORIZE_VIEWER:
+        respond_problem(r, 403, PROBLEM_TYPE_FORBIDDEN, "this needs the admin role; the token's role is viewer", NULL);
+        break;
+    case FLOW_AUTHORIZE_USER_GONE:
+        unauthorized(r, "the token's user does not exist (any more)", 1);
+        break;
+    case FLOW_AUTHORIZE_DEMOTED:
+        respond_problem(r, 403, PROBLEM_TYPE_FORBIDDEN, "this needs the admin role; the token's user is no longer an admin", NULL);
+        break;
+    case FLOW_AUTHORIZE_UNAVAILABLE:
+        respond_unavailable(r, "the user database did not answer; try again", 1);
+        break;
+    case FLOW_AUTHORIZE_BUSY:
+        respond_unavailable(r, "too many requests are waiting for the database", 1);
+        break;
     }
-    snprintf(q->job.username, sizeof(q->job.username), "%s", q->claims.sub);
-    user_lookup_job_init(&q->job, t->app->cfg.mongo_timeout_ms);
-    if (flow_submit_job(q->op, t->app->store, &q->job.base, on_user_looked_up) != 0) {
-        respond_unavailable(q->op->r, "too many requests are waiting for the database", 1);
-        free(q);
-    }
-}
-
-static void on_revocation_checked(void *data, int revoked)
-{
-    require_t *q = data;
-    respond_op_t *op = q->op;
-    if (op->r == NULL) {
-        free(q);
-    } else if (revoked == 1) {
-        unauthorized(op->r, "the token has been revoked (signed out)", 1);
-        free(q);
-    } else if (strcmp(q->claims.role, "admin") != 0) {
-        respond_problem(op->r, 403, PROBLEM_TYPE_FORBIDDEN, "this needs the admin role; the token's role is viewer", NULL);
-        free(q);
-    } else {
-        check_user(q); /* revoked == -1: Redis unreachable, revocations cannot be seen (README) */
-    }
-    respond_op_unref(op);
 }
 
 void auth_require_admin(respond_op_t *op, auth_ok_cb ok)
 {
-    require_t *q = calloc(1, sizeof(*q));
-    q->op = op;
-    q->ok = ok;
-    q->thread = op->r->thread;
-    if (verify(op->r, &q->claims) != 0) {
-        free(q);
+    token_claims_t claims;
+    if (verify(op->r, &claims) != 0)
         return;
-    }
-    respond_op_ref(op);
-    guard_is_revoked(cache_redis(op->r->thread->cache), q->claims.jti, on_revocation_checked, q);
+    require_t *q = malloc(sizeof(*q));
+    q->ok = ok;
+    flow_authorize_admin(op, &claims, on_authorized, q);
 }
 
 /* ---- logout ---- */

@@ -1,4 +1,5 @@
 #include "handlers/body.h"
+#include "app.h"
 
 #include "server/problem.h"
 

@@ -1,4 +1,5 @@
 #include "handlers/handlers.h"
+#include "app.h"
 #include "flow/read.h"
 
 static void categories_list(request_t *r, h2o_iovec_t param)

@@ -1,4 +1,5 @@
 #include "handlers/handlers.h"
+#include "app.h"
 #include "model/product.h"
 #include "flow/ready.h"
 

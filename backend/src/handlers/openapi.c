@@ -1,6 +1,7 @@
 /* GET /api/openapi.json: backend/openapi.yaml, compiled into the binary,
  * converted to JSON with libyaml once at start-up. */
 #include "cache/entry.h"
+#include "app.h"
 #include "handlers/handlers.h"
 
 #include <cjson/cJSON.h>

@@ -1,4 +1,5 @@
 #include "handlers/handlers.h"
+#include "app.h"
 #include "flow/read.h"
 #include "server/problem.h"
 

@@ -1,4 +1,5 @@
 #include "handlers/handlers.h"
+#include "app.h"
 #include "store/mongo_pool.h"
 
 #include <cjson/cJSON.h>

@@ -4,6 +4,7 @@
  * product's key is deleted and the generation bumped before the answer,
  * so the next read anywhere sees the change. */
 #include "handlers/auth.h"
+#include "app.h"
 #include "handlers/body.h"
 #include "handlers/handlers.h"
 #include "model/product.h"

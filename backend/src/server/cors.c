@@ -1,4 +1,5 @@
 #include "server/cors.h"
+#include "app.h"
 
 #include <string.h>
 #include <strings.h>

@@ -1,4 +1,5 @@
 #include "server/respond.h"
+#include "app.h"
 
 #include "rand.h"
 #include "server/problem.h"

@@ -5,7 +5,8 @@
 
 #include <h2o.h>
 
-#include "app.h"
+typedef struct app_thread app_thread_t; /* app.h */
+struct server_conn;
 
 /* Per-request state every handler gets, allocated from the request pool
  * (freed with the request; its dispose hook ends the in-flight count). */
