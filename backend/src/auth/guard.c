@@ -96,13 +96,12 @@ void guard_login_attempt(redis_loop_t *rl, const config_t *cfg, const char *pair
 {
     char k0[64], k1[64], l[16], mx[16], cap[16];
     fail_keys(cfg, k0, k1);
-    int ll = snprintf(l, sizeof(l), "%u", cfg->login_lockout_s);
-    int ml = snprintf(mx, sizeof(mx), "%u", cfg->login_max_failures);
-    int cl = snprintf(cap, sizeof(cap), "%u", cfg->login_track_max);
-    const char *argv[] = {"EVAL", ATTEMPT_LUA, "2", k0, k1, pair, l, mx, cap};
-    size_t lens[] = {4, sizeof(ATTEMPT_LUA) - 1, 1, strlen(k0), strlen(k1), strlen(pair), (size_t)ll, (size_t)ml, (size_t)cl};
+    snprintf(l, sizeof(l), "%u", cfg->login_lockout_s);
+    snprintf(mx, sizeof(mx), "%u", cfg->login_max_failures);
+    snprintf(cap, sizeof(cap), "%u", cfg->login_track_max);
     pending_t *p = pending_new((void (*)(void))cb, data);
-    if (p == NULL || redis_loop_command(rl, on_attempt, p, 9, argv, lens) != 0) {
+    if (p == NULL || REDIS_CALL(rl, 0, on_attempt, p, redis_str("EVAL"), redis_str(ATTEMPT_LUA), redis_str("2"), redis_str(k0),
+                                redis_str(k1), redis_str(pair), redis_str(l), redis_str(mx), redis_str(cap)) != 0) {
         free(p);
         cb(data, GUARD_UNREACHABLE, 0);
     }
@@ -112,10 +111,9 @@ void guard_login_succeeded(redis_loop_t *rl, const config_t *cfg, const char *pa
 {
     char k0[64], k1[64], l[16];
     fail_keys(cfg, k0, k1);
-    int ll = snprintf(l, sizeof(l), "%u", cfg->login_lockout_s);
-    const char *argv[] = {"EVAL", SUCCEEDED_LUA, "2", k0, k1, pair, l};
-    size_t lens[] = {4, sizeof(SUCCEEDED_LUA) - 1, 1, strlen(k0), strlen(k1), strlen(pair), (size_t)ll};
-    redis_loop_command(rl, NULL, NULL, 7, argv, lens);
+    snprintf(l, sizeof(l), "%u", cfg->login_lockout_s);
+    REDIS_CALL(rl, 0, NULL, NULL, redis_str("EVAL"), redis_str(SUCCEEDED_LUA), redis_str("2"), redis_str(k0), redis_str(k1),
+               redis_str(pair), redis_str(l));
 }
 
 static void on_revoke(redisReply *reply, void *data)
@@ -135,11 +133,10 @@ static void on_revoke(redisReply *reply, void *data)
 void guard_revoke(redis_loop_t *rl, const char *jti, int64_t exp, guard_revoke_cb cb, void *data)
 {
     char score[24];
-    int sl = snprintf(score, sizeof(score), "%lld", (long long)exp);
-    const char *argv[] = {"EVAL", REVOKE_LUA, "1", GUARD_REVOKED_KEY, jti, score};
-    size_t lens[] = {4, sizeof(REVOKE_LUA) - 1, 1, sizeof(GUARD_REVOKED_KEY) - 1, strlen(jti), (size_t)sl};
+    snprintf(score, sizeof(score), "%lld", (long long)exp);
     pending_t *p = pending_new((void (*)(void))cb, data);
-    if (p == NULL || redis_loop_command(rl, on_revoke, p, 6, argv, lens) != 0) {
+    if (p == NULL || REDIS_CALL(rl, 0, on_revoke, p, redis_str("EVAL"), redis_str(REVOKE_LUA), redis_str("1"),
+                                redis_str(GUARD_REVOKED_KEY), redis_str(jti), redis_str(score)) != 0) {
         free(p);
         cb(data, GUARD_REVOKE_FAILED);
     }
@@ -161,10 +158,8 @@ static void on_check(redisReply *reply, void *data)
 
 void guard_is_revoked(redis_loop_t *rl, const char *jti, guard_check_cb cb, void *data)
 {
-    const char *argv[] = {"ZSCORE", GUARD_REVOKED_KEY, jti};
-    size_t lens[] = {6, sizeof(GUARD_REVOKED_KEY) - 1, strlen(jti)};
     pending_t *p = pending_new((void (*)(void))cb, data);
-    if (p == NULL || redis_loop_command(rl, on_check, p, 3, argv, lens) != 0) {
+    if (p == NULL || REDIS_CALL(rl, 0, on_check, p, redis_str("ZSCORE"), redis_str(GUARD_REVOKED_KEY), redis_str(jti)) != 0) {
         free(p);
         cb(data, -1);
     }

@@ -8,6 +8,11 @@
 #include <string.h>
 #include <sys/time.h>
 
+/* The one rule for a valid generation, in Lua (parse_gen is the same rule
+ * in C): a positive decimal without a leading zero (the fill script
+ * compares strings, so "0123" would never match "123"), at most 19 digits. */
+#define GEN_IS_VALID_LUA "g and #g <= 19 and string.match(g, '^[1-9][0-9]*$')"
+
 /* A fill of a generation-stamped key: only while the generation is the one
  * the value was read under (miss path only; hits use a plain MGET). */
 static const char FILL_GEN_LUA[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
@@ -33,7 +38,7 @@ struct cache {
  * 'all' (after an outage: which products changed is not known) the floor
  * moves up to the new generation instead, retiring every product entry. */
 static const char BUMP_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
-                               "if g and #g <= 19 and string.match(g, '^[1-9][0-9]*$') then\n"
+                               "if " GEN_IS_VALID_LUA " then\n"
                                "  g = redis.call('INCR', KEYS[1])\n"
                                "else\n"
                                "  redis.call('SET', KEYS[1], ARGV[1])\n"
@@ -71,9 +76,7 @@ static int clock_gen(char *buf)
 
 static void load_fill_script(redis_loop_t *rl)
 {
-    const char *argv[] = {"SCRIPT", "LOAD", FILL_GEN_LUA};
-    size_t lens[] = {6, 4, sizeof(FILL_GEN_LUA) - 1};
-    redis_loop_command(rl, NULL, NULL, 3, argv, lens);
+    REDIS_CALL(rl, 0, NULL, NULL, redis_str("SCRIPT"), redis_str("LOAD"), redis_str(FILL_GEN_LUA));
 }
 
 typedef struct {
@@ -123,11 +126,10 @@ static int send_bump(cache_t *c, redis_loop_t *rl, const char *product_key, uint
     int n = clock_gen(now);
     const char *key2 = product_key ? product_key : CACHE_FLOOR_KEY;
     const char *mode = product_key ? "one" : "all";
-    const char *argv[] = {"EVAL", BUMP_LUA, "2", CACHE_GEN_KEY, key2, now, mode};
-    size_t lens[] = {4, sizeof(BUMP_LUA) - 1, 1, sizeof(CACHE_GEN_KEY) - 1, strlen(key2), (size_t)n, 3};
     bump_t *b = malloc(sizeof(*b));
     *b = (bump_t){c, epoch, product_key == NULL, cb, data};
-    if (redis_loop_command_patient(rl, on_bump_reply, b, 7, argv, lens) != 0) {
+    if (REDIS_CALL(rl, 1, on_bump_reply, b, redis_str("EVAL"), redis_str(BUMP_LUA), redis_str("2"), redis_str(CACHE_GEN_KEY),
+                   redis_str(key2), redis_bytes(now, (size_t)n), redis_str(mode)) != 0) {
         free(b);
         return -1;
     }
@@ -194,9 +196,7 @@ redis_loop_t *cache_redis(cache_t *c)
     return c->redis;
 }
 
-/* Parses a generation; returns 0 when it is not a positive decimal in
- * canonical form (no leading zero: the fill script compares strings, so
- * "0123" would never match "123" and no list would ever be cached). */
+/* Parses a generation; returns 0 when it is not valid (GEN_IS_VALID_LUA's rule). */
 static uint64_t parse_gen(const redisReply *r)
 {
     if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 19 || r->str[0] == '0')
@@ -210,12 +210,12 @@ static uint64_t parse_gen(const redisReply *r)
     return g;
 }
 
-/* Sets the generation from the clock (ms) when it is missing or not a
- * positive decimal (a damaged value must not switch the list cache off);
+/* Sets the generation from the clock (µs, clock_gen) when it is missing or
+ * not valid (a damaged value must not switch the list cache off);
  * from the clock so it never goes back to a value an old entry may carry.
  * Rare (once per loss), so a plain EVAL. */
 static const char RESET_GEN_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
-                                    "if g and #g <= 19 and string.match(g, '^[1-9][0-9]*$') then return g end\n"
+                                    "if " GEN_IS_VALID_LUA " then return g end\n"
                                     "redis.call('SET', KEYS[1], ARGV[1])\n"
                                     "return ARGV[1]\n";
 
@@ -234,9 +234,8 @@ static void recreate_gen(lookup_t *lk)
 {
     char now[24];
     int n = clock_gen(now);
-    const char *argv[] = {"EVAL", RESET_GEN_LUA, "1", CACHE_GEN_KEY, now};
-    size_t lens[] = {4, sizeof(RESET_GEN_LUA) - 1, 1, sizeof(CACHE_GEN_KEY) - 1, (size_t)n};
-    if (redis_loop_command(lk->cache->redis, on_gen_recreated, lk, 5, argv, lens) != 0)
+    if (REDIS_CALL(lk->cache->redis, 0, on_gen_recreated, lk, redis_str("EVAL"), redis_str(RESET_GEN_LUA), redis_str("1"),
+                   redis_str(CACHE_GEN_KEY), redis_bytes(now, (size_t)n)) != 0)
         on_gen_recreated(NULL, lk);
 }
 
@@ -268,11 +267,12 @@ int cache_lookup_gen(cache_t *c, const char *key, int product, cache_lookup_cb c
 {
     /* lists and categories need no floor: the generation alone retires them;
      * a product is kept across writes of others, down to the floor */
-    const char *argv[] = {"MGET", CACHE_GEN_KEY, product ? CACHE_FLOOR_KEY : key, key};
-    size_t lens[] = {4, sizeof(CACHE_GEN_KEY) - 1, product ? sizeof(CACHE_FLOOR_KEY) - 1 : strlen(key), strlen(key)};
     lookup_t *lk = malloc(sizeof(*lk));
     *lk = (lookup_t){c, cb, data, product};
-    if (redis_loop_command(c->redis, on_mget_reply, lk, product ? 4 : 3, argv, lens) != 0) {
+    int rc = product ? REDIS_CALL(c->redis, 0, on_mget_reply, lk, redis_str("MGET"), redis_str(CACHE_GEN_KEY),
+                                  redis_str(CACHE_FLOOR_KEY), redis_str(key))
+                     : REDIS_CALL(c->redis, 0, on_mget_reply, lk, redis_str("MGET"), redis_str(CACHE_GEN_KEY), redis_str(key));
+    if (rc != 0) {
         free(lk);
         return -1;
     }
@@ -300,33 +300,26 @@ static void on_store_reply(redisReply *r, void *data)
     free(st);
 }
 
-static void send_store(cache_t *c, int argc, const char **argv, const size_t *lens, cache_done_cb done, void *data)
-{
-    store_t *st = malloc(sizeof(*st));
-    *st = (store_t){c, done, data};
-    if (redis_loop_command(c->redis, on_store_reply, st, argc, argv, lens) != 0) {
-        free(st);
-        if (done != NULL)
-            done(data);
-    }
-}
-
 void cache_store_gen(cache_t *c, const char *key, uint64_t gen, const char *value, size_t len, unsigned ttl_s, cache_done_cb done,
                      void *data)
 {
     char ttl[16], g[24];
     int tl = jittered_ttl(c, ttl_s, ttl);
     int gl = snprintf(g, sizeof(g), "%llu", (unsigned long long)gen);
-    const char *argv[] = {"EVALSHA", c->fill_sha, "2", CACHE_GEN_KEY, key, g, value, ttl};
-    size_t lens[] = {7, 40, 1, sizeof(CACHE_GEN_KEY) - 1, strlen(key), (size_t)gl, len, (size_t)tl};
-    send_store(c, 8, argv, lens, done, data);
+    store_t *st = malloc(sizeof(*st));
+    *st = (store_t){c, done, data};
+    if (REDIS_CALL(c->redis, 0, on_store_reply, st, redis_str("EVALSHA"), redis_bytes(c->fill_sha, 40), redis_str("2"),
+                   redis_str(CACHE_GEN_KEY), redis_str(key), redis_bytes(g, (size_t)gl), redis_bytes(value, len),
+                   redis_bytes(ttl, (size_t)tl)) != 0) {
+        free(st);
+        if (done != NULL)
+            done(data);
+    }
 }
 
 void cache_ping(cache_t *c, redis_loop_cb cb, void *data)
 {
-    const char *argv[] = {"PING"};
-    size_t lens[] = {4};
-    if (redis_loop_command(c->redis, cb, data, 1, argv, lens) != 0)
+    if (REDIS_CALL(c->redis, 0, cb, data, redis_str("PING")) != 0)
         cb(NULL, data);
 }
 

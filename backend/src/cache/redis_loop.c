@@ -432,6 +432,19 @@ int redis_loop_command_patient(redis_loop_t *rl, redis_loop_cb cb, void *data, i
     return send_command(rl, 1, cb, data, argc, argv, argvlen);
 }
 
+int redis_loop_call(redis_loop_t *rl, int patient, redis_loop_cb cb, void *data, size_t n, const redis_arg_t *args)
+{
+    const char *argv[16];
+    size_t lens[16];
+    if (n == 0 || n > 16)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        argv[i] = args[i].base;
+        lens[i] = args[i].len;
+    }
+    return send_command(rl, patient, cb, data, (int)n, argv, lens);
+}
+
 const redis_loop_counters_t *redis_loop_counters(const redis_loop_t *rl)
 {
     return &rl->counters;

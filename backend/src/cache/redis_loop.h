@@ -9,6 +9,7 @@
 #include <hiredis/async.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "config.h"
 
@@ -45,6 +46,34 @@ int redis_loop_command(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc,
  * only when the connection is taken for lost (REDIS_DEAD_MS), so "not
  * applied" always comes with a reconnection. */
 int redis_loop_command_patient(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen);
+
+/* One argument of a command: text or bytes. */
+typedef struct {
+    const char *base;
+    size_t len;
+} redis_arg_t;
+
+/* A NUL-terminated text argument (its length counted here). */
+static inline redis_arg_t redis_str(const char *s)
+{
+    return (redis_arg_t){s, strlen(s)};
+}
+
+/* A binary-safe argument. */
+static inline redis_arg_t redis_bytes(const char *p, size_t len)
+{
+    return (redis_arg_t){p, len};
+}
+
+/* Sends n arguments as one command: redis_loop_command, or with patient
+ * redis_loop_command_patient. Returns as they do. At most 16 arguments. */
+int redis_loop_call(redis_loop_t *rl, int patient, redis_loop_cb cb, void *data, size_t n, const redis_arg_t *args);
+
+/* redis_loop_call with the arguments listed, counted for the caller:
+ * REDIS_CALL(rl, 0, on_reply, data, redis_str("MGET"), redis_str(k1), redis_str(k2)). */
+#define REDIS_CALL(rl, patient, cb, data, ...)                                                                                     \
+    redis_loop_call((rl), (patient), (cb), (data), sizeof((redis_arg_t[]){__VA_ARGS__}) / sizeof(redis_arg_t),                     \
+                    (redis_arg_t[]){__VA_ARGS__})
 
 /* Counters of this loop's connection (read from any thread). */
 typedef struct {
