@@ -249,9 +249,13 @@ static long long client_id(redis_loop_t *rl)
     return g.calls == 1 && !g.null && g.type == REDIS_REPLY_INTEGER ? g.integer : -1;
 }
 
+/* on_ready sends a command, as the cache loads its script there: it goes
+ * out before any command of the callers. */
 typedef struct {
     int calls;
     redis_loop_t *rl;
+    int rc;  /* of the command sent from on_ready */
+    got_t g; /* its reply */
 } ready_t;
 
 static void on_ready(redis_loop_t *rl, void *data)
@@ -259,6 +263,13 @@ static void on_ready(redis_loop_t *rl, void *data)
     ready_t *r = data;
     r->calls++;
     r->rl = rl;
+    r->rc = patient(rl, &r->g, "ECHO ready");
+}
+
+/* The command sent from the last on_ready was answered. */
+static int ready_answered(const ready_t *r)
+{
+    return r->rc == 0 && r->g.calls == 1 && !r->g.null && strcmp(r->g.str, "ready") == 0;
 }
 
 /* The loops' clients live as long as the process, as the server's do (the
@@ -316,6 +327,7 @@ static void test_replies(void)
     RUN_UNTIL(g.calls > 0, 2000);
     CHECK(g.calls == 1 && !g.null && g.type == REDIS_REPLY_STATUS);
     CHECK_STR(g.str, "PONG");
+    CHECK(ready_answered(&ready_a) && ready_a.g.seq < g.seq);
 
     /* fire-and-forget SET of a value with NUL and CRLF, then GET, in one iteration */
     static const char value[] = "a\0b\r\nc";
@@ -542,6 +554,8 @@ static void test_dead_connection(void)
     /* it connects again (once the server wakes up) and on_ready runs again */
     RUN_UNTIL(ready_b.calls == 3 && redis_loop_is_ready(rl_b), 5000);
     CHECK(ready_b.calls == 3 && redis_loop_is_ready(rl_b));
+    RUN_UNTIL(ready_answered(&ready_b), 2000);
+    CHECK(ready_answered(&ready_b));
     long long id3 = client_id(rl_b);
     CHECK(id3 > 0 && id3 != id2);
     chain_t g;
@@ -611,6 +625,9 @@ static void test_reconnect(void)
     RUN_UNTIL(g.calls > 0, 2000);
     CHECK(g.calls == 1 && !g.null);
     CHECK_STR(g.str, "back");
+    CHECK(ready_answered(&ready_a) && ready_a.g.seq < g.seq);
+    RUN_UNTIL(ready_answered(&ready_b) && ready_answered(&ready_c), 2000);
+    CHECK(ready_answered(&ready_b) && ready_answered(&ready_c));
     CHECK(refused.calls == 0);
 
     /* CLIENT KILL: the same, without a restart */
@@ -633,6 +650,8 @@ static void test_reconnect(void)
     CHECK(redis_loop_is_ready(rl_a) && redis_loop_is_ready(rl_b) && redis_loop_is_ready(rl_c));
     long long id_a2 = client_id(rl_a), id_b2 = client_id(rl_b);
     CHECK(id_a2 > id_a && id_b2 > id_b);
+    RUN_UNTIL(ready_answered(&ready_a) && ready_answered(&ready_b) && ready_answered(&ready_c), 2000);
+    CHECK(ready_answered(&ready_a) && ready_answered(&ready_b) && ready_answered(&ready_c));
 
     /* a connection closed by the server is not one given up for a missing reply */
     CHECK(atomic_load(&ca->drops) == drops_a && atomic_load(&cb->drops) == drops_b);
