@@ -222,7 +222,7 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
         respond_unavailable(r, "too many requests are waiting for the product database", 1);
 }
 
-static void products_write(request_t *r, write_kind_t kind, const char *id, size_t id_len)
+static void write_begin(request_t *r, write_kind_t kind, const char *id, size_t id_len)
 {
     write_op_t *w = calloc(1, sizeof(*w));
     w->flow.thread = r->thread;
@@ -236,22 +236,22 @@ static void products_write(request_t *r, write_kind_t kind, const char *id, size
 
 static void on_create(request_t *r, h2o_iovec_t param)
 {
-    products_write(r, WRITE_CREATE, NULL, 0);
+    write_begin(r, WRITE_CREATE, NULL, 0);
 }
 
 static void on_replace(request_t *r, h2o_iovec_t id)
 {
-    products_write(r, WRITE_REPLACE, id.base, id.len);
+    write_begin(r, WRITE_REPLACE, id.base, id.len);
 }
 
 static void on_patch(request_t *r, h2o_iovec_t id)
 {
-    products_write(r, WRITE_PATCH, id.base, id.len);
+    write_begin(r, WRITE_PATCH, id.base, id.len);
 }
 
 static void on_delete(request_t *r, h2o_iovec_t id)
 {
-    products_write(r, WRITE_DELETE, id.base, id.len);
+    write_begin(r, WRITE_DELETE, id.base, id.len);
 }
 
 const server_route_t writes_routes[] = {
