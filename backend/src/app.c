@@ -1,4 +1,5 @@
 #include "app.h"
+#include "clock.h"
 
 #include "flow/ready.h"
 #include "flow/read.h"
@@ -48,7 +49,7 @@ static void *thread_main(void *arg)
 
 int app_start(app_t *app)
 {
-    app->started_at = time(NULL);
+    app->started_at = clock_wall_s();
     pthread_barrier_init(&app->ready, NULL, app->cfg.threads + 1);
     for (unsigned i = 0; i < app->cfg.threads; i++) {
         app_thread_t *t = &app->threads[i];

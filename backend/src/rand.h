@@ -5,13 +5,13 @@
 
 #include <stdint.h>
 #include <sys/random.h>
-#include <time.h>
+#include "clock.h"
 
 /* Seeds *state from getrandom, or from the clock and salt if that fails. */
 static inline void rand_seed(uint64_t *state, uint64_t salt)
 {
     if (getrandom(state, sizeof(*state), 0) != sizeof(*state) || *state == 0)
-        *state = 0x9E3779B97F4A7C15ull ^ ((uint64_t)time(NULL) << 8) ^ salt;
+        *state = 0x9E3779B97F4A7C15ull ^ (clock_wall_us() << 8) ^ salt;
 }
 
 /* Returns the next value and advances *state (never 0 once seeded). */

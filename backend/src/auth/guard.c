@@ -1,4 +1,5 @@
 #include "auth/guard.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,14 +57,12 @@ typedef struct {
     void *data;
 } pending_t;
 
-/* A heap copy of (cb, data) for a Redis reply; NULL when out of memory. */
+/* A heap copy of (cb, data) for a Redis reply. */
 static pending_t *pending_new(void (*cb)(void), void *data)
 {
-    pending_t *p = malloc(sizeof(*p));
-    if (p != NULL) {
-        p->cb = cb;
-        p->data = data;
-    }
+    pending_t *p = xmalloc(sizeof(*p));
+    p->cb = cb;
+    p->data = data;
     return p;
 }
 
@@ -100,8 +99,8 @@ void guard_login_attempt(redis_loop_t *rl, const config_t *cfg, const char *pair
     snprintf(mx, sizeof(mx), "%u", cfg->login_max_failures);
     snprintf(cap, sizeof(cap), "%u", cfg->login_track_max);
     pending_t *p = pending_new((void (*)(void))cb, data);
-    if (p == NULL || REDIS_CALL(rl, 0, on_attempt, p, redis_str("EVAL"), redis_str(ATTEMPT_LUA), redis_str("2"), redis_str(k0),
-                                redis_str(k1), redis_str(pair), redis_str(l), redis_str(mx), redis_str(cap)) != 0) {
+    if (REDIS_CALL(rl, 0, on_attempt, p, redis_str("EVAL"), redis_str(ATTEMPT_LUA), redis_str("2"), redis_str(k0), redis_str(k1),
+                   redis_str(pair), redis_str(l), redis_str(mx), redis_str(cap)) != 0) {
         free(p);
         cb(data, GUARD_UNREACHABLE, 0);
     }
@@ -135,8 +134,8 @@ void guard_revoke(redis_loop_t *rl, const char *jti, int64_t exp, guard_revoke_c
     char score[24];
     snprintf(score, sizeof(score), "%lld", (long long)exp);
     pending_t *p = pending_new((void (*)(void))cb, data);
-    if (p == NULL || REDIS_CALL(rl, 0, on_revoke, p, redis_str("EVAL"), redis_str(REVOKE_LUA), redis_str("1"),
-                                redis_str(GUARD_REVOKED_KEY), redis_str(jti), redis_str(score)) != 0) {
+    if (REDIS_CALL(rl, 0, on_revoke, p, redis_str("EVAL"), redis_str(REVOKE_LUA), redis_str("1"), redis_str(GUARD_REVOKED_KEY),
+                   redis_str(jti), redis_str(score)) != 0) {
         free(p);
         cb(data, GUARD_REVOKE_FAILED);
     }
@@ -159,7 +158,7 @@ static void on_check(redisReply *reply, void *data)
 void guard_is_revoked(redis_loop_t *rl, const char *jti, guard_check_cb cb, void *data)
 {
     pending_t *p = pending_new((void (*)(void))cb, data);
-    if (p == NULL || REDIS_CALL(rl, 0, on_check, p, redis_str("ZSCORE"), redis_str(GUARD_REVOKED_KEY), redis_str(jti)) != 0) {
+    if (REDIS_CALL(rl, 0, on_check, p, redis_str("ZSCORE"), redis_str(GUARD_REVOKED_KEY), redis_str(jti)) != 0) {
         free(p);
         cb(data, -1);
     }

@@ -1,4 +1,5 @@
 #include "auth/token.h"
+#include "xalloc.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -117,9 +118,7 @@ token_status_t token_verify(const char *token, size_t len, const token_key_t *ke
     token_status_t st = check_header(token, len);
     if (st != TOKEN_OK)
         return st;
-    char *copy = strndup(token, len);
-    if (copy == NULL)
-        return TOKEN_MALFORMED;
+    char *copy = xstrndup(token, len);
     st = TOKEN_BAD_SIGNATURE;
     for (size_t i = 0; i < nkeys; i++) {
         jwt_t *jwt = NULL;

@@ -1,12 +1,13 @@
 #include "cache/cache.h"
+#include "xalloc.h"
 
+#include "clock.h"
 #include "rand.h"
 
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 /* The one rule for a valid generation, in Lua (parse_gen is the same rule
  * in C): a positive decimal without a leading zero (the fill script
@@ -69,9 +70,7 @@ static void sha1_hex(const char *s, char out[41])
  * INCRs since an earlier restart can be ahead of it. */
 static int clock_gen(char *buf)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return snprintf(buf, 24, "%llu", (unsigned long long)tv.tv_sec * 1000000 + (unsigned long long)tv.tv_usec);
+    return snprintf(buf, 24, "%llu", (unsigned long long)clock_wall_us());
 }
 
 static void load_fill_script(redis_loop_t *rl)
@@ -126,7 +125,7 @@ static int send_bump(cache_t *c, redis_loop_t *rl, const char *product_key, uint
     int n = clock_gen(now);
     const char *key2 = product_key ? product_key : CACHE_FLOOR_KEY;
     const char *mode = product_key ? "one" : "all";
-    bump_t *b = malloc(sizeof(*b));
+    bump_t *b = xmalloc(sizeof(*b));
     *b = (bump_t){c, epoch, product_key == NULL, cb, data};
     if (REDIS_CALL(rl, 1, on_bump_reply, b, redis_str("EVAL"), redis_str(BUMP_LUA), redis_str("2"), redis_str(CACHE_GEN_KEY),
                    redis_str(key2), redis_bytes(now, (size_t)n), redis_str(mode)) != 0) {
@@ -163,7 +162,7 @@ static void on_retry(h2o_timeout_entry_t *entry)
 
 cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg, cache_shared_t *shared)
 {
-    cache_t *c = calloc(1, sizeof(*c));
+    cache_t *c = xcalloc(1, sizeof(*c));
     c->cfg = cfg;
     c->shared = shared;
     c->loop = ctx->loop;
@@ -267,7 +266,7 @@ int cache_lookup_gen(cache_t *c, const char *key, int product, cache_lookup_cb c
 {
     /* lists and categories need no floor: the generation alone retires them;
      * a product is kept across writes of others, down to the floor */
-    lookup_t *lk = malloc(sizeof(*lk));
+    lookup_t *lk = xmalloc(sizeof(*lk));
     *lk = (lookup_t){c, cb, data, product};
     int rc = product ? REDIS_CALL(c->redis, 0, on_mget_reply, lk, redis_str("MGET"), redis_str(CACHE_GEN_KEY),
                                   redis_str(CACHE_FLOOR_KEY), redis_str(key))
@@ -306,7 +305,7 @@ void cache_store_gen(cache_t *c, const char *key, uint64_t gen, const char *valu
     char ttl[16], g[24];
     int tl = jittered_ttl(c, ttl_s, ttl);
     int gl = snprintf(g, sizeof(g), "%llu", (unsigned long long)gen);
-    store_t *st = malloc(sizeof(*st));
+    store_t *st = xmalloc(sizeof(*st));
     *st = (store_t){c, done, data};
     if (REDIS_CALL(c->redis, 0, on_store_reply, st, redis_str("EVALSHA"), redis_bytes(c->fill_sha, 40), redis_str("2"),
                    redis_str(CACHE_GEN_KEY), redis_str(key), redis_bytes(g, (size_t)gl), redis_bytes(value, len),

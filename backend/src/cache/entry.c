@@ -1,4 +1,5 @@
 #include "cache/entry.h"
+#include "xalloc.h"
 
 #include <openssl/sha.h>
 #include <stdint.h>
@@ -16,9 +17,7 @@ char *entry_encode(int status, uint64_t gen, const char *etag, size_t etag_len, 
     int hl = snprintf(head, sizeof(head), ENTRY_MAGIC "%d %llu %zu %zu %zu\n", status, (unsigned long long)gen, etag_len, link_len,
                       body_len);
     size_t total = (size_t)hl + etag_len + link_len + body_len;
-    char *buf = malloc(total);
-    if (buf == NULL)
-        return NULL;
+    char *buf = xmalloc(total);
     char *p = buf;
     memcpy(p, head, (size_t)hl);
     p += hl;

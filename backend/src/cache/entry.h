@@ -27,7 +27,7 @@ typedef struct {
 } entry_view_t;
 
 /* Encodes an entry. Returns a malloc'd buffer (caller frees) and its length
- * in *len, or NULL when out of memory. */
+ * in *len (out of memory aborts: xalloc.h). */
 char *entry_encode(int status, uint64_t gen, const char *etag, size_t etag_len, const char *link, size_t link_len, const char *body,
                    size_t body_len, size_t *len);
 

@@ -1,4 +1,5 @@
 #include "cache/flight.h"
+#include "xalloc.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,7 +34,7 @@ static size_t hash_key(const char *s)
 
 flight_table_t *flight_table_create(void)
 {
-    flight_table_t *t = calloc(1, sizeof(*t));
+    flight_table_t *t = xcalloc(1, sizeof(*t));
     pthread_mutex_init(&t->mutex, NULL);
     return t;
 }
@@ -53,8 +54,8 @@ flight_role_t flight_join(flight_table_t *t, const char *key, flight_waiter_t *w
             return FLIGHT_JOINED;
         }
     }
-    flight_t *f = calloc(1, sizeof(*f));
-    f->key = strdup(key);
+    flight_t *f = xcalloc(1, sizeof(*f));
+    f->key = xstrdup(key);
     f->hash = h;
     f->next_in_bucket = *slot;
     *slot = f;

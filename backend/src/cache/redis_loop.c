@@ -1,4 +1,5 @@
 #include "cache/redis_loop.h"
+#include "xalloc.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -331,7 +332,7 @@ static void start_connect(redis_loop_t *rl)
 redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_loop_ready_cb on_ready, void *ready_data)
 {
     static const unsigned steps[BACKOFF_STEPS] = {50, 100, 200, 400, 800, 1600, 2000};
-    redis_loop_t *rl = calloc(1, sizeof(*rl));
+    redis_loop_t *rl = xcalloc(1, sizeof(*rl));
     rl->ctx = ctx;
     rl->cfg = cfg;
     rl->on_ready = on_ready;
@@ -407,7 +408,7 @@ static int send_command(redis_loop_t *rl, int patient, redis_loop_cb cb, void *d
 {
     if (rl->state != RL_READY || rl->ac == NULL || (!patient && rl->late != 0))
         return -1;
-    rl_cmd_t *cmd = malloc(sizeof(*cmd));
+    rl_cmd_t *cmd = xmalloc(sizeof(*cmd));
     memset(&cmd->timeout, 0, sizeof(cmd->timeout));
     cmd->timeout.cb = patient ? on_cmd_dead : on_cmd_timeout;
     cmd->rl = rl;

@@ -1,4 +1,6 @@
 #include "flow/authorize.h"
+#include "xalloc.h"
+#include "clock.h"
 
 #include "app.h"
 #include "auth/guard.h"
@@ -71,7 +73,7 @@ static void on_user_looked_up(store_job_t *base)
     app_thread_t *t = q->thread;
     t->write.pending--;
     if (base->state == STORE_JOB_DONE && q->job.ok) {
-        user_remember(t, q->claims.sub, q->job.found, q->job.role, mongo_pool_now_ms());
+        user_remember(t, q->claims.sub, q->job.found, q->job.role, clock_mono_ms());
         finish(q, decide_user(q->job.found, q->job.role));
     } else {
         APP_STAT_ADD(t, store_errors, 1);
@@ -88,7 +90,7 @@ static void on_user_looked_up(store_job_t *base)
 static void check_user(authorize_t *q)
 {
     app_thread_t *t = q->thread;
-    const struct flow_user_seen *seen = user_seen(t, q->claims.sub, mongo_pool_now_ms());
+    const struct flow_user_seen *seen = user_seen(t, q->claims.sub, clock_mono_ms());
     if (seen != NULL) {
         finish(q, decide_user(seen->found, seen->role));
         return;
@@ -116,7 +118,7 @@ static void on_revocation_checked(void *data, int revoked)
 
 void flow_authorize_admin(respond_op_t *op, const token_claims_t *claims, flow_authorize_cb cb, void *data)
 {
-    authorize_t *q = calloc(1, sizeof(*q));
+    authorize_t *q = xcalloc(1, sizeof(*q));
     q->op = op;
     q->claims = *claims;
     q->thread = op->r->thread;

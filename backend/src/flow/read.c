@@ -1,4 +1,5 @@
 #include "flow/read.h"
+#include "xalloc.h"
 
 #include "app.h"
 
@@ -249,7 +250,7 @@ static void join_flight(rt_t *rt)
      * saw a newer generation must not get a result read before it; the
      * same for a write of this process not yet seen in Redis (epoch) */
     size_t kl = strlen(rt->key) + 48;
-    char *key = malloc(kl);
+    char *key = xmalloc(kl);
     snprintf(key, kl, "%llu:%llu:%s", (unsigned long long)rt->gen,
              (unsigned long long)atomic_load_explicit(&app->cache_shared.write_epoch, memory_order_acquire), rt->key);
 
@@ -261,7 +262,7 @@ static void join_flight(rt_t *rt)
     if (role == FLIGHT_JOINED)
         return;
 
-    rt_job_t *job = calloc(1, sizeof(*job));
+    rt_job_t *job = xcalloc(1, sizeof(*job));
     products_job_init(&job->pj, kinds[rt->kind].job, app->cfg.mongo_timeout_ms);
     job->pj.currency = app->cfg.currency;
     job->pj.base.reply_to = &t->jobs_receiver;
@@ -275,7 +276,7 @@ static void join_flight(rt_t *rt)
     t->read.leading++;
     job->flight = rt->waiter.flight;
     if (rt->outcome == OUTCOME_MISS) { /* Redis answered: fill it */
-        job->fill_key = strdup(rt->key);
+        job->fill_key = xstrdup(rt->key);
         job->fill_gen = rt->gen;
     }
     APP_STAT_ADD(t, store_jobs, 1);
@@ -332,7 +333,7 @@ void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const 
         kl += n > 0 ? (size_t)n : 0;
     }
     key[kl] = '\0';
-    rt_t *rt = calloc(1, sizeof(*rt) + kl + 1);
+    rt_t *rt = xcalloc(1, sizeof(*rt) + kl + 1);
     memcpy(rt->key, key, kl + 1);
     respond_op_attach(&rt->op, r, rt_destroy);
     rt->thread = t;
@@ -340,7 +341,7 @@ void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const 
     rt->timeout.cb = on_wait_timeout;
     rt->subject = rt->key + pl;
     if (kind == FLOW_READ_LIST) {
-        rt->query = malloc(sizeof(*rt->query));
+        rt->query = xmalloc(sizeof(*rt->query));
         *rt->query = *q;
     }
 

@@ -1,4 +1,6 @@
 #include "flow/ready.h"
+#include "xalloc.h"
+#include "clock.h"
 
 #include "app.h"
 
@@ -48,7 +50,7 @@ static void settle(ready_t *rd, struct check *c, int ok, const char *detail, uin
         return;
     c->settled = 1;
     c->out.ok = ok;
-    c->out.took_us = took_us != 0 ? took_us : respond_now_us() - c->started_us;
+    c->out.took_us = took_us != 0 ? took_us : clock_mono_us() - c->started_us;
     if (detail != NULL)
         snprintf(c->out.detail, sizeof(c->out.detail), "%.150s", detail);
     if (--rd->pending == 0 && rd->op.r != NULL)
@@ -103,7 +105,7 @@ static void ping_finished(app_thread_t *t, int ok, const char *detail, uint64_t 
     hp->inflight = 0;
     hp->last.ok = ok;
     hp->last.took_us = took_us;
-    hp->at_us = respond_now_us();
+    hp->at_us = clock_mono_us();
     snprintf(hp->last.detail, sizeof(hp->last.detail), "%.150s", detail ? detail : "");
     while (!h2o_linklist_is_empty(&hp->waiters)) {
         ready_t *rd = H2O_STRUCT_FROM_MEMBER(ready_t, ping_link, hp->waiters.next);
@@ -121,7 +123,7 @@ static void on_ping_done(store_job_t *base)
     ping_job_t *job = (ping_job_t *)base;
     int ok = job->pj.base.state == STORE_JOB_DONE && job->pj.result == STORE_OK;
     ping_finished(job->thread, ok, ok ? NULL : (job->pj.error[0] ? job->pj.error : "no answer within the time box"),
-                  respond_now_us() - job->started_us);
+                  clock_mono_us() - job->started_us);
     products_job_clear(&job->pj);
     free(job);
 }
@@ -132,7 +134,7 @@ static void check_mongo(app_thread_t *t, ready_t *rd)
 {
     struct flow_ready_ping *hp = &t->ready.ping;
     /* only a success is reused: a recovery shows at the next probe */
-    if (hp->last.ok && hp->at_us != 0 && respond_now_us() - hp->at_us < READY_PING_REUSE_US) {
+    if (hp->last.ok && hp->at_us != 0 && clock_mono_us() - hp->at_us < READY_PING_REUSE_US) {
         settle_from_ping(rd, hp);
         return;
     }
@@ -141,9 +143,9 @@ static void check_mongo(app_thread_t *t, ready_t *rd)
     h2o_timeout_link(t->ctx.loop, &t->ready.timeout, &rd->mongo_timeout);
     if (hp->inflight)
         return;
-    ping_job_t *job = calloc(1, sizeof(*job));
+    ping_job_t *job = xcalloc(1, sizeof(*job));
     job->thread = t;
-    job->started_us = respond_now_us();
+    job->started_us = clock_mono_us();
     products_job_init(&job->pj, STORE_PING, t->app->cfg.health_timeout_ms);
     job->pj.base.reply_to = &t->jobs_receiver;
     job->pj.base.done = on_ping_done;
@@ -160,13 +162,13 @@ static void check_mongo(app_thread_t *t, ready_t *rd)
 void flow_ready_start(request_t *r, flow_ready_cb done)
 {
     app_thread_t *t = r->thread;
-    ready_t *rd = calloc(1, sizeof(*rd));
+    ready_t *rd = xcalloc(1, sizeof(*rd));
     respond_op_attach(&rd->op, r, ready_destroy);
     rd->done = done;
     rd->pending = 2;
     rd->redis_timeout.cb = on_redis_timeout;
     rd->mongo_timeout.cb = on_mongo_timeout;
-    rd->mongo.started_us = rd->redis.started_us = respond_now_us();
+    rd->mongo.started_us = rd->redis.started_us = clock_mono_us();
     respond_op_ref(&rd->op); /* held over both starts: either may settle at once */
     check_mongo(t, rd);
     respond_op_ref(&rd->op); /* Redis's */

@@ -1,4 +1,6 @@
 #include "handlers/auth.h"
+#include "xalloc.h"
+#include "clock.h"
 #include "app.h"
 
 #include "auth/address.h"
@@ -22,7 +24,7 @@
 
 static int64_t now_s(void)
 {
-    return (int64_t)time(NULL);
+    return (int64_t)clock_wall_s();
 }
 
 /* ---- the token check ---- */
@@ -114,7 +116,7 @@ void auth_require_admin(respond_op_t *op, auth_ok_cb ok)
     token_claims_t claims;
     if (verify(op->r, &claims) != 0)
         return;
-    require_t *q = malloc(sizeof(*q));
+    require_t *q = xmalloc(sizeof(*q));
     q->ok = ok;
     flow_authorize_admin(op, &claims, on_authorized, q);
 }
@@ -145,7 +147,7 @@ static void auth_logout(request_t *r, h2o_iovec_t param)
     token_claims_t claims;
     if (verify(r, &claims) != 0)
         return;
-    respond_op_t *op = calloc(1, sizeof(*op));
+    respond_op_t *op = xcalloc(1, sizeof(*op));
     respond_op_attach(op, r, logout_destroy);
     respond_op_ref(op);
     guard_revoke(cache_redis(r->thread->cache), claims.jti, claims.exp, on_revoked, op);
@@ -288,7 +290,7 @@ static int parse_login(request_t *r, login_job_t *job)
 
 static void auth_login(request_t *r, h2o_iovec_t param)
 {
-    flow_login_t *l = calloc(1, sizeof(*l));
+    flow_login_t *l = xcalloc(1, sizeof(*l));
     l->thread = r->thread;
     respond_op_attach(&l->op, r, login_destroy);
     if (parse_login(r, &l->job) != 0)

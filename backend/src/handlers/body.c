@@ -1,4 +1,5 @@
 #include "handlers/body.h"
+#include "xalloc.h"
 #include "app.h"
 
 #include "server/problem.h"
@@ -94,7 +95,7 @@ cJSON *body_parse_json(request_t *r)
             return NULL;
         }
         json_decref(strict);
-        char *copy = malloc(b.len + 1);
+        char *copy = xmalloc(b.len + 1);
         memcpy(copy, b.base, b.len);
         copy[b.len] = '\0';
         const char *end = NULL;

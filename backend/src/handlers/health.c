@@ -1,4 +1,5 @@
 #include "handlers/handlers.h"
+#include "clock.h"
 #include "app.h"
 #include "model/product.h"
 #include "flow/ready.h"
@@ -6,7 +7,6 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 /* Liveness: answers without touching Redis or MongoDB, so an outage of a
  * dependency never makes a monitor restart every instance. */
@@ -34,10 +34,8 @@ static void add_check(cJSON *checks, const char *name, const flow_ready_check_t 
 /* Both checks settled: application/health+json, 200 unless MongoDB failed. */
 static void answer_ready(request_t *r, const flow_ready_check_t *redis, const flow_ready_check_t *mongo)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
     char now[32];
-    product_format_time((int64_t)tv.tv_sec * 1000, now);
+    product_format_time(clock_wall_s() * 1000, now);
     const char *status = !mongo->ok ? "fail" : (!redis->ok ? "warn" : "pass");
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "status", status);

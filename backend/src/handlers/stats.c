@@ -1,4 +1,5 @@
 #include "handlers/handlers.h"
+#include "clock.h"
 #include "app.h"
 #include "store/mongo_pool.h"
 
@@ -37,7 +38,7 @@ static void stats_get(request_t *r, h2o_iovec_t param)
     }
     redis_up = cache_is_connected(r->thread->cache);
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddNumberToObject(root, "uptime_s", (double)(time(NULL) - app->started_at));
+    cJSON_AddNumberToObject(root, "uptime_s", (double)(clock_wall_s() - app->started_at));
     cJSON_AddNumberToObject(root, "threads", app->cfg.threads);
     cJSON_AddNumberToObject(root, "requests", (double)req);
     cJSON_AddNumberToObject(root, "responses_4xx", (double)e4);

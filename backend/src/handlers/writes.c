@@ -4,6 +4,7 @@
  * product's key is deleted and the generation bumped before the answer,
  * so the next read anywhere sees the change. */
 #include "handlers/auth.h"
+#include "xalloc.h"
 #include "app.h"
 #include "handlers/body.h"
 #include "handlers/handlers.h"
@@ -224,7 +225,7 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
 
 static void write_begin(request_t *r, write_kind_t kind, const char *id, size_t id_len)
 {
-    write_op_t *w = calloc(1, sizeof(*w));
+    write_op_t *w = xcalloc(1, sizeof(*w));
     w->flow.thread = r->thread;
     w->flow.job.kind = kind;
     w->id_len = id_len < sizeof(w->id) ? id_len : sizeof(w->id) - 1;

@@ -1,4 +1,5 @@
 #include "model/links.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ char *links_page_header(const query_t *q, int64_t count, size_t *len)
     if (!many)
         return NULL;
     size_t cap = 4 * (4096 + 48);
-    char *out = malloc(cap), canon[4096];
+    char *out = xmalloc(cap), canon[4096];
     size_t n = 0;
     for (size_t i = 0; i < sizeof(rels) / sizeof(rels[0]); i++) {
         if (!rels[i].on)

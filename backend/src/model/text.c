@@ -1,4 +1,5 @@
 #include "model/text.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,10 @@ char *text_lower(const char *s, size_t len, size_t *out_len)
     uint8_t *lc = u8_tolower((const uint8_t *)s, len, NULL, NULL, NULL, &n);
     if (lc == NULL)
         return NULL;
-    char *out = malloc(n + 1);
-    if (out != NULL) {
-        memcpy(out, lc, n);
-        out[n] = '\0';
-        *out_len = n;
-    }
+    char *out = xmalloc(n + 1);
+    memcpy(out, lc, n);
+    out[n] = '\0';
+    *out_len = n;
     free(lc);
     return out;
 }

@@ -8,7 +8,7 @@
  * same mapping as JavaScript's toLowerCase, which mongo-init uses for
  * name_lc), so a search matches however the name was written. Returns a
  * malloc'd NUL-terminated string (caller frees) with its length in
- * *out_len, or NULL when s is not valid UTF-8 or memory runs out. */
+ * *out_len, or NULL when s is not valid UTF-8 (or libunistring fails). */
 char *text_lower(const char *s, size_t len, size_t *out_len);
 
 /* Number of code points in valid UTF-8 text. */

@@ -1,4 +1,5 @@
 #include "server/problem.h"
+#include "xalloc.h"
 
 #include <bson/bson.h>
 #include <cjson/cJSON.h>
@@ -50,7 +51,7 @@ static const char *utf8_safe(const char *s, char **owned)
 {
     if (s == NULL || bson_utf8_validate(s, strlen(s), false))
         return s;
-    char *c = strdup(s);
+    char *c = xstrdup(s);
     for (char *p = c; *p; p++)
         if ((unsigned char)*p >= 0x80)
             *p = '?';

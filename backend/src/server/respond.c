@@ -1,4 +1,5 @@
 #include "server/respond.h"
+#include "clock.h"
 #include "app.h"
 
 #include "rand.h"
@@ -9,13 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-uint64_t respond_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void on_request_disposed(void *p)
 {
@@ -44,7 +38,7 @@ request_t *respond_begin(h2o_req_t *req)
     request_t *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_request_disposed);
     r->req = req;
     r->thread = t;
-    r->started_us = respond_now_us();
+    r->started_us = clock_mono_us();
     atomic_fetch_add_explicit(&t->inflight, 1, memory_order_relaxed);
     if ((r->conn = server_conn_of(req)) != NULL)
         r->conn->busy++;
@@ -55,7 +49,7 @@ request_t *respond_begin(h2o_req_t *req)
         r->request_id = req->headers.entries[i].value;
     } else {
         /* unique enough to correlate logs, not a secret */
-        uint64_t a = rand_next(&t->rand_state), b = a ^ (respond_now_us() << 20) ^ t->index;
+        uint64_t a = rand_next(&t->rand_state), b = a ^ (clock_mono_us() << 20) ^ t->index;
         static const char hex[] = "0123456789abcdef";
         char *buf = h2o_mem_alloc_pool(&req->pool, 32);
         for (int i = 0; i < 16; i++) {
@@ -95,7 +89,7 @@ static void finish_stats(request_t *r, int status)
         APP_STAT_ADD(t, responses_5xx, 1);
     else if (status >= 400)
         APP_STAT_ADD(t, responses_4xx, 1);
-    APP_STAT_ADD(t, latency_us_total, respond_now_us() - r->started_us);
+    APP_STAT_ADD(t, latency_us_total, clock_mono_us() - r->started_us);
 }
 
 void respond_body(request_t *r, int status, const char *content_type, const char *etag, size_t etag_len, const char *body,

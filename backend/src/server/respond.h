@@ -69,7 +69,4 @@ h2o_iovec_t respond_request_header(request_t *r, const char *name);
 /* Adds a response header by name (value copied). */
 void respond_header(request_t *r, const char *name, const char *value, size_t len);
 
-/* Monotonic microseconds. */
-uint64_t respond_now_us(void);
-
 #endif

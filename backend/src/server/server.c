@@ -1,4 +1,5 @@
 #include "server/server.h"
+#include "xalloc.h"
 
 #include "server/cors.h"
 #include "server/problem.h"
@@ -258,7 +259,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
         h2o_socket_t *sock = h2o_evloop_socket_create(t->ctx.loop, fd, H2O_SOCKET_FLAG_IS_ACCEPTED_CONNECTION);
-        server_conn_t *c = calloc(1, sizeof(*c));
+        server_conn_t *c = xcalloc(1, sizeof(*c));
         c->fd = fd;
         h2o_linklist_insert(&t->conns, &c->link);
         sock->on_close.cb = on_conn_closed; /* unused by h2o for server sockets */

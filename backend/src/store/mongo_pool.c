@@ -1,4 +1,5 @@
 #include "store/mongo_pool.h"
+#include "xalloc.h"
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -110,7 +111,7 @@ mongo_pool_t *mongo_pool_create_sized(const config_t *cfg, unsigned workers, uns
         mongoc_write_concern_destroy(wc);
     }
 
-    mongo_pool_t *pool = calloc(1, sizeof(*pool));
+    mongo_pool_t *pool = xcalloc(1, sizeof(*pool));
     pool->clients = mongoc_client_pool_new_with_error(uri, &error);
     if (pool->clients == NULL) {
         snprintf(err, errlen, "MONGO_URI: %s", error.message);

@@ -1,4 +1,6 @@
 #include "store/products_store.h"
+#include "xalloc.h"
+#include "clock.h"
 
 #include "model/product.h"
 
@@ -166,7 +168,7 @@ static int categories_exist(products_job_t *job, mongoc_collection_t *categories
         return -1;
     for (size_t i = 0; i < q->ncategories; i++) {
         if (!(found & (1u << i))) {
-            job->json = strdup(q->categories[i]);
+            job->json = xstrdup(q->categories[i]);
             job->json_len = strlen(job->json);
             job->result = STORE_NOT_FOUND;
             return 0;
@@ -293,7 +295,7 @@ static void run_categories(products_job_t *job, mongoc_collection_t *products, m
 
     /* move into an array sorted by name */
     int n = cJSON_GetArraySize(bySlug);
-    cJSON **tmp = calloc((size_t)n + 1, sizeof(*tmp));
+    cJSON **tmp = xcalloc((size_t)n + 1, sizeof(*tmp));
     for (int i = 0; i < n; i++)
         tmp[i] = cJSON_DetachItemFromArray(bySlug, 0);
     qsort(tmp, (size_t)n, sizeof(*tmp), cmp_category);
@@ -355,7 +357,7 @@ void products_job_init(products_job_t *job, products_job_kind_t kind, unsigned t
 {
     memset(&job->base.msg, 0, sizeof(job->base.msg));
     job->base.run = products_run;
-    job->base.deadline_ms = mongo_pool_now_ms() + timeout_ms;
+    job->base.deadline_ms = clock_mono_ms() + timeout_ms;
     job->base.state = STORE_JOB_DONE;
     job->kind = kind;
     job->result = STORE_ERROR;

@@ -1,4 +1,5 @@
 #include "store/users_store.h"
+#include "clock.h"
 
 #include "store/products_write.h" /* IDEMPOTENCY_TTL_S */
 
@@ -57,7 +58,7 @@ static void run_login(store_job_t *base, mongoc_client_t *client, const char *db
 void login_job_init(login_job_t *job, unsigned timeout_ms)
 {
     job->base.run = run_login;
-    job->base.deadline_ms = mongo_pool_now_ms() + timeout_ms;
+    job->base.deadline_ms = clock_mono_ms() + timeout_ms;
     job->result = LOGIN_ERROR;
     job->role[0] = '\0';
     job->error[0] = '\0';
@@ -96,7 +97,7 @@ static void run_user_lookup(store_job_t *base, mongoc_client_t *client, const ch
 void user_lookup_job_init(user_lookup_job_t *job, unsigned timeout_ms)
 {
     job->base.run = run_user_lookup;
-    job->base.deadline_ms = mongo_pool_now_ms() + timeout_ms;
+    job->base.deadline_ms = clock_mono_ms() + timeout_ms;
     job->ok = job->found = 0;
     job->role[0] = '\0';
     job->error[0] = '\0';
@@ -138,7 +139,7 @@ static int upsert_user(mongoc_client_t *client, const char *db, const char *name
         BSON_APPEND_UTF8(&soi, "password_hash", hash);
         BSON_APPEND_UTF8(&soi, "role", role);
     }
-    BSON_APPEND_DATE_TIME(&soi, "created_at", mongo_pool_wall_ms());
+    BSON_APPEND_DATE_TIME(&soi, "created_at", clock_wall_ms());
     bson_append_document_end(&update, &soi);
     BSON_APPEND_BOOL(&opts, "upsert", true);
     bson_error_t e;
