@@ -294,9 +294,14 @@ describe('revocations and lockouts are never evicted, and bounded', () => {
     const rs = await Promise.all(Array.from({ length: 40 }, () => loginAs(A.url, user, { 'x-real-ip': '203.0.113.40' })));
     const by = {};
     for (const r of rs) by[r.status] = (by[r.status] || 0) + 1;
-    assert.deepEqual(by, { 401: 5, 429: 35 });
+    // the 5 counted attempts are checked one at a time on the password thread: on a busy machine
+    // one may wait past MONGO_TIMEOUT_MS for it (503, not applied) — still counted, never a 6th check
+    assert.equal(by[429], 35, JSON.stringify(by));
+    assert.equal((by[401] || 0) + (by[503] || 0), 5, JSON.stringify(by));
+    assert.ok(by[401] >= 1, JSON.stringify(by));
     for (const r of rs) {
       if (r.status === 401) assertProblem(assert, r, 401, { type: '/problems/invalid-credentials' });
+      else if (r.status === 503) assertProblem(assert, r, 503, { type: '/problems/service-unavailable' });
       else assertProblem(assert, r, 429, { type: '/problems/too-many-attempts' });
     }
   });
