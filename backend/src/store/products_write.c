@@ -1,6 +1,8 @@
 #include "store/products_write.h"
 
 #include "model/product.h"
+#include "store/claims.h"
+#include "store/idempotency.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -10,22 +12,6 @@
 
 #define PRODUCTS "products"
 #define CATEGORIES "categories"
-#define IDEMPOTENCY "idempotency_keys"
-#define CLAIMS "write_claims"
-#define CLAIM_LEASE_MS 30000 /* a claim this old whose product has not moved on was left by a dead writer */
-#define CLAIM_TAKEOVERS 8    /* takeover claims tried on one version before giving up */
-#define CLAIM_STALE_AFTER_MS 1000
-
-static void set_error(write_job_t *job, const char *what, const bson_error_t *e)
-{
-    job->result = WRITE_ERROR;
-    snprintf(job->error, sizeof(job->error), "%s: %.400s", what, e ? e->message : "failed");
-}
-
-static int is_duplicate_key(const bson_error_t *e)
-{
-    return e->code == 11000 || e->code == 11001;
-}
 
 void write_job_clear(write_job_t *job)
 {
@@ -61,7 +47,7 @@ static int category_exists(write_job_t *job, mongoc_database_t *db, const char *
     bson_destroy(&filter);
     mongoc_collection_destroy(c);
     if (n < 0) {
-        set_error(job, "categories", &err);
+        write_job_fail(job, "categories", &err);
         return -1;
     }
     if (n == 0) {
@@ -69,41 +55,6 @@ static int category_exists(write_job_t *job, mongoc_database_t *db, const char *
         input_errors_add(&job->errors, "category", "no category has the slug '%.64s' (see /api/categories)", slug);
     }
     return n > 0;
-}
-
-/* Finds one product; returns 1 with *out (caller destroys), 0 when absent, -1 on error. */
-static int find_product(write_job_t *job, mongoc_collection_t *coll, const bson_oid_t *id, bson_t *out)
-{
-    bson_t filter = BSON_INITIALIZER;
-    BSON_APPEND_OID(&filter, "_id", id);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
-    const bson_t *doc;
-    bson_error_t err;
-    int rc = 0;
-    if (mongoc_cursor_next(cur, &doc)) {
-        bson_copy_to(doc, out);
-        rc = 1;
-    } else if (mongoc_cursor_error(cur, &err)) {
-        set_error(job, "find", &err);
-        rc = -1;
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(&filter);
-    return rc;
-}
-
-static int64_t doc_version(const bson_t *doc, int *has)
-{
-    bson_iter_t it;
-    *has = 0;
-    if (!bson_iter_init_find(&it, doc, "version"))
-        return 1;
-    *has = 1;
-    if (BSON_ITER_HOLDS_INT32(&it))
-        return bson_iter_int32(&it);
-    if (BSON_ITER_HOLDS_INT64(&it))
-        return bson_iter_int64(&it);
-    return (int64_t)bson_iter_as_int64(&it);
 }
 
 /* Read-only fields sent in the body must equal the stored ones. */
@@ -160,97 +111,15 @@ static void append_fields(bson_t *doc, const product_input_t *in)
         BSON_APPEND_UTF8(doc, "image", in->image);
 }
 
-/* Reserves the idempotency key for product id *pid. Returns 1 to go on and
- * insert *pid — this request's id, or the id an earlier or concurrent
- * attempt reserved without a stored answer yet (the insert then happens
- * once: the second gets a duplicate key and replays) —, 0 when the job is
- * answered (replay, mismatch), -1 on error. */
-static int reserve_key(write_job_t *job, mongoc_collection_t *keys, bson_oid_t *pid)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        bson_t rec = BSON_INITIALIZER;
-        BSON_APPEND_UTF8(&rec, "_id", job->idem_key);
-        BSON_APPEND_UTF8(&rec, "request_sha256", job->body_sha256);
-        BSON_APPEND_OID(&rec, "product_id", pid);
-        BSON_APPEND_DATE_TIME(&rec, "created_at", mongo_pool_wall_ms());
-        bson_error_t err;
-        bool ok = mongoc_collection_insert_one(keys, &rec, NULL, NULL, &err);
-        bson_destroy(&rec);
-        if (ok)
-            return 1;
-        if (!is_duplicate_key(&err)) {
-            set_error(job, "idempotency key", &err);
-            return -1;
-        }
-        /* taken: by a finished request, one in progress, or one that died */
-        bson_t filter = BSON_INITIALIZER;
-        BSON_APPEND_UTF8(&filter, "_id", job->idem_key);
-        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(keys, &filter, NULL, NULL);
-        const bson_t *doc;
-        bson_t found = BSON_INITIALIZER;
-        int have = 0;
-        if (mongoc_cursor_next(cur, &doc)) {
-            bson_destroy(&found);
-            bson_copy_to(doc, &found);
-            have = 1;
-        }
-        mongoc_cursor_destroy(cur);
-        if (!have) { /* expired and removed meanwhile: try again */
-            bson_destroy(&filter);
-            bson_destroy(&found);
-            continue;
-        }
-        bson_iter_t it;
-        int64_t created = 0;
-        if (bson_iter_init_find(&it, &found, "created_at") && BSON_ITER_HOLDS_DATE_TIME(&it))
-            created = bson_iter_date_time(&it);
-        if (created < mongo_pool_wall_ms() - (int64_t)IDEMPOTENCY_TTL_S * 1000) {
-            /* older than 24 h (no TTL index on this server, or not run yet): the key is free again */
-            BSON_APPEND_DATE_TIME(&filter, "created_at", created);
-            mongoc_collection_delete_one(keys, &filter, NULL, NULL, NULL);
-            bson_destroy(&filter);
-            bson_destroy(&found);
-            continue;
-        }
-        bson_destroy(&filter);
-        int rc = 0;
-        if (!bson_iter_init_find(&it, &found, "request_sha256") || !BSON_ITER_HOLDS_UTF8(&it) ||
-            strcmp(bson_iter_utf8(&it, NULL), job->body_sha256) != 0) {
-            job->result = WRITE_IDEMPOTENCY_MISMATCH;
-        } else if (bson_iter_init_find(&it, &found, "response") && BSON_ITER_HOLDS_UTF8(&it)) {
-            uint32_t len;
-            const char *s = bson_iter_utf8(&it, &len);
-            job->json = strndup(s, len);
-            job->json_len = len;
-            job->replayed = 1;
-            job->result = WRITE_OK;
-            if (bson_iter_init_find(&it, &found, "product_id") && BSON_ITER_HOLDS_OID(&it))
-                bson_oid_to_string(bson_iter_oid(&it), job->id_hex);
-            job->version = 1;
-        } else if (bson_iter_init_find(&it, &found, "product_id") && BSON_ITER_HOLDS_OID(&it)) {
-            bson_oid_copy(bson_iter_oid(&it), pid);
-            rc = 1;
-        } else {
-            job->result = WRITE_ERROR;
-            snprintf(job->error, sizeof(job->error), "idempotency record is malformed");
-        }
-        bson_destroy(&found);
-        return rc;
-    }
-    job->result = WRITE_ERROR;
-    snprintf(job->error, sizeof(job->error), "idempotency key could not be reserved");
-    return -1;
-}
-
 static void run_create(write_job_t *job, mongoc_database_t *db)
 {
     if (category_exists(job, db, job->input.category) != 1)
         return;
     mongoc_collection_t *products = mongoc_database_get_collection(db, PRODUCTS);
-    mongoc_collection_t *keys = job->idem_key[0] ? mongoc_database_get_collection(db, IDEMPOTENCY) : NULL;
+    mongoc_collection_t *keys = job->idem_key[0] ? mongoc_database_get_collection(db, IDEMPOTENCY_COLLECTION) : NULL;
     bson_oid_t pid;
     bson_oid_init(&pid, NULL);
-    if (keys != NULL && reserve_key(job, keys, &pid) <= 0)
+    if (keys != NULL && idempotency_reserve(job, keys, &pid) <= 0)
         goto done;
     bson_oid_to_string(&pid, job->id_hex); /* known even if the insert fails: its key is invalidated */
     int64_t now = mongo_pool_wall_ms();
@@ -265,30 +134,22 @@ static void run_create(write_job_t *job, mongoc_database_t *db)
     bool ok = mongoc_collection_insert_one(products, &doc, NULL, NULL, &err);
     if (ok) {
         take_doc(job, &doc);
-    } else if (keys != NULL && is_duplicate_key(&err)) {
+    } else if (keys != NULL && write_job_is_duplicate(&err)) {
         /* another attempt with this key (earlier, or racing this one) inserted it: answer with that product */
         bson_t found = BSON_INITIALIZER;
-        int rc = find_product(job, products, &pid, &found);
+        int rc = write_job_find_product(job, products, &pid, &found);
         if (rc == 1)
             take_doc(job, &found);
         else if (rc == 0)
-            set_error(job, "idempotent create", NULL);
+            write_job_fail(job, "idempotent create", NULL);
         bson_destroy(&found);
         job->replayed = 1;
     } else {
-        set_error(job, "insert", &err);
+        write_job_fail(job, "insert", &err);
     }
     bson_destroy(&doc);
-    if (job->result == WRITE_OK && keys != NULL) { /* the first result, for retries (best effort: a retry can also rebuild it) */
-        bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set;
-        BSON_APPEND_UTF8(&filter, "_id", job->idem_key);
-        BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-        bson_append_utf8(&set, "response", -1, job->json, (int)job->json_len);
-        bson_append_document_end(&update, &set);
-        mongoc_collection_update_one(keys, &filter, &update, NULL, NULL, NULL);
-        bson_destroy(&filter);
-        bson_destroy(&update);
-    }
+    if (job->result == WRITE_OK && keys != NULL) /* the first result, for retries */
+        idempotency_store_answer(job, keys);
 done:
     if (keys != NULL)
         mongoc_collection_destroy(keys);
@@ -353,13 +214,13 @@ static void version_filter(const bson_oid_t *id, int64_t version, int has_versio
  * to go on (with *doc and its version), 0 when the job is answered. */
 static int load_current(write_job_t *job, mongoc_collection_t *coll, bson_t *doc, int64_t *version, int *has_version)
 {
-    int rc = find_product(job, coll, &job->id, doc);
+    int rc = write_job_find_product(job, coll, &job->id, doc);
     if (rc <= 0) {
         if (rc == 0)
             job->result = WRITE_NOT_FOUND;
         return 0;
     }
-    *version = doc_version(doc, has_version);
+    *version = write_job_doc_version(doc, has_version);
     int listed = 0;
     for (size_t i = 0; i < job->if_match_n; i++)
         listed |= job->if_match_versions[i] == *version;
@@ -376,135 +237,7 @@ static int load_current(write_job_t *job, mongoc_collection_t *coll, bson_t *doc
     return 1;
 }
 
-/* ---- claims: one writer per version transition ----
- *
- * FerretDB 1.24 runs findAndModify, update and delete as a find, then a
- * write: two writers guarded by the same version both succeed. The one
- * atomic step it has is an insert that hits a unique index, so a writer
- * that read version v first inserts the claim {_id: "<id>:<v+1>"}; only
- * the writer whose insert succeeded writes the document (still guarded by
- * {_id, version: v}). On a real MongoDB findAndModify is atomic on its own;
- * the claim costs two small writes there and changes nothing. */
-
-/* Reads a claim's time; returns its wall-clock ms, 0 when it is gone, -1 on error. */
-static int64_t claim_time(write_job_t *job, mongoc_collection_t *claims, const char *claim_id)
-{
-    bson_t filter = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "_id", claim_id);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(claims, &filter, NULL, NULL);
-    const bson_t *doc;
-    bson_error_t err;
-    int64_t at = 0;
-    bson_iter_t it;
-    if (mongoc_cursor_next(cur, &doc)) {
-        at = bson_iter_init_find(&it, doc, "at") && BSON_ITER_HOLDS_DATE_TIME(&it) ? bson_iter_date_time(&it) : 1;
-    } else if (mongoc_cursor_error(cur, &err)) {
-        set_error(job, "claim", &err);
-        at = -1;
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(&filter);
-    return at;
-}
-
-/* Version of the stored product, 0 when it is absent, -1 on error. */
-static int64_t stored_version(write_job_t *job, mongoc_collection_t *products)
-{
-    bson_t doc = BSON_INITIALIZER;
-    int has;
-    int rc = find_product(job, products, &job->id, &doc);
-    int64_t v = rc == 1 ? doc_version(&doc, &has) : rc;
-    bson_destroy(&doc);
-    return v;
-}
-
-typedef enum { CLAIM_WON, CLAIM_TAKEN, CLAIM_FAILED } claim_result_t;
-
-/* Claims the change of the job's product from version v to v+1. Returns
- * CLAIM_WON with the claim's id in job->claim_id and its time in
- * job->claim_at; CLAIM_TAKEN when another writer holds it (or the product
- * moved on); CLAIM_FAILED with job->error set. A claim older than the lease
- * whose product is still at v was left by a writer that died: it is taken
- * over by inserting a distinct claim "<id>:<v+1>~<k>" (never by deleting
- * and inserting again: a conditional delete is itself find-then-delete).
- * check_stale 0 skips that look (one read saved per lost race). */
-static claim_result_t claim_version(write_job_t *job, mongoc_collection_t *claims, mongoc_collection_t *products, int64_t v,
-                                    int check_stale)
-{
-    for (int k = 0; k <= CLAIM_TAKEOVERS; k++) {
-        if (k == 0)
-            snprintf(job->claim_id, sizeof(job->claim_id), "%s:%lld", job->id_hex, (long long)(v + 1));
-        else
-            snprintf(job->claim_id, sizeof(job->claim_id), "%s:%lld~%d", job->id_hex, (long long)(v + 1), k);
-        job->claim_at = mongo_pool_wall_ms();
-        bson_t rec = BSON_INITIALIZER;
-        BSON_APPEND_UTF8(&rec, "_id", job->claim_id);
-        BSON_APPEND_DATE_TIME(&rec, "at", job->claim_at);
-        bson_error_t err;
-        bool ok = mongoc_collection_insert_one(claims, &rec, NULL, NULL, &err);
-        bson_destroy(&rec);
-        if (ok)
-            return CLAIM_WON;
-        if (!is_duplicate_key(&err)) {
-            set_error(job, "claim", &err);
-            return CLAIM_FAILED;
-        }
-        if (!check_stale)
-            return CLAIM_TAKEN;
-        int64_t at = claim_time(job, claims, job->claim_id);
-        if (at < 0)
-            return CLAIM_FAILED;
-        if (at == 0 || mongo_pool_wall_ms() - at < CLAIM_LEASE_MS)
-            return CLAIM_TAKEN; /* a live writer holds it (or finished and its successor cleaned up) */
-        int64_t now_v = stored_version(job, products);
-        if (now_v < 0)
-            return CLAIM_FAILED;
-        if (now_v != v)
-            return CLAIM_TAKEN;
-    }
-    job->result = WRITE_ERROR;
-    snprintf(job->error, sizeof(job->error), "claim: %d abandoned claims on one version", CLAIM_TAKEOVERS + 1);
-    return CLAIM_FAILED;
-}
-
-/* Removes a claim by its exact id (best effort: a leftover claim names a
- * version the product has left and is never looked at again). */
-static void unclaim(mongoc_collection_t *claims, const char *claim_id)
-{
-    bson_t filter = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "_id", claim_id);
-    mongoc_collection_delete_one(claims, &filter, NULL, NULL, NULL);
-    bson_destroy(&filter);
-}
-
-/* After a claim was lost under If-Match: 412 with the version the winner
- * wrote (waiting briefly for it), or 404 when it deleted the product. */
-static void lost_precondition(write_job_t *job, mongoc_collection_t *products, int64_t v)
-{
-    int64_t now_v = v;
-    for (int i = 0; i < 40 && now_v == v; i++) {
-        struct timespec d = {0, 5 * 1000000};
-        nanosleep(&d, NULL);
-        now_v = stored_version(job, products);
-    }
-    if (now_v < 0)
-        return;
-    job->result = now_v == 0 ? WRITE_NOT_FOUND : WRITE_PRECONDITION_FAILED;
-    job->current_version = now_v;
-    job->claimed = now_v == v; /* the winner has not written (yet, or it died: its claim lapses after the lease) */
-}
-
-/* Sleeps a random 1..2^min(attempt+1,6) ms, so losers do not retry in step. */
-static void backoff(write_job_t *job, int attempt)
-{
-    unsigned cap = 2u << (attempt < 5 ? attempt : 5);
-    job->rand = job->rand * 6364136223846793005ull + 1442695040888963407ull;
-    long ms = 1 + (long)((job->rand >> 33) % cap);
-    struct timespec d = {0, ms * 1000000};
-    nanosleep(&d, NULL);
-}
-
-/* ---- replace, patch, delete ---- */
+/* ---- replace, patch, delete: each write to a version goes through a claim (store/claims.h says why) ---- */
 
 /* Applies the claimed change to the product at version v. Returns 1 when
  * done (job->result says how), 0 when the product was not at v any more
@@ -520,7 +253,7 @@ static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v,
         bool ok = mongoc_collection_delete_one(coll, &filter, NULL, &reply, &err);
         bson_iter_t it;
         if (!ok) {
-            set_error(job, "delete", &err);
+            write_job_fail(job, "delete", &err);
             done = 1;
         } else if (bson_iter_init_find(&it, &reply, "deletedCount") && bson_iter_as_int64(&it) > 0) {
             job->result = WRITE_OK;
@@ -537,7 +270,7 @@ static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v,
         bson_destroy(&update);
         bson_iter_t it;
         if (!ok) {
-            set_error(job, "update", &err);
+            write_job_fail(job, "update", &err);
             done = 1;
         } else if (bson_iter_init_find(&it, &reply, "value") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
             uint32_t len;
@@ -547,7 +280,7 @@ static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v,
             if (bson_init_static(&newdoc, data, len))
                 take_doc(job, &newdoc);
             else
-                set_error(job, "update", NULL);
+                write_job_fail(job, "update", NULL);
             done = 1;
         }
     }
@@ -569,7 +302,7 @@ static int category_allowed(write_job_t *job, mongoc_database_t *db, const bson_
 }
 
 /* One attempt: load, check, claim, write. Returns 1 when the job is
- * answered, 0 to try again (after a back-off). check_stale: see claim_version. */
+ * answered, 0 to try again (after a back-off). check_stale: see claims_claim_version. */
 static int attempt_guarded(write_job_t *job, mongoc_database_t *db, mongoc_collection_t *coll, mongoc_collection_t *claims,
                            int check_stale)
 {
@@ -580,36 +313,31 @@ static int attempt_guarded(write_job_t *job, mongoc_database_t *db, mongoc_colle
     bson_destroy(&doc);
     if (!go)
         return 1;
-    switch (claim_version(job, claims, coll, v, check_stale || job->if_match == 1)) {
-    case CLAIM_FAILED:
+    switch (claims_claim_version(job, claims, coll, v, check_stale || job->if_match == 1)) {
+    case CLAIMS_FAILED:
         return 1;
-    case CLAIM_TAKEN:
+    case CLAIMS_TAKEN:
         if (job->if_match != 1)
             return 0;
-        lost_precondition(job, coll, v);
+        claims_lost_precondition(job, coll, v);
         return 1;
-    case CLAIM_WON:
+    case CLAIMS_WON:
         break;
     }
     if (job->debug_hold_ms != 0) {
         struct timespec d = {job->debug_hold_ms / 1000, (long)(job->debug_hold_ms % 1000) * 1000000};
         nanosleep(&d, NULL);
     }
-    if (mongo_pool_wall_ms() - job->claim_at > CLAIM_LEASE_MS / 2) {
+    if (mongo_pool_wall_ms() - job->claim_at > CLAIMS_LEASE_MS / 2) {
         /* held so long that another writer may soon take it over: give up unsent */
         job->result = WRITE_ERROR;
         snprintf(job->error, sizeof(job->error), "claim %s held past half its lease", job->claim_id);
         return 1;
     }
     if (!apply_claimed(job, coll, v, has_version))
-        return job->if_match == 1 ? (lost_precondition(job, coll, v), 1) : 0;
-    if (job->result == WRITE_OK) {
-        char old[sizeof(job->claim_id)];
-        snprintf(old, sizeof(old), "%s:%lld", job->id_hex, (long long)v);
-        unclaim(claims, old);
-        if (job->kind == WRITE_DELETE) /* no version follows a delete */
-            unclaim(claims, job->claim_id);
-    }
+        return job->if_match == 1 ? (claims_lost_precondition(job, coll, v), 1) : 0;
+    if (job->result == WRITE_OK)
+        claims_release_written(job, claims, v);
     return 1;
 }
 
@@ -619,20 +347,20 @@ static int attempt_guarded(write_job_t *job, mongoc_database_t *db, mongoc_colle
 static void run_guarded(write_job_t *job, mongoc_database_t *db)
 {
     mongoc_collection_t *coll = mongoc_database_get_collection(db, PRODUCTS);
-    mongoc_collection_t *claims = mongoc_database_get_collection(db, CLAIMS);
+    mongoc_collection_t *claims = mongoc_database_get_collection(db, CLAIMS_COLLECTION);
     bson_oid_to_string(&job->id, job->id_hex);
     job->rand = (uint64_t)mongo_pool_wall_ms() ^ (uint64_t)(uintptr_t)job;
     uint64_t start = mongo_pool_now_ms(), give_up = start + job->budget_ms;
     for (int attempt = 0;; attempt++) {
         job->result = WRITE_ERROR;
         /* a claim left by a dead writer is only looked for once losing has lasted a while */
-        if (attempt_guarded(job, db, coll, claims, mongo_pool_now_ms() - start >= CLAIM_STALE_AFTER_MS))
+        if (attempt_guarded(job, db, coll, claims, mongo_pool_now_ms() - start >= CLAIMS_STALE_AFTER_MS))
             break;
         if (mongo_pool_now_ms() >= give_up) {
             job->result = WRITE_BUSY;
             break;
         }
-        backoff(job, attempt);
+        claims_backoff(job, attempt);
     }
     mongoc_collection_destroy(claims);
     mongoc_collection_destroy(coll);
