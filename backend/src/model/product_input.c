@@ -197,10 +197,100 @@ static int is_readonly_name(const char *k)
            strcmp(k, "currency") == 0;
 }
 
-int product_input_parse(const cJSON *root, input_mode_t mode, const char *currency, product_input_t *in, input_errors_t *errs)
+/* ---- one parse function per writable field ----
+ * Each checks the value (never null: the caller handles null), stores it in
+ * *in and returns 0, or adds the field's error and returns -1. */
+
+static int parse_name(const cJSON *v, const char *k, product_input_t *in, input_errors_t *errs)
 {
-    memset(in, 0, sizeof(*in));
-    errs->n = 0;
+    if (take_string(v, k, 1, INPUT_NAME_MAX, errs) != 0 || reject_flaw(k, v->valuestring, 0, errs))
+        return -1;
+    if (text_is_blank(v->valuestring, strlen(v->valuestring))) {
+        input_errors_add(errs, k, "must not be blank");
+        return -1;
+    }
+    in->name = dup_str(v);
+    return 0;
+}
+
+static int parse_description(const cJSON *v, const char *k, product_input_t *in, input_errors_t *errs)
+{
+    if (take_string(v, k, 0, INPUT_DESCRIPTION_MAX, errs) != 0 || reject_flaw(k, v->valuestring, 1, errs))
+        return -1;
+    in->description = dup_str(v);
+    return 0;
+}
+
+static int parse_price(const cJSON *v, const char *k, product_input_t *in, input_errors_t *errs)
+{
+    if (!cJSON_IsNumber(v)) {
+        input_errors_add(errs, k, "must be a number, not %s", type_name(v));
+        return -1;
+    }
+    if (product_input_price_cents(v->valuedouble, &in->price_cents) != 0) {
+        input_errors_add(errs, k, "must be between 0 and 1000000000 with at most two decimals");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_category(const cJSON *v, const char *k, product_input_t *in, input_errors_t *errs)
+{
+    if (!cJSON_IsString(v)) {
+        input_errors_add(errs, k, "must be a string, not %s", type_name(v));
+        return -1;
+    }
+    if (!is_slug(v->valuestring)) {
+        input_errors_add(errs, k, "must be a category slug (lower-case letters, digits and single hyphens, at most 64)");
+        return -1;
+    }
+    in->category = dup_str(v);
+    return 0;
+}
+
+static int parse_stock(const cJSON *v, const char *k, product_input_t *in, input_errors_t *errs)
+{
+    if (!cJSON_IsNumber(v)) {
+        input_errors_add(errs, k, "must be an integer, not %s", type_name(v));
+        return -1;
+    }
+    if (v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > (double)INPUT_STOCK_MAX) {
+        input_errors_add(errs, k, "must be a whole number between 0 and %lld", INPUT_STOCK_MAX);
+        return -1;
+    }
+    in->stock = (int64_t)v->valuedouble;
+    return 0;
+}
+
+static int parse_image(const cJSON *v, const char *k, product_input_t *in, input_errors_t *errs)
+{
+    if (take_string(v, k, 1, INPUT_IMAGE_MAX, errs) != 0)
+        return -1;
+    if (!is_image_ref(v->valuestring)) {
+        input_errors_add(errs, k, "must be a root-relative path (/images/x.svg) or an http(s) URL, without spaces");
+        return -1;
+    }
+    in->image = dup_str(v);
+    return 0;
+}
+
+/* The writable fields: a member's name picks its row. nullable: null
+ * clears the field (PATCH: removes it) instead of being an error. */
+static const struct {
+    const char *name;
+    unsigned flag;
+    int nullable;
+    int (*parse)(const cJSON *v, const char *k, product_input_t *in, input_errors_t *errs);
+} fields[] = {
+    {"name", PF_NAME, 0, parse_name},    {"description", PF_DESCRIPTION, 1, parse_description},
+    {"price", PF_PRICE, 0, parse_price}, {"category", PF_CATEGORY, 0, parse_category},
+    {"stock", PF_STOCK, 0, parse_stock}, {"image", PF_IMAGE, 1, parse_image},
+};
+
+/* Checks that root is an object of at most INPUT_FIELDS_MAX members;
+ * returns 0, or -1 with the one error added. */
+static int check_body(const cJSON *root, input_errors_t *errs)
+{
     if (!cJSON_IsObject(root)) {
         input_errors_add(errs, "", "the body must be a JSON object, not %s", type_name(root));
         return -1;
@@ -212,127 +302,89 @@ int product_input_parse(const cJSON *root, input_mode_t mode, const char *curren
         input_errors_add(errs, "", "the body has %zu fields; a product has at most %d", members, INPUT_FIELDS_MAX);
         return -1;
     }
-    for (const cJSON *v = root->child; v != NULL; v = v->next) {
-        const char *k = v->string;
-        int dup = 0;
-        for (const cJSON *p = root->child; p != v; p = p->next)
-            dup |= strcmp(p->string, k) == 0;
-        if (dup) {
-            input_errors_add(errs, k, "appears more than once");
-            continue;
-        }
-        if (k[0] == '$' || strchr(k, '.') != NULL) {
-            input_errors_add(errs, k, "field names may not start with '$' or contain '.'");
-            continue;
-        }
-        if (is_readonly_name(k)) {
-            if (mode == INPUT_CREATE && strcmp(k, "currency") != 0)
-                input_errors_add(errs, k, "is assigned by the server; leave it out when creating");
-            else if (mode == INPUT_CREATE && !(cJSON_IsString(v) && strcmp(v->valuestring, currency) == 0))
-                input_errors_add(errs, k, "is read-only (it is %s)", currency);
-            else
-                take_readonly(v, k, in, errs);
-            continue;
-        }
-        unsigned flag = strcmp(k, "name") == 0          ? PF_NAME
-                        : strcmp(k, "description") == 0 ? PF_DESCRIPTION
-                        : strcmp(k, "price") == 0       ? PF_PRICE
-                        : strcmp(k, "category") == 0    ? PF_CATEGORY
-                        : strcmp(k, "stock") == 0       ? PF_STOCK
-                        : strcmp(k, "image") == 0       ? PF_IMAGE
-                                                        : 0;
-        if (flag == 0) {
-            input_errors_add(errs, k, "is not a product field (known: name, description, price, category, stock, image)");
-            continue;
-        }
-        if (cJSON_IsNull(v)) {
-            if (flag == PF_DESCRIPTION || flag == PF_IMAGE)
-                in->cleared |= flag;
-            else
-                input_errors_add(errs, k, "is required and cannot be null");
-            continue;
-        }
-        switch (flag) {
-        case PF_NAME:
-            if (take_string(v, k, 1, INPUT_NAME_MAX, errs) != 0)
-                break;
-            if (reject_flaw(k, v->valuestring, 0, errs))
-                break;
-            if (text_is_blank(v->valuestring, strlen(v->valuestring))) {
-                input_errors_add(errs, k, "must not be blank");
-                break;
-            }
-            in->name = dup_str(v);
-            in->present |= flag;
-            break;
-        case PF_DESCRIPTION:
-            if (take_string(v, k, 0, INPUT_DESCRIPTION_MAX, errs) != 0)
-                break;
-            if (reject_flaw(k, v->valuestring, 1, errs))
-                break;
-            in->description = dup_str(v);
-            in->present |= flag;
-            break;
-        case PF_PRICE:
-            if (!cJSON_IsNumber(v)) {
-                input_errors_add(errs, k, "must be a number, not %s", type_name(v));
-                break;
-            }
-            if (product_input_price_cents(v->valuedouble, &in->price_cents) != 0) {
-                input_errors_add(errs, k, "must be between 0 and 1000000000 with at most two decimals");
-                break;
-            }
-            in->present |= flag;
-            break;
-        case PF_CATEGORY:
-            if (!cJSON_IsString(v)) {
-                input_errors_add(errs, k, "must be a string, not %s", type_name(v));
-                break;
-            }
-            if (!is_slug(v->valuestring)) {
-                input_errors_add(errs, k, "must be a category slug (lower-case letters, digits and single hyphens, at most 64)");
-                break;
-            }
-            in->category = dup_str(v);
-            in->present |= flag;
-            break;
-        case PF_STOCK:
-            if (!cJSON_IsNumber(v)) {
-                input_errors_add(errs, k, "must be an integer, not %s", type_name(v));
-                break;
-            }
-            if (v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > (double)INPUT_STOCK_MAX) {
-                input_errors_add(errs, k, "must be a whole number between 0 and %lld", INPUT_STOCK_MAX);
-                break;
-            }
-            in->stock = (int64_t)v->valuedouble;
-            in->present |= flag;
-            break;
-        case PF_IMAGE:
-            if (take_string(v, k, 1, INPUT_IMAGE_MAX, errs) != 0)
-                break;
-            if (!is_image_ref(v->valuestring)) {
-                input_errors_add(errs, k, "must be a root-relative path (/images/x.svg) or an http(s) URL, without spaces");
-                break;
-            }
-            in->image = dup_str(v);
-            in->present |= flag;
-            break;
-        }
+    return 0;
+}
+
+/* A read-only member k: refused in a create (but the server's currency),
+ * recorded in *in otherwise (compared with the stored values later). */
+static void parse_readonly(const cJSON *v, const char *k, input_mode_t mode, const char *currency, product_input_t *in,
+                           input_errors_t *errs)
+{
+    if (mode == INPUT_CREATE && strcmp(k, "currency") != 0)
+        input_errors_add(errs, k, "is assigned by the server; leave it out when creating");
+    else if (mode == INPUT_CREATE && !(cJSON_IsString(v) && strcmp(v->valuestring, currency) == 0))
+        input_errors_add(errs, k, "is read-only (it is %s)", currency);
+    else
+        take_readonly(v, k, in, errs);
+}
+
+/* Validates member v of root into *in, adding at most one error for it:
+ * a repeated or unsafe name, a read-only field, an unknown field, a null
+ * where none is allowed, or the field's own parse. */
+static void parse_member(const cJSON *root, const cJSON *v, input_mode_t mode, const char *currency, product_input_t *in,
+                         input_errors_t *errs)
+{
+    const char *k = v->string;
+    int dup = 0;
+    for (const cJSON *p = root->child; p != v; p = p->next)
+        dup |= strcmp(p->string, k) == 0;
+    if (dup) {
+        input_errors_add(errs, k, "appears more than once");
+        return;
     }
-    if (mode != INPUT_PATCH) {
-        static const struct {
-            unsigned flag;
-            const char *name;
-        } required[] = {{PF_NAME, "name"}, {PF_PRICE, "price"}, {PF_CATEGORY, "category"}};
-        for (size_t i = 0; i < 3; i++) {
-            int errored = 0;
-            for (size_t j = 0; j < errs->n; j++)
-                errored |= strcmp(errs->items[j].field, required[i].name) == 0;
-            if (!(in->present & required[i].flag) && !errored)
-                input_errors_add(errs, required[i].name, "is required");
-        }
+    if (k[0] == '$' || strchr(k, '.') != NULL) {
+        input_errors_add(errs, k, "field names may not start with '$' or contain '.'");
+        return;
     }
+    if (is_readonly_name(k)) {
+        parse_readonly(v, k, mode, currency, in, errs);
+        return;
+    }
+    size_t i = 0;
+    while (i < sizeof(fields) / sizeof(fields[0]) && strcmp(k, fields[i].name) != 0)
+        i++;
+    if (i == sizeof(fields) / sizeof(fields[0])) {
+        input_errors_add(errs, k, "is not a product field (known: name, description, price, category, stock, image)");
+        return;
+    }
+    if (cJSON_IsNull(v)) {
+        if (fields[i].nullable)
+            in->cleared |= fields[i].flag;
+        else
+            input_errors_add(errs, k, "is required and cannot be null");
+        return;
+    }
+    if (fields[i].parse(v, k, in, errs) == 0)
+        in->present |= fields[i].flag;
+}
+
+/* Create and replace: adds "is required" for name, price and category
+ * when absent and not already named by an error. */
+static void check_required(const product_input_t *in, input_errors_t *errs)
+{
+    static const struct {
+        unsigned flag;
+        const char *name;
+    } required[] = {{PF_NAME, "name"}, {PF_PRICE, "price"}, {PF_CATEGORY, "category"}};
+    for (size_t i = 0; i < 3; i++) {
+        int errored = 0;
+        for (size_t j = 0; j < errs->n; j++)
+            errored |= strcmp(errs->items[j].field, required[i].name) == 0;
+        if (!(in->present & required[i].flag) && !errored)
+            input_errors_add(errs, required[i].name, "is required");
+    }
+}
+
+int product_input_parse(const cJSON *root, input_mode_t mode, const char *currency, product_input_t *in, input_errors_t *errs)
+{
+    memset(in, 0, sizeof(*in));
+    errs->n = 0;
+    if (check_body(root, errs) != 0)
+        return -1;
+    for (const cJSON *v = root->child; v != NULL; v = v->next)
+        parse_member(root, v, mode, currency, in, errs);
+    if (mode != INPUT_PATCH)
+        check_required(in, errs);
     if (errs->n == 0 && (in->present & PF_NAME)) {
         size_t ll;
         in->name_lc = text_lower(in->name, strlen(in->name), &ll);
