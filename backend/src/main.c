@@ -175,15 +175,18 @@ static const server_route_t *const route_tables[] = {
     health_routes, products_routes, writes_routes, categories_routes, stats_routes, openapi_routes, auth_routes, NULL,
 };
 
-int main(int argc, char **argv)
+/* The command line: one-shot modes, or (all zero) serving. */
+typedef struct {
+    int healthcheck;                   /* --healthcheck */
+    const char *user_name, *user_role; /* --add-user NAME ROLE, --check-password NAME (role NULL) */
+} main_args_t;
+
+/* Parses argv into *a. Returns -1 to go on, or the exit status when the
+ * command line is answered already: 0 after --help or --routes (printed
+ * on stdout), 2 for an unknown argument (message on stderr). */
+static int parse_args(int argc, char **argv, main_args_t *a)
 {
-    char route_err[160];
-    if (server_set_routes(route_tables, route_err, sizeof(route_err)) != 0) {
-        fprintf(stderr, "catalog-backend: %s\n", route_err);
-        return 1;
-    }
-    int check = 0;
-    const char *add_name = NULL, *add_role = NULL;
+    memset(a, 0, sizeof(*a));
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             config_print_help(stdout);
@@ -192,49 +195,42 @@ int main(int argc, char **argv)
             server_print_routes(stdout);
             return 0;
         } else if (strcmp(argv[i], "--healthcheck") == 0) {
-            check = 1;
+            a->healthcheck = 1;
         } else if (strcmp(argv[i], "--add-user") == 0 && i + 2 < argc) {
-            add_name = argv[++i];
-            add_role = argv[++i];
+            a->user_name = argv[++i];
+            a->user_role = argv[++i];
         } else if (strcmp(argv[i], "--check-password") == 0 && i + 1 < argc) {
-            add_name = argv[++i];
-            add_role = NULL;
+            a->user_name = argv[++i];
+            a->user_role = NULL;
         } else {
             fprintf(stderr, "catalog-backend: unknown argument '%s' (see --help)\n", argv[i]);
             return 2;
         }
     }
+    return -1;
+}
 
-    static app_t app;
-    char err[512];
-    if (config_load(&app.cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
-        return 2;
-    }
-    if (check)
-        return healthcheck(&app.cfg);
-    if (add_name != NULL)
-        return user_command(&app.cfg, add_name, add_role);
-    /* signals are taken by sigwait on this thread only (blocked before
-     * the slow start-up steps, so a signal then is handled after them) */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+/* Blocks SIGTERM and SIGINT (returned in *sigs) in this thread and every
+ * thread it starts later: they are taken by sigwait on this thread only,
+ * and blocked before the slow start-up steps, so a signal then is handled
+ * after them. Ignores SIGPIPE. */
+static void block_signals(sigset_t *sigs)
+{
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGTERM);
+    sigaddset(sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (config_check_serving(&app.cfg, err, sizeof(err)) != 0 || openapi_load(&app, err, sizeof(err)) != 0) {
-        fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
-        return 2;
-    }
-    if (password_init() != 0) {
-        fprintf(stderr, "catalog-backend: libsodium cannot start\n");
-        return 1;
-    }
+}
 
+/* Creates the MongoDB pools (not connected yet) and the single-flight
+ * table. Returns 0, or 2 with a configuration error printed. */
+static int start_stores(app_t *app)
+{
+    char err[512];
     mongoc_init();
-    app.store = mongo_pool_create(&app.cfg, err, sizeof(err));
-    if (app.store == NULL) {
+    app->store = mongo_pool_create(&app->cfg, err, sizeof(err));
+    if (app->store == NULL) {
         fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
         return 2;
     }
@@ -242,39 +238,65 @@ int main(int argc, char **argv)
      * of Argon2id checks neither takes the MongoDB workers of reads and
      * writes nor their CPU. Its queue never refuses: auth_login bounds
      * sign-ins in progress (LOGIN_QUEUE_MAX + LOGIN_WORKERS) before any */
-    app.login_store = mongo_pool_create_sized(&app.cfg, app.cfg.login_workers, app.cfg.login_queue_max + app.cfg.login_workers, 19,
-                                              err, sizeof(err));
-    if (app.login_store == NULL) {
+    app->login_store = mongo_pool_create_sized(&app->cfg, app->cfg.login_workers, app->cfg.login_queue_max + app->cfg.login_workers,
+                                               19, err, sizeof(err));
+    if (app->login_store == NULL) {
         fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
         return 2;
     }
-    app.flights = flight_table_create();
-    pthread_t boot;
-    if (pthread_create(&boot, NULL, bootstrap_main, &app) == 0) {
-        pthread_detach(boot);
-        bootstrap_wait(app.cfg.mongo_timeout_ms + 1000);
+    app->flights = flight_table_create();
+    return 0;
+}
+
+/* Everything between the configuration and serving: checks, stores, the
+ * start-up setup (waited for briefly), listeners, loop threads. Returns 0
+ * once listening, or the exit status with the reason printed. */
+static int start(app_t *app)
+{
+    char err[512];
+    if (config_check_serving(&app->cfg, err, sizeof(err)) != 0 || openapi_load(app, err, sizeof(err)) != 0) {
+        fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
+        return 2;
     }
-    server_configure(&app);
-    app.threads = calloc(app.cfg.threads, sizeof(*app.threads));
-    for (unsigned i = 0; i < app.cfg.threads; i++) {
-        if ((app.threads[i].listen_fd = server_listen(&app.cfg, err, sizeof(err))) < 0) {
+    if (password_init() != 0) {
+        fprintf(stderr, "catalog-backend: libsodium cannot start\n");
+        return 1;
+    }
+    int rc = start_stores(app);
+    if (rc != 0)
+        return rc;
+    pthread_t boot;
+    if (pthread_create(&boot, NULL, bootstrap_main, app) == 0) {
+        pthread_detach(boot);
+        bootstrap_wait(app->cfg.mongo_timeout_ms + 1000);
+    }
+    server_configure(app);
+    app->threads = calloc(app->cfg.threads, sizeof(*app->threads));
+    for (unsigned i = 0; i < app->cfg.threads; i++) {
+        if ((app->threads[i].listen_fd = server_listen(&app->cfg, err, sizeof(err))) < 0) {
             fprintf(stderr, "catalog-backend: %s\n", err);
             return 1;
         }
     }
-    if (app_start(&app) != 0)
+    if (app_start(app) != 0)
         return 1;
     fprintf(stderr, "catalog-backend: listening on http://%s%s%s:%u (%u loop threads, %u MongoDB workers, db %s)\n",
-            strchr(app.cfg.host, ':') ? "[" : "", app.cfg.host, strchr(app.cfg.host, ':') ? "]" : "", app.cfg.port, app.cfg.threads,
-            app.cfg.mongo_workers, app.cfg.mongo_db);
+            strchr(app->cfg.host, ':') ? "[" : "", app->cfg.host, strchr(app->cfg.host, ':') ? "]" : "", app->cfg.port,
+            app->cfg.threads, app->cfg.mongo_workers, app->cfg.mongo_db);
+    return 0;
+}
 
+/* Waits for SIGTERM or SIGINT (blocked in sigs), drains the loop threads
+ * for up to DRAIN_TIMEOUT_MS and exits 0 either way, saying which. */
+static _Noreturn void serve_until_signal(app_t *app, const sigset_t *sigs)
+{
     int sig;
-    sigwait(&sigs, &sig);
+    sigwait(sigs, &sig);
     fprintf(stderr, "catalog-backend: %s received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    int drained = app_drain(&app, app.cfg.drain_timeout_ms);
+    int drained = app_drain(app, app->cfg.drain_timeout_ms);
     size_t left = 0;
-    for (unsigned i = 0; i < app.cfg.threads; i++)
-        left += atomic_load_explicit(&app.threads[i].inflight, memory_order_relaxed);
+    for (unsigned i = 0; i < app->cfg.threads; i++)
+        left += atomic_load_explicit(&app->threads[i].inflight, memory_order_relaxed);
     if (drained)
         fprintf(stderr, "catalog-backend: drained, exiting\n");
     else
@@ -283,4 +305,33 @@ int main(int argc, char **argv)
     /* loop and worker threads are still parked in their loops: leave without
      * running destructors under them; the kernel closes idle connections */
     _exit(0);
+}
+
+int main(int argc, char **argv)
+{
+    char route_err[160];
+    if (server_set_routes(route_tables, route_err, sizeof(route_err)) != 0) {
+        fprintf(stderr, "catalog-backend: %s\n", route_err);
+        return 1;
+    }
+    main_args_t args;
+    int rc = parse_args(argc, argv, &args);
+    if (rc >= 0)
+        return rc;
+    static app_t app;
+    char err[512];
+    if (config_load(&app.cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
+        return 2;
+    }
+    if (args.healthcheck)
+        return healthcheck(&app.cfg);
+    if (args.user_name != NULL)
+        return user_command(&app.cfg, args.user_name, args.user_role);
+    sigset_t sigs;
+    block_signals(&sigs);
+    rc = start(&app);
+    if (rc != 0)
+        return rc;
+    serve_until_signal(&app, &sigs);
 }
