@@ -403,8 +403,7 @@ static void on_cmd_reply(redisAsyncContext *ac, void *r, void *privdata)
     free(cmd);
 }
 
-static int send_command(redis_loop_t *rl, int patient, redis_loop_cb cb, void *data, int argc, const char **argv,
-                        const size_t *argvlen)
+int redis_loop_send(redis_loop_t *rl, int patient, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen)
 {
     if (rl->state != RL_READY || rl->ac == NULL || (!patient && rl->late != 0))
         return -1;
@@ -421,29 +420,6 @@ static int send_command(redis_loop_t *rl, int patient, redis_loop_cb cb, void *d
     }
     h2o_timeout_link(rl->ctx->loop, patient ? &rl->dead_timeout : &rl->cmd_timeout, &cmd->timeout);
     return 0;
-}
-
-int redis_loop_command(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen)
-{
-    return send_command(rl, 0, cb, data, argc, argv, argvlen);
-}
-
-int redis_loop_command_patient(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen)
-{
-    return send_command(rl, 1, cb, data, argc, argv, argvlen);
-}
-
-int redis_loop_call(redis_loop_t *rl, int patient, redis_loop_cb cb, void *data, size_t n, const redis_arg_t *args)
-{
-    const char *argv[16];
-    size_t lens[16];
-    if (n == 0 || n > 16)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        argv[i] = args[i].base;
-        lens[i] = args[i].len;
-    }
-    return send_command(rl, patient, cb, data, (int)n, argv, lens);
 }
 
 const redis_loop_counters_t *redis_loop_counters(const redis_loop_t *rl)

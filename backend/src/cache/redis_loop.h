@@ -38,14 +38,25 @@ redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_l
  * A late reply does not drop the connection: only a reply missing for
  * REDIS_DEAD_MS does (then every pending command gets NULL and the
  * connection is made again), so a slow moment costs a few bypassed reads,
- * not a reconnection. */
-int redis_loop_command(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen);
+ * not a reconnection.
+ * With patient, for a command whose outcome a guarantee rests on (an
+ * invalidation): sent even while a reply is late, and answered NULL only
+ * when the connection is taken for lost (REDIS_DEAD_MS), so "not applied"
+ * always comes with a reconnection. */
+int redis_loop_send(redis_loop_t *rl, int patient, redis_loop_cb cb, void *data, int argc, const char **argv,
+                    const size_t *argvlen);
 
-/* Like redis_loop_command for a command whose outcome a guarantee rests on
- * (an invalidation): sent even while a reply is late, and answered NULL
- * only when the connection is taken for lost (REDIS_DEAD_MS), so "not
- * applied" always comes with a reconnection. */
-int redis_loop_command_patient(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv, const size_t *argvlen);
+static inline int redis_loop_command(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv,
+                                     const size_t *argvlen)
+{
+    return redis_loop_send(rl, 0, cb, data, argc, argv, argvlen);
+}
+
+static inline int redis_loop_command_patient(redis_loop_t *rl, redis_loop_cb cb, void *data, int argc, const char **argv,
+                                             const size_t *argvlen)
+{
+    return redis_loop_send(rl, 1, cb, data, argc, argv, argvlen);
+}
 
 /* One argument of a command: text or bytes. */
 typedef struct {
@@ -65,9 +76,19 @@ static inline redis_arg_t redis_bytes(const char *p, size_t len)
     return (redis_arg_t){p, len};
 }
 
-/* Sends n arguments as one command: redis_loop_command, or with patient
- * redis_loop_command_patient. Returns as they do. At most 16 arguments. */
-int redis_loop_call(redis_loop_t *rl, int patient, redis_loop_cb cb, void *data, size_t n, const redis_arg_t *args);
+/* Sends n (at most 16) arguments as one command, as redis_loop_send. */
+static inline int redis_loop_call(redis_loop_t *rl, int patient, redis_loop_cb cb, void *data, size_t n, const redis_arg_t *args)
+{
+    const char *argv[16];
+    size_t lens[16];
+    if (n == 0 || n > 16)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        argv[i] = args[i].base;
+        lens[i] = args[i].len;
+    }
+    return redis_loop_send(rl, patient, cb, data, (int)n, argv, lens);
+}
 
 /* redis_loop_call with the arguments listed, counted for the caller:
  * REDIS_CALL(rl, 0, on_reply, data, redis_str("MGET"), redis_str(k1), redis_str(k2)). */
