@@ -1,11 +1,13 @@
 /* catalog-backend: configuration, threads, signals, drain. */
 #include "app.h"
+#include "xalloc.h"
 #include "handlers/auth.h"
 #include "handlers/handlers.h"
 #include "server/server.h"
 #include "store/users_store.h"
 
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <mongoc/mongoc.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -271,7 +273,7 @@ static int start(app_t *app)
         bootstrap_wait(app->cfg.mongo_timeout_ms + 1000);
     }
     server_configure(app);
-    app->threads = calloc(app->cfg.threads, sizeof(*app->threads));
+    app->threads = xcalloc(app->cfg.threads, sizeof(*app->threads));
     for (unsigned i = 0; i < app->cfg.threads; i++) {
         if ((app->threads[i].listen_fd = server_listen(&app->cfg, err, sizeof(err))) < 0) {
             fprintf(stderr, "catalog-backend: %s\n", err);
@@ -307,8 +309,17 @@ static _Noreturn void serve_until_signal(app_t *app, const sigset_t *sigs)
     _exit(0);
 }
 
+/* cJSON allocates through this: out of memory aborts there too (xalloc.h).
+ * libbson and libmongoc already abort (bson_malloc); hiredis 0.14 and
+ * libjwt report it as an error, which their callers handle. */
+static void *cjson_alloc(size_t n)
+{
+    return xmalloc(n);
+}
+
 int main(int argc, char **argv)
 {
+    cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = cjson_alloc, .free_fn = free});
     char route_err[160];
     if (server_set_routes(route_tables, route_err, sizeof(route_err)) != 0) {
         fprintf(stderr, "catalog-backend: %s\n", route_err);

@@ -29,7 +29,7 @@ typedef struct {
         char name[65];
         int found; /* 0: no such user */
         char role[16];
-        uint64_t until_ms; /* monotonic (mongo_pool_now_ms) */
+        uint64_t until_ms; /* monotonic (clock_mono_ms) */
     } seen[8];
 } flow_authorize_thread_t;
 

@@ -1,4 +1,5 @@
 #include "model/product_input.h"
+#include "xalloc.h"
 
 #include "model/text.h"
 
@@ -134,7 +135,7 @@ static int is_image_ref(const char *s)
 
 static char *dup_str(const cJSON *v)
 {
-    return strdup(v->valuestring);
+    return xstrdup(v->valuestring);
 }
 
 /* A string field: checks type and length in code points. */

@@ -1,4 +1,5 @@
 #include "store/claims.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -45,7 +46,7 @@ claims_result_t claims_claim_version(write_job_t *job, mongoc_collection_t *clai
             snprintf(job->claim_id, sizeof(job->claim_id), "%s:%lld", job->id_hex, (long long)(v + 1));
         else
             snprintf(job->claim_id, sizeof(job->claim_id), "%s:%lld~%d", job->id_hex, (long long)(v + 1), k);
-        job->claim_at = mongo_pool_wall_ms();
+        job->claim_at = clock_wall_ms();
         bson_t rec = BSON_INITIALIZER;
         BSON_APPEND_UTF8(&rec, "_id", job->claim_id);
         BSON_APPEND_DATE_TIME(&rec, "at", job->claim_at);
@@ -63,7 +64,7 @@ claims_result_t claims_claim_version(write_job_t *job, mongoc_collection_t *clai
         int64_t at = claims_time(job, claims, job->claim_id);
         if (at < 0)
             return CLAIMS_FAILED;
-        if (at == 0 || mongo_pool_wall_ms() - at < CLAIMS_LEASE_MS)
+        if (at == 0 || clock_wall_ms() - at < CLAIMS_LEASE_MS)
             return CLAIMS_TAKEN; /* a live writer holds it (or finished and its successor cleaned up) */
         int64_t now_v = claims_stored_version(job, products);
         if (now_v < 0)

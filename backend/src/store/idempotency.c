@@ -1,4 +1,6 @@
 #include "store/idempotency.h"
+#include "xalloc.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,7 @@ static int idempotency_insert(write_job_t *job, mongoc_collection_t *keys, const
     BSON_APPEND_UTF8(&rec, "_id", job->idem_key);
     BSON_APPEND_UTF8(&rec, "request_sha256", job->body_sha256);
     BSON_APPEND_OID(&rec, "product_id", pid);
-    BSON_APPEND_DATE_TIME(&rec, "created_at", mongo_pool_wall_ms());
+    BSON_APPEND_DATE_TIME(&rec, "created_at", clock_wall_ms());
     bson_error_t err;
     bool ok = mongoc_collection_insert_one(keys, &rec, NULL, NULL, &err);
     bson_destroy(&rec);
@@ -53,7 +55,7 @@ static int idempotency_drop_expired(mongoc_collection_t *keys, const char *key, 
     int64_t created = 0;
     if (bson_iter_init_find(&it, found, "created_at") && BSON_ITER_HOLDS_DATE_TIME(&it))
         created = bson_iter_date_time(&it);
-    if (created >= mongo_pool_wall_ms() - (int64_t)IDEMPOTENCY_TTL_S * 1000)
+    if (created >= clock_wall_ms() - (int64_t)IDEMPOTENCY_TTL_S * 1000)
         return 0;
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", key);
@@ -76,7 +78,7 @@ static int idempotency_answer(write_job_t *job, const bson_t *found, bson_oid_t 
     } else if (bson_iter_init_find(&it, found, "response") && BSON_ITER_HOLDS_UTF8(&it)) {
         uint32_t len;
         const char *s = bson_iter_utf8(&it, &len);
-        job->json = strndup(s, len);
+        job->json = xstrndup(s, len);
         job->json_len = len;
         job->replayed = 1;
         job->result = WRITE_OK;

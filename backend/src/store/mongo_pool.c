@@ -1,4 +1,5 @@
 #include "store/mongo_pool.h"
+#include "clock.h"
 #include "xalloc.h"
 
 #include <pthread.h>
@@ -21,20 +22,6 @@ struct mongo_pool {
     int nice; /* CPU priority of the worker threads (0: unchanged) */
 };
 
-int64_t mongo_pool_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t mongo_pool_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void *worker_main(void *arg)
 {
     mongo_pool_t *pool = arg;
@@ -52,7 +39,7 @@ static void *worker_main(void *arg)
         pool->depth--;
         pthread_mutex_unlock(&pool->mutex); /* never hold the lock across I/O */
 
-        if (mongo_pool_now_ms() >= job->deadline_ms) {
+        if (clock_mono_ms() >= job->deadline_ms) {
             job->state = STORE_JOB_EXPIRED;
         } else {
             if (pool->delay_ms != 0) {

@@ -6,6 +6,7 @@
 #define CATALOG_MONGO_POOL_H
 
 #include <h2o/multithread.h>
+#include "clock.h"
 #include <mongoc/mongoc.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,7 +27,7 @@ struct store_job {
     void (*run)(store_job_t *job, mongoc_client_t *client, const char *db); /* on a worker */
     void (*finish)(store_job_t *job);                                       /* optional, on the worker after run (or expiry) */
     void (*done)(store_job_t *job); /* on the submitting loop, once: the job's own completion */
-    uint64_t deadline_ms;           /* monotonic, see mongo_pool_now_ms() */
+    uint64_t deadline_ms;           /* monotonic, see clock_mono_ms() */
     store_job_state_t state;
     store_job_t *_next;
 };
@@ -60,11 +61,5 @@ mongoc_client_t *mongo_pool_new_client(mongo_pool_t *pool);
 
 /* Jobs queued and not yet started (for stats). */
 size_t mongo_pool_queue_depth(mongo_pool_t *pool);
-
-/* Wall-clock milliseconds since the epoch, for stored dates. */
-int64_t mongo_pool_wall_ms(void);
-
-/* Monotonic milliseconds, the clock of store_job_t.deadline_ms. */
-uint64_t mongo_pool_now_ms(void);
 
 #endif

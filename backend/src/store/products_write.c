@@ -1,4 +1,5 @@
 #include "store/products_write.h"
+#include "clock.h"
 
 #include "model/product.h"
 #include "store/claims.h"
@@ -122,7 +123,7 @@ static void run_create(write_job_t *job, mongoc_database_t *db)
     if (keys != NULL && idempotency_reserve(job, keys, &pid) <= 0)
         goto done;
     bson_oid_to_string(&pid, job->id_hex); /* known even if the insert fails: its key is invalidated */
-    int64_t now = mongo_pool_wall_ms();
+    int64_t now = clock_wall_ms();
     bson_t doc = BSON_INITIALIZER;
     BSON_APPEND_OID(&doc, "_id", &pid);
     append_fields(&doc, &job->input);
@@ -181,7 +182,7 @@ static void build_update(write_job_t *job, int64_t version, bson_t *update)
         if (in->present & PF_IMAGE)
             BSON_APPEND_UTF8(&set, "image", in->image);
     }
-    BSON_APPEND_DATE_TIME(&set, "updated_at", mongo_pool_wall_ms());
+    BSON_APPEND_DATE_TIME(&set, "updated_at", clock_wall_ms());
     BSON_APPEND_INT64(&set, "version", version + 1);
     bson_append_document_end(update, &set);
     /* PUT removes optional fields it does not name; PATCH those set to null */
@@ -328,7 +329,7 @@ static int attempt_guarded(write_job_t *job, mongoc_database_t *db, mongoc_colle
         struct timespec d = {job->debug_hold_ms / 1000, (long)(job->debug_hold_ms % 1000) * 1000000};
         nanosleep(&d, NULL);
     }
-    if (mongo_pool_wall_ms() - job->claim_at > CLAIMS_LEASE_MS / 2) {
+    if (clock_wall_ms() - job->claim_at > CLAIMS_LEASE_MS / 2) {
         /* held so long that another writer may soon take it over: give up unsent */
         job->result = WRITE_ERROR;
         snprintf(job->error, sizeof(job->error), "claim %s held past half its lease", job->claim_id);
@@ -349,14 +350,14 @@ static void run_guarded(write_job_t *job, mongoc_database_t *db)
     mongoc_collection_t *coll = mongoc_database_get_collection(db, PRODUCTS);
     mongoc_collection_t *claims = mongoc_database_get_collection(db, CLAIMS_COLLECTION);
     bson_oid_to_string(&job->id, job->id_hex);
-    job->rand = (uint64_t)mongo_pool_wall_ms() ^ (uint64_t)(uintptr_t)job;
-    uint64_t start = mongo_pool_now_ms(), give_up = start + job->budget_ms;
+    job->rand = (uint64_t)clock_wall_ms() ^ (uint64_t)(uintptr_t)job;
+    uint64_t start = clock_mono_ms(), give_up = start + job->budget_ms;
     for (int attempt = 0;; attempt++) {
         job->result = WRITE_ERROR;
         /* a claim left by a dead writer is only looked for once losing has lasted a while */
-        if (attempt_guarded(job, db, coll, claims, mongo_pool_now_ms() - start >= CLAIMS_STALE_AFTER_MS))
+        if (attempt_guarded(job, db, coll, claims, clock_mono_ms() - start >= CLAIMS_STALE_AFTER_MS))
             break;
-        if (mongo_pool_now_ms() >= give_up) {
+        if (clock_mono_ms() >= give_up) {
             job->result = WRITE_BUSY;
             break;
         }
@@ -387,7 +388,7 @@ static void run_write(store_job_t *base, mongoc_client_t *client, const char *db
 void write_job_init(write_job_t *job, write_kind_t kind, unsigned timeout_ms)
 {
     job->base.run = run_write;
-    job->base.deadline_ms = mongo_pool_now_ms() + timeout_ms;
+    job->base.deadline_ms = clock_mono_ms() + timeout_ms;
     job->kind = kind;
     job->budget_ms = timeout_ms; /* callers may give it a budget of its own */
     job->result = WRITE_ERROR;
