@@ -203,7 +203,8 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
         cJSON *root = body_parse_json(r);
         if (root == NULL)
             return;
-        static const input_mode_t modes[] = {INPUT_CREATE, INPUT_REPLACE, INPUT_PATCH};
+        static const input_mode_t modes[] = {
+            [WRITE_CREATE] = INPUT_CREATE, [WRITE_REPLACE] = INPUT_REPLACE, [WRITE_PATCH] = INPUT_PATCH};
         int rc = product_input_parse(root, modes[job->kind], app->cfg.currency, &job->input, &job->errors);
         cJSON_Delete(root);
         if (rc != 0) {

@@ -222,14 +222,18 @@ static const char *query_param_q(query_t *q, const char *v, size_t len)
     return NULL;
 }
 
+const query_order_desc_t query_orders[QUERY_ORDERS] = {
+    [QUERY_ORDER_CREATED_AT] = {"created_at", "created_at"},
+    [QUERY_ORDER_PRICE] = {"price", "price_cents"},
+    [QUERY_ORDER_NAME] = {"name", "name_lc"},
+};
+
 /* order: name, price or created_at, '-' in front for descending. */
 static const char *query_param_order(query_t *q, const char *v, size_t len)
 {
-    static const char *const fields[] = {
-        [QUERY_ORDER_CREATED_AT] = "created_at", [QUERY_ORDER_PRICE] = "price", [QUERY_ORDER_NAME] = "name"};
     int desc = v[0] == '-';
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (strcmp(v + desc, fields[i]) == 0) {
+    for (size_t i = 0; i < QUERY_ORDERS; i++) {
+        if (strcmp(v + desc, query_orders[i].name) == 0) {
             q->order = (query_order_t)i;
             q->order_desc = desc;
             return NULL;
@@ -414,9 +418,8 @@ int query_canonical(const query_t *q, int64_t offset, char *buf, size_t cap)
     }
     if (append_raw(buf, cap, &o, "offset=") || append_uint(buf, cap, &o, (uint64_t)offset) || append_raw(buf, cap, &o, "&"))
         return -1;
-    static const char *const names[] = {"created_at", "price", "name"};
     if (append_raw(buf, cap, &o, "order=") || (q->order_desc && append_raw(buf, cap, &o, "-")) ||
-        append_raw(buf, cap, &o, names[q->order]))
+        append_raw(buf, cap, &o, query_orders[q->order].name))
         return -1;
     if (q->has_q && (append_raw(buf, cap, &o, "&q=") || append_encoded(buf, cap, &o, q->q)))
         return -1;

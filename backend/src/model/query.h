@@ -14,7 +14,16 @@
 #define QUERY_Q_MAX 100                      /* characters after decoding (bytes: 4x) */
 #define QUERY_PRICE_MAX_CENTS 100000000000LL /* 1e9 currency units */
 
-typedef enum { QUERY_ORDER_CREATED_AT, QUERY_ORDER_PRICE, QUERY_ORDER_NAME } query_order_t;
+typedef enum { QUERY_ORDER_CREATED_AT, QUERY_ORDER_PRICE, QUERY_ORDER_NAME, QUERY_ORDERS } query_order_t;
+
+/* One descriptor per order: its name in the API (order=, the cache key)
+ * and the stored field it sorts on. */
+typedef struct {
+    const char *name;
+    const char *field;
+} query_order_desc_t;
+
+extern const query_order_desc_t query_orders[QUERY_ORDERS];
 
 typedef struct {
     int limit;

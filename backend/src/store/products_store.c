@@ -59,11 +59,10 @@ void products_store_list_filter(const query_t *q, bson_t *filter)
 
 void products_store_list_opts(const query_t *q, bson_t *opts)
 {
-    static const char *const fields[] = {"created_at", "price_cents", "name_lc"};
     int dir = q->order_desc ? -1 : 1;
     bson_t sort, proj;
     BSON_APPEND_DOCUMENT_BEGIN(opts, "sort", &sort);
-    BSON_APPEND_INT32(&sort, fields[q->order], dir);
+    BSON_APPEND_INT32(&sort, query_orders[q->order].field, dir);
     /* the tie-breaker: pages never repeat or skip items with equal sort keys */
     BSON_APPEND_INT32(&sort, "_id", dir);
     bson_append_document_end(opts, &sort);
