@@ -62,5 +62,5 @@ for what in list product; do
     printf '  %-7s round %d   A %7s req/s p99 %6s ms   B %7s req/s p99 %6s ms\n' "$what" "$r" "$ar" "$ap" "$br" "$bp"
   done
   am=$(printf '%s\n' "${a_all[@]}" | median); bm=$(printf '%s\n' "${b_all[@]}" | median)
-  printf '  %-7s median   A %7s   B %7s   B/A = %s\n' "$what" "$am" "$bm" "$(awk -v a="$am" -v b="$bm" 'BEGIN { printf "%.3f", a > 0 ? b / a : 0 }')"
+  printf '  %-7s median   A %7s   B %7s   B/A = %s\n' "$what" "$am" "$bm" "$(awk -v a="$am" -v b="$bm" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')"
 done
