@@ -23,6 +23,9 @@ int openapi_load(app_t *app, char *err, size_t errlen);
  * after answering 400 naming "id". */
 int handlers_product_id(request_t *r, const char *id, size_t len, char out[25]);
 
+/* The request's raw query string (after '?'), or an empty iovec. */
+h2o_iovec_t handlers_query_string(request_t *r);
+
 /* Rejects any query string: 400 naming the first parameter. Returns 1 when
  * it answered (the caller stops), 0 when there is no query. */
 int handlers_reject_query(request_t *r);
