@@ -125,6 +125,15 @@
   ensureIndex(target.products, { price_cents: 1 }, { name: 'price_cents_1' });
   ensureIndex(target.products, { created_at: -1 }, { name: 'created_at_-1' });
   ensureIndex(target.products, { name_lc: 1 }, { name: 'name_lc_1' });
+  // Compound indexes matching the list sorts, each with the _id tie-breaker
+  // the backend always adds, alone and behind category (the one equality
+  // filter that narrows a page most): a real MongoDB walks them instead of
+  // sorting in memory. FerretDB takes them and sorts in Go anyway. A q
+  // (unanchored, case-insensitive substring) can use no index (README).
+  for (const [field, dir] of [['created_at', -1], ['price_cents', 1], ['name_lc', 1]]) {
+    ensureIndex(target.products, { [field]: dir, _id: dir }, { name: `${field}_${dir}__id_${dir}` });
+    ensureIndex(target.products, { category: 1, [field]: dir, _id: dir }, { name: `category_1_${field}_${dir}__id_${dir}` });
+  }
   ensureIndex(target.categories, { slug: 1 }, { name: 'slug_1', unique: true });
 
   // ----------------------------------------------------------- categories --

@@ -40,6 +40,13 @@ test('seed: at least 200 products in at least 8 categories, typed fields, indexe
   assert.equal(bad, 0);
   const idx = JSON.parse(s.mongosh('JSON.stringify(db.products.getIndexes().map((x) => Object.keys(x.key)[0]))'));
   for (const k of ['category', 'price_cents', 'created_at', 'name_lc']) assert.ok(idx.includes(k), k);
+  // the sorts' compound indexes, with the _id tie-breaker, alone and behind category
+  const keys = JSON.parse(s.mongosh('JSON.stringify(db.products.getIndexes().map((x) => x.key))'));
+  const has = (k) => keys.some((x) => JSON.stringify(x) === JSON.stringify(k));
+  for (const [f, d] of [['created_at', -1], ['price_cents', 1], ['name_lc', 1]]) {
+    assert.ok(has({ [f]: d, _id: d }), `${f} ${d}, _id`);
+    assert.ok(has({ category: 1, [f]: d, _id: d }), `category, ${f} ${d}, _id`);
+  }
 });
 
 test('an edited product is not overwritten by a later run', () => {
