@@ -1,5 +1,5 @@
 /* HTTP handlers, one file per resource. Each gets the validated route and
- * answers through server/respond.h; reads go through read_through. */
+ * answers through server/respond.h; the work itself is a flow (flow/). */
 #ifndef CATALOG_HANDLERS_H
 #define CATALOG_HANDLERS_H
 

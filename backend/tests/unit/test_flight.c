@@ -225,7 +225,7 @@ static void test_roles_and_delivery(void)
 }
 
 /* The result lives until the last waiter releases it, whatever the order;
- * waiters whose requests are gone still release (read_through's rt->r == NULL). */
+ * waiters whose requests are gone still release (flow/read.c's op.r == NULL). */
 static void test_release_order(void)
 {
     flight_table_t *t = flight_table_create();

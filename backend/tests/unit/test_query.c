@@ -35,7 +35,7 @@ static const char *canon(const char *qs)
 
 /* ---- the cache key (query_canonical) ---- */
 
-/* The list key's prefix and buffer in handlers/read_through.c (CACHE_LIST_PREFIX
+/* The list key's prefix and buffer in flow/read.c (CACHE_LIST_PREFIX
  * in cache/cache.h, not included here: it pulls in h2o and hiredis). */
 #define LIST_KEY_PREFIX "{products}:list:"
 #define KEY_BUF 4096
@@ -333,7 +333,7 @@ static void check_caps(const query_t *q, int64_t offset)
     free(buf);
 }
 
-/* The longest list key there can be fits read_through's key buffer with its
+/* The longest list key there can be fits flow/read.c's key buffer with its
  * prefix: 20 categories of 64 characters, q of 100 four-byte characters,
  * every other parameter at its longest. */
 static void test_key_longest(void)
