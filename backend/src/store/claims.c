@@ -9,20 +9,14 @@
 /* Reads a claim's time; returns its wall-clock ms, 0 when it is gone, -1 on error. */
 static int64_t claims_time(write_job_t *job, mongoc_collection_t *claims, const char *claim_id)
 {
-    bson_t filter = BSON_INITIALIZER;
+    bson_t filter = BSON_INITIALIZER, doc = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", claim_id);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(claims, &filter, NULL, NULL);
-    const bson_t *doc;
-    bson_error_t err;
-    int64_t at = 0;
+    int rc = write_job_find_one(job, claims, &filter, &doc, "claim");
     bson_iter_t it;
-    if (mongoc_cursor_next(cur, &doc)) {
-        at = bson_iter_init_find(&it, doc, "at") && BSON_ITER_HOLDS_DATE_TIME(&it) ? bson_iter_date_time(&it) : 1;
-    } else if (mongoc_cursor_error(cur, &err)) {
-        write_job_fail(job, "claim", &err);
-        at = -1;
-    }
-    mongoc_cursor_destroy(cur);
+    int64_t at = rc < 0 ? -1 : 0;
+    if (rc == 1)
+        at = bson_iter_init_find(&it, &doc, "at") && BSON_ITER_HOLDS_DATE_TIME(&it) ? bson_iter_date_time(&it) : 1;
+    bson_destroy(&doc);
     bson_destroy(&filter);
     return at;
 }

@@ -33,15 +33,7 @@ static int idempotency_find(mongoc_collection_t *keys, const char *key, bson_t *
 {
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", key);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(keys, &filter, NULL, NULL);
-    const bson_t *doc;
-    int have = 0;
-    if (mongoc_cursor_next(cur, &doc)) {
-        bson_destroy(found);
-        bson_copy_to(doc, found);
-        have = 1;
-    }
-    mongoc_cursor_destroy(cur);
+    int have = write_job_find_one(NULL, keys, &filter, found, "idempotency key") == 1;
     bson_destroy(&filter);
     return have;
 }

@@ -13,22 +13,30 @@ int write_job_is_duplicate(const bson_error_t *e)
     return e->code == 11000 || e->code == 11001;
 }
 
-int write_job_find_product(write_job_t *job, mongoc_collection_t *coll, const bson_oid_t *id, bson_t *out)
+int write_job_find_one(write_job_t *job, mongoc_collection_t *coll, const bson_t *filter, bson_t *out, const char *what)
 {
-    bson_t filter = BSON_INITIALIZER;
-    BSON_APPEND_OID(&filter, "_id", id);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
     const bson_t *doc;
     bson_error_t err;
     int rc = 0;
     if (mongoc_cursor_next(cur, &doc)) {
+        bson_destroy(out);
         bson_copy_to(doc, out);
         rc = 1;
     } else if (mongoc_cursor_error(cur, &err)) {
-        write_job_fail(job, "find", &err);
+        if (job != NULL)
+            write_job_fail(job, what, &err);
         rc = -1;
     }
     mongoc_cursor_destroy(cur);
+    return rc;
+}
+
+int write_job_find_product(write_job_t *job, mongoc_collection_t *coll, const bson_oid_t *id, bson_t *out)
+{
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_OID(&filter, "_id", id);
+    int rc = write_job_find_one(job, coll, &filter, out, "find");
     bson_destroy(&filter);
     return rc;
 }
