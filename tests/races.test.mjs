@@ -140,3 +140,21 @@ describe('a writer killed between its claim and its write', () => {
     assert.equal(stored(id).stock, 10);
   });
 });
+
+describe('a writer stalled past half the lease', () => {
+  test('gives up unsent (503 "not applied") and frees the version at once: the next writer does not wait out the lease', async () => {
+    const id = await create();
+    const slow = await s.startBackend({ DEBUG_CLAIM_HOLD_MS: '15500' });
+    const r = await send('PATCH', `${slow.url}/api/products/${id}`, { stock: 1 }, TOKEN);
+    assertProblem(assert, r, 503, { type: '/problems/service-unavailable', detail: /it may or may not have been applied|was not applied/ });
+    assert.equal(stored(id).version, 1, 'nothing was written');
+    assert.equal(mongo(`db.write_claims.countDocuments({_id: ${JSON.stringify(`${id}:2`)}})`), 0, 'the claim was given back');
+    const t0 = Date.now();
+    const next = await send('PATCH', `${A}/api/products/${id}`, { stock: 2 }, TOKEN, { 'if-match': '"v1"' });
+    assert.equal(next.status, 200, next.text);
+    assert.equal(next.body.version, 2);
+    assert.ok(Date.now() - t0 < 5000, 'not held by the lease');
+    await slow.proc.stop();
+    s.backends.splice(s.backends.indexOf(slow), 1);
+  });
+});

@@ -89,6 +89,11 @@ void claims_release_written(write_job_t *job, mongoc_collection_t *claims, int64
         claims_unclaim(claims, job->claim_id);
 }
 
+void claims_release_unsent(mongoc_collection_t *claims, const write_job_t *job)
+{
+    claims_unclaim(claims, job->claim_id);
+}
+
 void claims_lost_precondition(write_job_t *job, mongoc_collection_t *products, int64_t v)
 {
     int64_t now_v = v;

@@ -37,6 +37,10 @@ claims_result_t claims_claim_version(write_job_t *job, mongoc_collection_t *clai
  * the product has left and is never looked at again. */
 void claims_release_written(write_job_t *job, mongoc_collection_t *claims, int64_t v);
 
+/* Gives back the job's own claim when nothing was sent to the product
+ * (the version is free for the next writer at once). Best effort. */
+void claims_release_unsent(mongoc_collection_t *claims, const write_job_t *job);
+
 /* After a claim was lost under If-Match: 412 with the version the winner
  * wrote (waiting briefly for it), or 404 when it deleted the product. */
 void claims_lost_precondition(write_job_t *job, mongoc_collection_t *products, int64_t v);

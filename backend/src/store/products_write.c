@@ -330,7 +330,10 @@ static int attempt_guarded(write_job_t *job, mongoc_database_t *db, mongoc_colle
         nanosleep(&d, NULL);
     }
     if (clock_wall_ms() - job->claim_at > CLAIMS_LEASE_MS / 2) {
-        /* held so long that another writer may soon take it over: give up unsent */
+        /* held so long that another writer may soon take it over: give up
+         * unsent, and give the version back (nothing was written, so the
+         * next writer need not wait out the lease) */
+        claims_release_unsent(claims, job);
         job->result = WRITE_ERROR;
         snprintf(job->error, sizeof(job->error), "claim %s held past half its lease", job->claim_id);
         return 1;
