@@ -17,6 +17,7 @@
 typedef struct app_thread app_thread_t;
 
 #include "flow/authorize.h"
+#include "flow/catalogue.h"
 #include "flow/read.h"
 #include "flow/ready.h"
 #include "flow/write.h"
@@ -32,6 +33,7 @@ typedef struct {
     _Atomic uint64_t store_jobs;     /* jobs submitted by this thread (one per flight) */
     _Atomic uint64_t store_errors;   /* jobs that failed or expired */
     _Atomic uint64_t store_rejected; /* queue full: 503 */
+    _Atomic uint64_t store_passes;   /* whole-collection queries of list and categories jobs (not the mirror's scans) */
     _Atomic uint64_t login_jobs;     /* password checks submitted to the login pool */
     _Atomic uint64_t responses_4xx;
     _Atomic uint64_t responses_5xx;
@@ -62,6 +64,7 @@ typedef struct app_thread {
     flow_ready_thread_t ready;
     flow_write_thread_t write;
     flow_authorize_thread_t authorize;
+    flow_catalogue_thread_t catalogue;
 } app_thread_t;
 
 struct app {
@@ -69,6 +72,7 @@ struct app {
     h2o_globalconf_t h2o;
     app_thread_t *threads;
     mongo_pool_t *store;
+    mirror_t *mirror;          /* lists and categories in memory; NULL when MIRROR_MAX_PRODUCTS is 0 */
     mongo_pool_t *login_store; /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
     flight_table_t *flights;
     cache_shared_t cache_shared;

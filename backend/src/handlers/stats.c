@@ -4,10 +4,35 @@
 #include "store/mongo_pool.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LOAD(t, f) atomic_load_explicit(&(t)->stats.f, memory_order_relaxed)
+
+/* The in-memory catalogue (store/mirror): what it holds and what it cost
+ * the store; null when it is off. */
+static void add_catalogue(cJSON *root, mirror_t *m)
+{
+    if (m == NULL) {
+        cJSON_AddNullToObject(root, "catalogue");
+        return;
+    }
+    mirror_stats_t ms;
+    mirror_stats(m, &ms);
+    cJSON *c = cJSON_AddObjectToObject(root, "catalogue");
+    char gen[24];
+    snprintf(gen, sizeof(gen), "%llu", (unsigned long long)ms.gen);
+    cJSON_AddStringToObject(c, "generation", gen); /* a string: above 2^53 */
+    cJSON_AddNumberToObject(c, "products", (double)ms.items);
+    cJSON_AddNumberToObject(c, "bytes", (double)ms.bytes);
+    cJSON_AddNumberToObject(c, "scans", (double)ms.scans);
+    cJSON_AddNumberToObject(c, "last_scan_ms", (double)ms.scan_ms_last);
+    cJSON_AddNumberToObject(c, "catch_ups", (double)ms.patches);
+    cJSON_AddNumberToObject(c, "point_reads", (double)ms.point_reads);
+    cJSON_AddNumberToObject(c, "age_s", (double)(ms.age_ms / 1000));
+    cJSON_AddBoolToObject(c, "too_large", ms.too_large);
+}
 
 /* GET /api/stats: process-wide counters summed over the loop threads. */
 static void stats_get(request_t *r, h2o_iovec_t param)
@@ -17,7 +42,7 @@ static void stats_get(request_t *r, h2o_iovec_t param)
     app_t *app = r->thread->app;
     uint64_t req = 0, hits = 0, misses = 0, bypass = 0, nm = 0, jobs = 0, errs = 0, rej = 0, e4 = 0, e5 = 0, lat = 0, logins = 0;
     unsigned redis_up = 0;
-    uint64_t late = 0, drops = 0;
+    uint64_t late = 0, drops = 0, passes = 0;
     for (unsigned i = 0; i < app->cfg.threads; i++) {
         app_thread_t *t = &app->threads[i];
         req += LOAD(t, requests);
@@ -28,6 +53,7 @@ static void stats_get(request_t *r, h2o_iovec_t param)
         jobs += LOAD(t, store_jobs);
         errs += LOAD(t, store_errors);
         rej += LOAD(t, store_rejected);
+        passes += LOAD(t, store_passes);
         logins += LOAD(t, login_jobs);
         e4 += LOAD(t, responses_4xx);
         e5 += LOAD(t, responses_5xx);
@@ -60,6 +86,8 @@ static void stats_get(request_t *r, h2o_iovec_t param)
     cJSON_AddNumberToObject(s, "rejected", (double)rej);
     cJSON_AddNumberToObject(s, "queue_depth", (double)mongo_pool_queue_depth(app->store));
     cJSON_AddNumberToObject(s, "flights", (double)flight_count(app->flights));
+    cJSON_AddNumberToObject(s, "passes", (double)passes);
+    add_catalogue(root, app->mirror);
     cJSON *l = cJSON_AddObjectToObject(root, "login");
     cJSON_AddNumberToObject(l, "jobs", (double)logins);
     cJSON_AddNumberToObject(l, "queue_depth", (double)mongo_pool_queue_depth(app->login_store));
