@@ -242,10 +242,11 @@ static int load_current(write_job_t *job, mongoc_collection_t *coll, bson_t *doc
 
 /* ---- replace, patch, delete: each write to a version goes through a claim (store/claims.h says why) ---- */
 
-/* Applies the claimed change to the product at version v. Returns 1 when
- * done (job->result says how), 0 when the product was not at v any more
- * (changed outside the claims, or deleted): load again. */
-static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v, int has_version)
+/* Applies the claimed change to the product at version v, whose document
+ * was before. Returns 1 when done (job->result says how), 0 when the
+ * product was not at v any more (changed outside the claims, or deleted):
+ * load again. */
+static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v, int has_version, const bson_t *before)
 {
     int at = write_job_store_is_ferretdb(coll) ? claims_still_at(job, coll, v) : 1;
     if (at <= 0)
@@ -307,18 +308,12 @@ static int category_allowed(write_job_t *job, mongoc_database_t *db, const bson_
     return category_exists(job, db, job->input.category) == 1;
 }
 
-/* One attempt: load, check, claim, write. Returns 1 when the job is
- * answered, 0 to try again (after a back-off). check_stale: see claims_claim_version. */
-static int attempt_guarded(write_job_t *job, mongoc_database_t *db, mongoc_collection_t *coll, mongoc_collection_t *claims,
-                           int check_stale)
+/* Claims version v of the product (its document: before) and writes it.
+ * Returns 1 when the job is answered, 0 to try again (after a back-off).
+ * check_stale: see claims_claim_version. */
+static int attempt_claimed(write_job_t *job, mongoc_collection_t *coll, mongoc_collection_t *claims, int64_t v, int has_version,
+                           const bson_t *before, int check_stale)
 {
-    bson_t doc = BSON_INITIALIZER;
-    int64_t v;
-    int has_version;
-    int go = load_current(job, coll, &doc, &v, &has_version) && category_allowed(job, db, &doc);
-    bson_destroy(&doc);
-    if (!go)
-        return 1;
     switch (claims_claim_version(job, claims, coll, v, check_stale || job->if_match == 1)) {
     case CLAIMS_FAILED:
         return 1;
@@ -343,11 +338,28 @@ static int attempt_guarded(write_job_t *job, mongoc_database_t *db, mongoc_colle
         snprintf(job->error, sizeof(job->error), "claim %s held past half its lease", job->claim_id);
         return 1;
     }
-    if (!apply_claimed(job, coll, v, has_version))
+    if (!apply_claimed(job, coll, v, has_version, before))
         return job->if_match == 1 ? (claims_lost_precondition(job, coll, v), 1) : 0;
     if (job->result == WRITE_OK)
         claims_release_written(job, claims, v);
     return 1;
+}
+
+/* One attempt: load, check, claim, write. Returns 1 when the job is
+ * answered, 0 to try again (after a back-off). check_stale: see claims_claim_version. */
+static int attempt_guarded(write_job_t *job, mongoc_database_t *db, mongoc_collection_t *coll, mongoc_collection_t *claims,
+                           int check_stale)
+{
+    bson_t doc = BSON_INITIALIZER;
+    int64_t v;
+    int has_version;
+    if (!(load_current(job, coll, &doc, &v, &has_version) && category_allowed(job, db, &doc))) {
+        bson_destroy(&doc);
+        return 1;
+    }
+    int done = attempt_claimed(job, coll, claims, v, has_version, &doc, check_stale);
+    bson_destroy(&doc);
+    return done;
 }
 
 /* Replace, patch or delete, guarded by the stored version and a claim;
