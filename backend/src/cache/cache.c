@@ -35,22 +35,27 @@ struct cache {
  * moves up to the new generation instead, retiring every product entry.
  * Either way one entry goes into the change stream with the generation it
  * made — naming the product, or "reset" — so the stream has an entry for
- * exactly each bump, in the order of the bumps. */
-static const char BUMP_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
-                               "if " CACHE_GEN_IS_VALID_LUA " then\n"
-                               "  g = redis.call('INCR', KEYS[1])\n"
-                               "else\n"
-                               "  redis.call('SET', KEYS[1], ARGV[1])\n"
-                               "  g = ARGV[1]\n"
-                               "end\n"
-                               "if ARGV[2] == 'all' then\n"
-                               "  redis.call('SET', KEYS[2], g)\n"
-                               "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'gen', g, 'reset', '1')\n"
-                               "else\n"
-                               "  redis.call('DEL', KEYS[2])\n"
-                               "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'gen', g, 'id', ARGV[4])\n"
-                               "end\n"
-                               "return g\n";
+ * exactly each bump, in the order of the bumps. The entry also carries the
+ * change feed's event: ev (created, updated, deleted, unknown), v (the
+ * version), f (changed fields), ep (the stream's epoch), at (ms). */
+static const char BUMP_LUA[] =
+    CACHE_EPOCH_LUA(4, 1) "local g = redis.call('GET', KEYS[1])\n"
+                          "if " CACHE_GEN_IS_VALID_LUA " then\n"
+                          "  g = redis.call('INCR', KEYS[1])\n"
+                          "else\n"
+                          "  redis.call('SET', KEYS[1], ARGV[1])\n"
+                          "  g = ARGV[1]\n"
+                          "end\n"
+                          "if ARGV[2] == 'all' then\n"
+                          "  redis.call('SET', KEYS[2], g)\n"
+                          "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'gen', g, "
+                          "'reset', '1', 'ep', ep, 'at', ARGV[8])\n"
+                          "else\n"
+                          "  redis.call('DEL', KEYS[2])\n"
+                          "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'gen', g, "
+                          "'id', ARGV[4], 'ev', ARGV[5], 'v', ARGV[6], 'f', ARGV[7], 'ep', ep, 'at', ARGV[8])\n"
+                          "end\n"
+                          "return g\n";
 
 #define CACHE_RETRY_MS 200
 
@@ -119,19 +124,24 @@ static void on_bump_reply(redisReply *r, void *data)
 }
 
 /* Sends the bump script (EVAL: also right after a reconnection, before the
- * script cache is known to hold anything). Returns -1 when not connected. */
-static int send_bump(cache_t *c, redis_loop_t *rl, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data)
+ * script cache is known to hold anything) with the write's event w (NULL
+ * with a floor raise). Returns -1 when not connected. */
+static int send_bump(cache_t *c, redis_loop_t *rl, const char *product_key, uint64_t epoch, const change_write_t *w,
+                     cache_invalidated_cb cb, void *data)
 {
-    char now[24], maxlen[16];
+    char now[24], maxlen[16], version[24], at[24];
     int n = cache_clock_gen(now), ml = snprintf(maxlen, sizeof(maxlen), "%u", c->cfg->changes_max);
+    int vl = w && w->version > 0 ? snprintf(version, sizeof(version), "%lld", (long long)w->version) : 0;
+    int al = snprintf(at, sizeof(at), "%lld", (long long)(w ? w->at_ms : clock_wall_ms()));
     const char *key2 = product_key ? product_key : CACHE_FLOOR_KEY;
     const char *mode = product_key ? "one" : "all";
     const char *id = product_key ? product_key + strlen(CACHE_PRODUCT_PREFIX) : "";
     bump_t *b = xmalloc(sizeof(*b));
     *b = (bump_t){c, epoch, product_key == NULL, cb, data};
-    if (REDIS_CALL(rl, 1, on_bump_reply, b, redis_str("EVAL"), redis_str(BUMP_LUA), redis_str("3"), redis_str(CACHE_GEN_KEY),
-                   redis_str(key2), redis_str(CACHE_CHANGES_KEY), redis_bytes(now, (size_t)n), redis_str(mode),
-                   redis_bytes(maxlen, (size_t)ml), redis_str(id)) != 0) {
+    if (REDIS_CALL(rl, 1, on_bump_reply, b, redis_str("EVAL"), redis_str(BUMP_LUA), redis_str("4"), redis_str(CACHE_GEN_KEY),
+                   redis_str(key2), redis_str(CACHE_CHANGES_KEY), redis_str(CACHE_EPOCH_KEY), redis_bytes(now, (size_t)n),
+                   redis_str(mode), redis_bytes(maxlen, (size_t)ml), redis_str(id), redis_str(w ? w->type : "unknown"),
+                   redis_bytes(version, (size_t)vl), redis_str(w ? w->fields : ""), redis_bytes(at, (size_t)al)) != 0) {
         free(b);
         return -1;
     }
@@ -148,7 +158,7 @@ static void on_ready(redis_loop_t *rl, void *data)
     load_fill_script(rl);
     if (c->connected_before || atomic_load(&c->shared->dirty_epoch) != 0) {
         c->need_floor = 1; /* lookups wait for the reply (they bypass meanwhile) */
-        send_bump(c, rl, NULL, atomic_load(&c->shared->write_epoch), NULL, NULL);
+        send_bump(c, rl, NULL, atomic_load(&c->shared->write_epoch), NULL, NULL, NULL);
     }
     c->connected_before = 1;
 }
@@ -159,7 +169,7 @@ static void on_retry(h2o_timeout_entry_t *entry)
     if (atomic_load(&c->shared->dirty_epoch) == 0 && !c->need_floor)
         return;
     /* not connected: the reconnection bumps it (on_ready) */
-    if (send_bump(c, c->redis, NULL, atomic_load(&c->shared->write_epoch), NULL, NULL) != 0)
+    if (send_bump(c, c->redis, NULL, atomic_load(&c->shared->write_epoch), NULL, NULL, NULL) != 0)
         h2o_timeout_link(c->loop, &c->retry_timeout, &c->retry_entry);
 }
 
@@ -182,12 +192,13 @@ int cache_is_dirty(const cache_t *c)
     return c->need_floor || atomic_load(&c->shared->dirty_epoch) != 0;
 }
 
-void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data)
+void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, const change_write_t *w, cache_invalidated_cb cb,
+                      void *data)
 {
     /* while an earlier invalidation is owed, only a floor settles it */
     if (atomic_load(&c->shared->dirty_epoch) != 0)
         product_key = NULL;
-    if (send_bump(c, c->redis, product_key, epoch, cb, data) != 0) {
+    if (send_bump(c, c->redis, product_key, epoch, product_key ? w : NULL, cb, data) != 0) {
         owe(c, epoch);
         cb(data, 0);
     }

@@ -12,8 +12,12 @@
  *                                      generation after an outage (the changed products are unknown)
  *   {products}:list:<canonical query>  one page of a list, stamped with its generation
  *   {products}:categories              the categories with counts, stamped likewise
- *   {products}:changes                 stream: one entry per bump {gen, id | reset}, no TTL,
- *                                      trimmed to about CHANGES_MAX entries
+ *   {products}:changes                 stream: one entry per bump {gen, id | reset, and the event
+ *                                      the change feed sends: ev, v, f, ep, at}, no TTL, trimmed to
+ *                                      about CHANGES_MAX entries
+ *   {products}:epoch                   the stream's epoch: created once (the µs clock), no TTL; a Redis
+ *                                      that lost its data makes a new one, so feed ids of the old
+ *                                      stream are never taken for ids of the new one
  */
 #ifndef CATALOG_CACHE_H
 #define CATALOG_CACHE_H
@@ -32,11 +36,22 @@
 #define CACHE_CATEGORIES_KEY "{products}:categories"
 #define CACHE_PRODUCT_PREFIX "{products}:product:"
 #define CACHE_CHANGES_KEY "{products}:changes"
+#define CACHE_EPOCH_KEY "{products}:epoch"
 
 /* The one rule for a valid generation, in Lua (entry_parse_gen is the same
  * rule in C): a positive decimal without a leading zero (the fill script
  * compares strings, so "0123" would never match "123"), at most 19 digits. */
 #define CACHE_GEN_IS_VALID_LUA "g and #g <= 19 and string.match(g, '^[1-9][0-9]*$')"
+
+/* The stream's epoch into the Lua local ep: KEYS[k]'s value, or — when it
+ * is missing or damaged — the µs clock the caller passed as ARGV[a], stored
+ * there (the same rule as a generation's). */
+#define CACHE_EPOCH_LUA(k, a)                                                                                                      \
+    "local ep = redis.call('GET', KEYS[" #k "])\n"                                                                                 \
+    "if not (ep and #ep <= 19 and string.match(ep, '^[1-9][0-9]*$')) then\n"                                                       \
+    "  ep = ARGV[" #a "]\n"                                                                                                        \
+    "  redis.call('SET', KEYS[" #k "], ep)\n"                                                                                      \
+    "end\n"
 
 /* Writes into buf (24 bytes) the value a lost generation restarts from:
  * the clock in microseconds, so no count of INCRs since an earlier restart
@@ -101,10 +116,12 @@ typedef void (*cache_invalidated_cb)(void *data, int ok);
 
 /* After a write acknowledged by MongoDB (epoch: the write's number in
  * shared->write_epoch): deletes product_key and bumps the generation
- * (restarted from the clock if lost), in one script — or, while an earlier
- * invalidation of this process is still owed, raises the floor instead. cb
- * is called once, possibly at once. */
-void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data);
+ * (restarted from the clock if lost), and appends the write's event w to
+ * the change stream, in one script — or, while an earlier invalidation of
+ * this process is still owed, raises the floor instead (its entry is a
+ * reset). cb is called once, possibly at once. */
+void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, const change_write_t *w, cache_invalidated_cb cb,
+                      void *data);
 
 /* Called with what one atomic read saw (b owned by the callee, changes
  * malloc'd), or NULL when Redis failed or is not connected. */

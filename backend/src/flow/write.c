@@ -1,6 +1,8 @@
 #include "flow/write.h"
 
 #include "app.h"
+#include "clock.h"
+#include "model/product.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,18 @@ static void on_invalidated(void *data, int ok)
     if (w->op.r != NULL)
         w->answer(w, !ok);
     respond_op_unref(&w->op);
+}
+
+/* The change feed's event of a settled write: what it did, or "unknown"
+ * for one that failed after it was sent (it may have been applied). */
+static void describe_change(const write_job_t *job, change_write_t *w)
+{
+    static const char *const types[] = {
+        [WRITE_CREATE] = "created", [WRITE_REPLACE] = "updated", [WRITE_PATCH] = "updated", [WRITE_DELETE] = "deleted"};
+    int ok = job->result == WRITE_OK;
+    *w = (change_write_t){.type = ok ? types[job->kind] : "unknown", .version = ok ? job->version : 0, .at_ms = clock_wall_ms()};
+    if (ok && (job->kind == WRITE_REPLACE || job->kind == WRITE_PATCH))
+        product_field_names(job->changed, w->fields);
 }
 
 static void on_write_done(store_job_t *base)
@@ -38,8 +52,10 @@ static void on_write_done(store_job_t *base)
         uint64_t epoch = atomic_fetch_add(&t->app->cache_shared.write_epoch, 1) + 1;
         char key[64];
         snprintf(key, sizeof(key), CACHE_PRODUCT_PREFIX "%s", job->id_hex);
+        change_write_t change;
+        describe_change(job, &change);
         respond_op_ref(&w->op);
-        cache_invalidate(t->cache, key, epoch, on_invalidated, w);
+        cache_invalidate(t->cache, key, epoch, &change, on_invalidated, w);
     } else {
         t->write.pending--;
         if (w->op.r != NULL)

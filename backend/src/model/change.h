@@ -16,6 +16,15 @@ typedef struct {
     uint8_t id[12]; /* the product written (when !reset) */
 } change_t;
 
+/* What a write tells the change stream beside its invalidation (the event
+ * the change feed sends for it). */
+typedef struct {
+    const char *type; /* "created", "updated", "deleted", or "unknown": failed after it was sent (may have been applied) */
+    int64_t version;  /* the product's version after the write (a delete: the deleted version + 1); 0 when unknown */
+    int64_t at_ms;    /* when MongoDB acknowledged it (ms since the epoch) */
+    char fields[64];  /* updates: the changed fields' API names, comma-separated ("price,stock"); else empty */
+} change_write_t;
+
 /* What one atomic read of Redis saw: the generation, the stream's last
  * entry id, and the entries after a given id (at most a bounded number). */
 typedef struct {

@@ -1,5 +1,6 @@
 #include "model/product.h"
 
+#include "model/product_input.h"
 #include "model/query.h"
 
 #include <stdio.h>
@@ -176,4 +177,47 @@ cJSON *product_to_json(const bson_t *doc, const char *currency, int64_t *version
     if (version_out != NULL)
         *version_out = version;
     return obj;
+}
+
+/* The writable fields as stored: the PF_* flag, the document's field and
+ * the API's name (price is stored in cents). */
+static const struct {
+    unsigned flag;
+    const char *stored, *name;
+} writable[] = {
+    {PF_NAME, "name", "name"},          {PF_DESCRIPTION, "description", "description"},
+    {PF_PRICE, "price_cents", "price"}, {PF_CATEGORY, "category", "category"},
+    {PF_STOCK, "stock", "stock"},       {PF_IMAGE, "image", "image"},
+};
+
+/* 1 when the two iterators hold the same value (numbers compared as integers). */
+static int same_value(const bson_iter_t *a, const bson_iter_t *b)
+{
+    if (BSON_ITER_HOLDS_NUMBER(a) && BSON_ITER_HOLDS_NUMBER(b))
+        return bson_iter_as_int64(a) == bson_iter_as_int64(b);
+    if (BSON_ITER_HOLDS_UTF8(a) && BSON_ITER_HOLDS_UTF8(b))
+        return strcmp(bson_iter_utf8(a, NULL), bson_iter_utf8(b, NULL)) == 0;
+    return bson_iter_type(a) == bson_iter_type(b) && bson_iter_type(a) == BSON_TYPE_NULL;
+}
+
+unsigned product_changed_fields(const bson_t *before, const bson_t *after)
+{
+    unsigned mask = 0;
+    for (size_t i = 0; i < sizeof(writable) / sizeof(writable[0]); i++) {
+        bson_iter_t a, b;
+        int ha = bson_iter_init_find(&a, before, writable[i].stored), hb = bson_iter_init_find(&b, after, writable[i].stored);
+        if (ha != hb || (ha && !same_value(&a, &b)))
+            mask |= writable[i].flag;
+    }
+    return mask;
+}
+
+int product_field_names(unsigned mask, char *buf)
+{
+    int n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(writable) / sizeof(writable[0]); i++)
+        if (mask & writable[i].flag)
+            n += sprintf(buf + n, "%s%s", n ? "," : "", writable[i].name);
+    return n;
 }

@@ -27,6 +27,18 @@ int product_format_time(int64_t ms, char *buf);
  * more than milliseconds (an instant no stored time can equal). */
 int product_parse_time(const char *s, int64_t *ms);
 
+/* The writable fields (PF_* of model/product_input.h) whose stored values
+ * differ between two documents of one product: name, description,
+ * price (price_cents), category, stock, image; a field absent from one and
+ * present in the other differs. */
+unsigned product_changed_fields(const bson_t *before, const bson_t *after);
+
+/* Writes the names of the PF_* fields in mask, comma-separated in a fixed
+ * order ("name,price"), into buf (at least PRODUCT_FIELD_NAMES_MAX bytes).
+ * Returns the length. */
+#define PRODUCT_FIELD_NAMES_MAX 64
+int product_field_names(unsigned mask, char *buf);
+
 /* Formats a product's ETag from its version: "\"v<version>\"" (strong).
  * buf needs 32 bytes. Returns the length. */
 int product_etag(int64_t version, char *buf);

@@ -243,7 +243,7 @@ static int load_current(write_job_t *job, mongoc_collection_t *coll, bson_t *doc
 /* ---- replace, patch, delete: each write to a version goes through a claim (store/claims.h says why) ---- */
 
 /* Applies the claimed change to the product at version v, whose document
- * was before. Returns 1 when done (job->result says how), 0 when the
+ * was before (an update records which fields it changed). Returns 1 when done (job->result says how), 0 when the
  * product was not at v any more (changed outside the claims, or deleted):
  * load again. */
 static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v, int has_version, const bson_t *before)
@@ -264,6 +264,7 @@ static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v,
             done = 1;
         } else if (bson_iter_init_find(&it, &reply, "deletedCount") && bson_iter_as_int64(&it) > 0) {
             job->result = WRITE_OK;
+            job->version = v + 1; /* the change feed orders a delete after the version it removed */
             done = 1;
         }
     } else {
@@ -284,10 +285,10 @@ static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v,
             const uint8_t *data;
             bson_iter_document(&it, &len, &data);
             bson_t newdoc;
-            if (bson_init_static(&newdoc, data, len))
-                take_doc(job, &newdoc);
-            else
+            if (!bson_init_static(&newdoc, data, len))
                 write_job_fail(job, "update", NULL);
+            else if (take_doc(job, &newdoc) == 0)
+                job->changed = product_changed_fields(before, &newdoc);
             done = 1;
         }
     }
@@ -416,6 +417,8 @@ void write_job_init(write_job_t *job, write_kind_t kind, unsigned timeout_ms)
     job->json = NULL;
     job->json_len = 0;
     job->replayed = 0;
+    job->version = 0;
+    job->changed = 0;
     job->sent = 0;
     job->error[0] = '\0';
 }

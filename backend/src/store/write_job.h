@@ -45,7 +45,8 @@ typedef struct {
     input_errors_t errors;
     char *json; /* the product as written (malloc'd; NULL for delete) */
     size_t json_len;
-    int64_t version;
+    int64_t version;  /* after the write; a delete: the deleted version + 1 */
+    unsigned changed; /* an update: the PF_* fields whose stored values it changed */
     char id_hex[25];
     int replayed; /* an Idempotency-Key retry: json is the first result */
     int64_t current_version;

@@ -1,5 +1,6 @@
 #include "check.h"
 #include "model/product.h"
+#include "model/product_input.h"
 
 #include <stdlib.h>
 
@@ -88,5 +89,22 @@ int main(void)
     bson_t *noid = BCON_NEW("name", BCON_UTF8("x"));
     CHECK(product_to_json(noid, "USD", NULL) == NULL);
     bson_destroy(noid);
+    /* which writable fields an update changed, by their API names */
+    bson_t *a = BCON_NEW("name", "Mug", "name_lc", "mug", "price_cents", BCON_INT64(1250), "category", "home", "stock",
+                         BCON_INT32(3), "version", BCON_INT64(4));
+    bson_t *b = BCON_NEW("name", "Mug", "name_lc", "mug", "price_cents", BCON_INT64(1300), "category", "home", "stock",
+                         BCON_INT64(3), "image", "/images/mug.svg", "version", BCON_INT64(5));
+    CHECK(product_changed_fields(a, a) == 0);
+    CHECK(product_changed_fields(a, b) == (PF_PRICE | PF_IMAGE)); /* int32 3 and int64 3 are the same stock */
+    CHECK(product_changed_fields(b, a) == (PF_PRICE | PF_IMAGE));
+    char names[PRODUCT_FIELD_NAMES_MAX];
+    CHECK(product_field_names(product_changed_fields(a, b), names) == 11);
+    CHECK_STR(names, "price,image");
+    CHECK(product_field_names(0, names) == 0);
+    CHECK_STR(names, "");
+    product_field_names(PF_NAME | PF_DESCRIPTION | PF_PRICE | PF_CATEGORY | PF_STOCK | PF_IMAGE, names);
+    CHECK_STR(names, "name,description,price,category,stock,image");
+    bson_destroy(a);
+    bson_destroy(b);
     return check_report("test_product");
 }
