@@ -24,7 +24,7 @@ export const PROBLEMS = [
   ['uri-too-long', 414, 'URI Too Long', 'nginx refused a request line longer than its buffers (about 8 KB), usually a query string that grew too long.', 'Shorten the query: fewer or shorter parameters (q is at most 100 characters anyway).'],
   ['invalid-parameter', 400, 'Bad Request', 'A query parameter, the product id in the path, or a parameter\'s value is not acceptable: an unknown parameter, a repeated single-valued one, a malformed value, or an id that is not 24 hexadecimal digits. The "parameter" member names it.', 'Fix the named parameter; the API reference lists each one with its range.'],
   ['malformed-json', 400, 'Bad Request', 'A write or sign-in body is not JSON: empty, not UTF-8, a syntax error, or a \\u0000 in a string.', 'Send one JSON object, UTF-8 encoded.'],
-  ['invalid-header', 400, 'Bad Request', 'A request header the API reads is malformed: If-Match (an entity tag such as "v3", W/"v3" or *) or Idempotency-Key (1 to 255 visible ASCII characters). The "parameter" member names the header.', 'Fix or drop the named header.'],
+  ['invalid-header', 400, 'Bad Request', 'A request header the API reads is malformed: If-Match (an entity tag such as "v3", W/"v3" or *), Idempotency-Key (1 to 255 visible ASCII characters) or the change feed\'s Last-Event-ID (an event id it sent, <epoch>:<ms>-<seq>). The "parameter" member names the header.', 'Fix or drop the named header.'],
   ['unauthorized', 401, 'Unauthorized', 'A write without a valid bearer token: missing, malformed, badly signed, expired, not yet valid, or signed out. WWW-Authenticate says which.', 'Sign in again (POST /api/auth/login) and send Authorization: Bearer <token>.'],
   ['invalid-credentials', 401, 'Unauthorized', 'The user name or the password is wrong (the answer does not say which).', 'Check both. Repeated failures lead to too-many-attempts.'],
   ['forbidden', 403, 'Forbidden', 'The token is valid but its role may not do this (a viewer on a write), or nginx keeps the resource from the public (diagnostics such as /api/stats outside private networks).', 'Use an admin account, or ask from a private network.'],
@@ -39,7 +39,7 @@ export const PROBLEMS = [
   ['too-many-requests', 429, 'Too Many Requests', 'nginx\'s rate limit for this client address was exceeded. Retry-After says when to try again.', 'Slow down and retry after Retry-After seconds.'],
   ['internal-error', 500, 'Internal Server Error', 'The backend failed in a way it did not expect (for example out of memory).', 'Retry later; if it persists, the operator finds the request id ("instance") in the logs.'],
   ['bad-gateway', 502, 'Bad Gateway', 'nginx could not reach any backend process.', 'Retry after Retry-After seconds; the operator checks the backends.'],
-  ['service-unavailable', 503, 'Service Unavailable', 'MongoDB is down or slower than the backend waits for, or the backend\'s job queue is full. Retry-After says when to retry. For a write, "detail" says whether it may have been applied.', 'Retry after Retry-After seconds; after a write, read the product before retrying if the detail says it may have been applied.'],
+  ['service-unavailable', 503, 'Service Unavailable', 'MongoDB is down or slower than the backend waits for, or the backend\'s job queue is full. For the change feed: the process has SSE_MAX_CLIENTS streams open already, or cannot reach Redis, or is shutting down. Retry-After says when to retry. For a write, "detail" says whether it may have been applied.', 'Retry after Retry-After seconds; after a write, read the product before retrying if the detail says it may have been applied.'],
   ['gateway-timeout', 504, 'Gateway Timeout', 'A backend did not answer nginx in time.', 'Retry after Retry-After seconds.'],
 ];
 
@@ -96,6 +96,13 @@ function schemaText(s) {
   return bits.length ? `${t} (${bits.join('; ')})` : t;
 }
 
+// a Server-Sent Events body: each event name with the schema of its data
+function eventsText(s) {
+  const events = s && s['x-events'];
+  if (!events) return '';
+  return `: ${Object.entries(events).map(([name, d]) => `<code>event: ${esc(name)}</code> → ${schemaText(d)}`).join(', ')}`;
+}
+
 function propsTable(s) {
   const o = deref(s);
   if (!o || !o.properties) return '';
@@ -133,7 +140,7 @@ function operation(p, method, op, shared) {
   out.push('<h4>Responses</h4><table><thead><tr><th>status</th><th>meaning</th><th>body</th></tr></thead><tbody>');
   for (const [code, r0] of Object.entries(op.responses || {})) {
     const r = deref(r0);
-    const bodies = Object.entries(r.content || {}).map(([ct, m]) => `<code>${esc(ct)}</code> ${schemaText(m.schema)}`).join('<br>');
+    const bodies = Object.entries(r.content || {}).map(([ct, m]) => `<code>${esc(ct)}</code> ${schemaText(m.schema)}${eventsText(m.schema)}`).join('<br>');
     const headers = Object.keys(r.headers || {}).filter((h) => h !== 'X-Request-Id');
     out.push(`<tr><td>${esc(code)}</td><td>${linkProblems(esc((r.description || '').trim()))}${headers.length ? `<br><span class="headers">headers: ${headers.map((h) => `<code>${esc(h)}</code>`).join(', ')}</span>` : ''}</td><td>${bodies}</td></tr>`);
   }

@@ -2,6 +2,7 @@
 #include "clock.h"
 
 #include "flow/catalogue.h"
+#include "flow/feed.h"
 #include "flow/ready.h"
 #include "flow/read.h"
 #include "rand.h"
@@ -20,6 +21,7 @@ static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
         if (msg == &t->drain_msg && !t->draining) {
             t->draining = 1;
             server_stop_accepting(t);
+            flow_feed_drain(t);
         }
     }
 }
@@ -36,6 +38,7 @@ static void *thread_main(void *arg)
     flow_ready_init_thread(t);
     t->cache = cache_create(&t->ctx, &t->app->cfg, &t->app->cache_shared);
     flow_catalogue_init_thread(t);
+    flow_feed_init_thread(t);
     server_start_accepting(t);
     pthread_barrier_wait(&t->app->ready);
 

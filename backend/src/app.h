@@ -18,6 +18,7 @@ typedef struct app_thread app_thread_t;
 
 #include "flow/authorize.h"
 #include "flow/catalogue.h"
+#include "flow/feed.h"
 #include "flow/read.h"
 #include "flow/ready.h"
 #include "flow/write.h"
@@ -65,6 +66,7 @@ typedef struct app_thread {
     flow_write_thread_t write;
     flow_authorize_thread_t authorize;
     flow_catalogue_thread_t catalogue;
+    flow_feed_thread_t feed;
 } app_thread_t;
 
 struct app {
@@ -76,6 +78,7 @@ struct app {
     mongo_pool_t *login_store; /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
     flight_table_t *flights;
     cache_shared_t cache_shared;
+    flow_feed_shared_t feed;
     _Atomic unsigned logins_running; /* sign-ins past parsing, not yet answered (bounded by LOGIN_QUEUE_MAX + LOGIN_WORKERS) */
     char *openapi_json;              /* the spec, converted once at start-up */
     size_t openapi_json_len;

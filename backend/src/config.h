@@ -31,6 +31,9 @@ typedef struct {
     unsigned mirror_max_products;  /* largest catalogue held in memory for lists (0: off) */
     unsigned mirror_max_age_s;     /* oldest scan of it that is served */
     unsigned changes_max;          /* entries kept in the change stream (approximately) */
+    unsigned sse_max_clients;      /* change feed streams per process (0: the feed is off) */
+    size_t sse_buffer_max;         /* unsent bytes of one stream before it is cut */
+    unsigned sse_ping_s;           /* seconds between the streams' ": ping" comments */
     size_t max_body_bytes;
     unsigned drain_timeout_ms;
     char currency[4];

@@ -174,7 +174,8 @@ static void bootstrap_wait(unsigned ms)
 
 /* Every route the API serves, from the files that serve them. */
 static const server_route_t *const route_tables[] = {
-    health_routes, products_routes, writes_routes, categories_routes, stats_routes, openapi_routes, auth_routes, NULL,
+    health_routes, products_routes, writes_routes, categories_routes, stats_routes, openapi_routes,
+    auth_routes,   changes_routes,  NULL,
 };
 
 /* The command line: one-shot modes, or (all zero) serving. */

@@ -14,6 +14,7 @@ extern const server_route_t writes_routes[];     /* POST /api/products; PUT, PAT
 extern const server_route_t categories_routes[]; /* GET /api/categories */
 extern const server_route_t stats_routes[];      /* GET /api/stats */
 extern const server_route_t openapi_routes[];    /* GET /api/openapi.json */
+extern const server_route_t changes_routes[];    /* GET /api/changes (Server-Sent Events) */
 
 /* Converts the compiled-in OpenAPI YAML into JSON once at start-up. Returns
  * 0, or -1 with a message in err (a broken spec is a build error). */

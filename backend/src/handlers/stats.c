@@ -34,6 +34,23 @@ static void add_catalogue(cJSON *root, mirror_t *m)
     cJSON_AddBoolToObject(c, "too_large", ms.too_large);
 }
 
+/* The change feed: its streams and the process's stream reader. */
+static void add_feed(cJSON *root, app_t *app)
+{
+    flow_feed_stats_t fs;
+    flow_feed_stats(app, &fs);
+    cJSON *f = cJSON_AddObjectToObject(root, "feed");
+    cJSON_AddNumberToObject(f, "clients", (double)fs.clients);
+    cJSON_AddNumberToObject(f, "live", (double)fs.live);
+    cJSON_AddNumberToObject(f, "events_sent", (double)fs.sent);
+    cJSON_AddNumberToObject(f, "closed_slow", (double)fs.cut_slow);
+    cJSON *r = cJSON_AddObjectToObject(f, "reader");
+    cJSON_AddBoolToObject(r, "connected", fs.reader_connected);
+    cJSON_AddNumberToObject(r, "events", (double)fs.read);
+    cJSON_AddNumberToObject(r, "restarts", (double)fs.restarts);
+    cJSON_AddNumberToObject(r, "epoch", (double)fs.epoch);
+}
+
 /* GET /api/stats: process-wide counters summed over the loop threads. */
 static void stats_get(request_t *r, h2o_iovec_t param)
 {
@@ -88,6 +105,7 @@ static void stats_get(request_t *r, h2o_iovec_t param)
     cJSON_AddNumberToObject(s, "flights", (double)flight_count(app->flights));
     cJSON_AddNumberToObject(s, "passes", (double)passes);
     add_catalogue(root, app->mirror);
+    add_feed(root, app);
     cJSON *l = cJSON_AddObjectToObject(root, "login");
     cJSON_AddNumberToObject(l, "jobs", (double)logins);
     cJSON_AddNumberToObject(l, "queue_depth", (double)mongo_pool_queue_depth(app->login_store));

@@ -40,8 +40,9 @@ void cors_options(request_t *r, const char *allow, int method_allowed)
     respond_header(r, "allow", allow, al);
     if (method_allowed && allowed(&r->thread->app->cfg, respond_request_header(r, "origin"))) {
         respond_header(r, "access-control-allow-methods", allow, al);
-        respond_header(r, "access-control-allow-headers",
-                       H2O_STRLIT("Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"));
+        respond_header(
+            r, "access-control-allow-headers",
+            H2O_STRLIT("Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Last-Event-ID, X-Request-Id"));
         respond_header(r, "access-control-max-age", H2O_STRLIT("600"));
     }
     respond_body(r, 204, NULL, NULL, 0, "", 0);

@@ -235,6 +235,41 @@ server_conn_t *server_conn_of(h2o_req_t *req)
     return sock != NULL && sock->on_close.cb == on_conn_closed ? sock->on_close.data : NULL;
 }
 
+/* The client of a watched connection left, failed or sent bytes. */
+static void on_peer_readable(h2o_socket_t *sock, const char *err)
+{
+    server_conn_t *c = sock->on_close.cb == on_conn_closed ? sock->on_close.data : NULL;
+    h2o_socket_read_stop(sock);
+    if (c == NULL || c->on_peer == NULL)
+        return;
+    void (*cb)(void *) = c->on_peer;
+    c->on_peer = NULL;
+    cb(c->peer_data);
+}
+
+int server_watch_peer(request_t *r, void (*cb)(void *data), void *data)
+{
+    h2o_conn_t *conn = r->req->conn;
+    h2o_socket_t *sock = conn->callbacks->get_socket ? conn->callbacks->get_socket(conn) : NULL;
+    if (r->conn == NULL || sock == NULL)
+        return -1;
+    r->conn->on_peer = cb;
+    r->conn->peer_data = data;
+    h2o_socket_read_start(sock, on_peer_readable);
+    return 0;
+}
+
+void server_unwatch_peer(request_t *r)
+{
+    h2o_conn_t *conn = r->req->conn;
+    h2o_socket_t *sock = conn->callbacks->get_socket ? conn->callbacks->get_socket(conn) : NULL;
+    if (r->conn == NULL || r->conn->on_peer == NULL)
+        return;
+    r->conn->on_peer = NULL;
+    if (sock != NULL && h2o_socket_is_reading(sock))
+        h2o_socket_read_stop(sock);
+}
+
 void server_conn_release(app_thread_t *t, server_conn_t *c)
 {
     if (--c->busy != 0)

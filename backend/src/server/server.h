@@ -35,8 +35,10 @@ void server_configure(app_t *app);
 typedef struct server_conn {
     h2o_linklist_t link; /* in app_thread_t.conns */
     int fd;
-    size_t busy; /* requests in flight on it */
-    int closed;  /* h2o closed the socket; freed once busy is 0 too */
+    size_t busy;                 /* requests in flight on it */
+    int closed;                  /* h2o closed the socket; freed once busy is 0 too */
+    void (*on_peer)(void *data); /* server_watch_peer */
+    void *peer_data;
 } server_conn_t;
 
 /* The connection record of a request's socket (NULL if unknown); its
@@ -46,6 +48,15 @@ server_conn_t *server_conn_of(h2o_req_t *req);
 /* Ends one request on c: frees a closed record, and closes an idle one
  * while draining. */
 void server_conn_release(app_thread_t *t, server_conn_t *c);
+
+/* Reads r's connection while r's response streams (h2o 2.2.5 reads nothing
+ * then, so a client that left would be noticed only by a failed write):
+ * the client closing it, an error, or any bytes from it call cb(data),
+ * once. Returns 0, or -1 when r's connection is not known. */
+int server_watch_peer(request_t *r, void (*cb)(void *data), void *data);
+
+/* Stops the watch (cb will not be called). */
+void server_unwatch_peer(request_t *r);
 
 /* Fills *ss and *len from an IPv4 or IPv6 literal and a port. Returns 0, or -1
  * when host is not an IP literal. */
