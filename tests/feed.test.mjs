@@ -9,10 +9,13 @@
 // reading is closed, the others go on; SSE_MAX_CLIENTS; a drain; 1,000 idle
 // clients in bounded memory.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http2 from 'node:http2';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openFeed } from './lib/sse.mjs';
-import { assertProblem, get, login, sanitized, send, sleep, startStack, until } from './lib/stack.mjs';
+import { assertProblem, get, login, root, sanitized, send, sleep, startStack, until } from './lib/stack.mjs';
 
 // The stream's entries: [{ sid, gen, id, ev, v, f, ep, at, reset }].
 function stream(s) {
@@ -428,6 +431,111 @@ describe('limits', () => {
       await Promise.all(feeds.map((f) => f.close()));
       await b.proc.stop();
       s.backends.length = 0;
+    }
+  });
+});
+
+describe('through nginx', () => {
+  let s;
+  let n;
+  let token;
+  let id;
+  before(async () => {
+    s = await startStack({ backends: 2, nginx: true });
+    n = s.nginxes[0];
+    token = await login(s.backend.url);
+    [{ id }] = await products(s.backend.url, 1);
+  });
+  after(async () => s && s.stop());
+  const write = async (stock) => {
+    const r = await send('PATCH', `${s.backend.url}/api/products/${id}`, { stock }, token);
+    assert.equal(r.status, 200, r.text);
+    return Date.now();
+  };
+
+  test('each event arrives within 1 s of its write\'s 2xx (nothing held in a proxy buffer); a stream quiet past the 10 s read timeout of other requests stays open', { timeout: 60000 }, async () => {
+    const f = openFeed(n.port);
+    await f.started();
+    assert.equal(f.status, 200);
+    assert.equal(f.headers['content-type'], 'text/event-stream');
+    for (let i = 1; i <= 3; i++) {
+      const done = await write(i);
+      await f.until(`event ${i}`, 1000, () => f.events.length === i);
+      assert.ok(f.events[i - 1].at - done < 1000, `${f.events[i - 1].at - done} ms after the 2xx`);
+    }
+    await sleep(12000); // no event, no ping yet (SSE_PING_S 15)
+    assert.equal(f.ended, false, 'still open after 12 s of silence');
+    const done = await write(4);
+    await f.until('event 4', 1000, () => f.events.length === 4);
+    assert.ok(f.events[3].at - done < 1000);
+    await f.close();
+  });
+
+  test('FEED_CONN_PER_ADDR: beyond it nginx answers 429 problem+json with Retry-After', async () => {
+    const m = await s.startNginx({ FEED_CONN_PER_ADDR: '2' });
+    const open = [openFeed(m.port), openFeed(m.port)];
+    await Promise.all(open.map((f) => f.started()));
+    const r = await get(`${m.url}/api/changes`);
+    assertProblem(assert, r, 429, { type: '/problems/too-many-requests', detail: /open change feeds/ });
+    assert.equal(r.headers.get('retry-after'), '1');
+    assert.equal((await get(`${m.url}/api/products?limit=1`)).status, 200, 'other requests are not counted');
+    await Promise.all(open.map((f) => f.close()));
+    const again = openFeed(m.port);
+    await again.started();
+    assert.equal(again.status, 200);
+    await again.close();
+  });
+
+  test('a backend drained (SIGTERM) under a stream: the client resumes through nginx on the other one, nothing lost', async () => {
+    const f = openFeed(n.port);
+    await f.started();
+    await write(20);
+    await f.until('one', 5000, () => f.events.length === 1);
+    const stats = await Promise.all(s.backends.map((b) => s.stats(b)));
+    const holder = s.backends[stats.findIndex((x) => x.feed.clients === 1)];
+    const other = s.backends.find((b) => b !== holder);
+    holder.proc.signal('SIGTERM');
+    await f.until('ended', 3000, () => f.ended);
+    await holder.proc.exited;
+    const t = await login(other.url);
+    for (let i = 21; i <= 23; i++) assert.equal((await send('PATCH', `${other.url}/api/products/${id}`, { stock: i }, t)).status, 200);
+    const g = openFeed(n.port, { lastEventId: f.lastId });
+    await g.until('the three written meanwhile', 5000, () => g.events.length === 3);
+    assert.deepEqual(g.events.map((e) => e.data.version), [1, 2, 3].map((k) => f.events[0].data.version + k));
+    await g.close();
+  });
+
+  test('prod templates: the same location over HTTPS (HTTP/2), events unbuffered', async () => {
+    const certs = path.join(s.dir, 'certs-prod');
+    execFileSync(path.join(root, 'scripts/make-cert.sh'), [certs]);
+    const p = await s.startNginx({
+      NGINX_PROFILE: 'prod', SERVER_NAME: 'localhost', TLS_CERT: `${certs}/fullchain.pem`, TLS_KEY: `${certs}/privkey.pem`,
+      BACKEND_PORTS: String(s.backends.find((b) => b.proc.alive()).port),
+    });
+    const conf = fs.readFileSync(path.join(p.state, 'conf.d/catalog-locations.inc'), 'utf8');
+    const loc = conf.slice(conf.indexOf('location = /api/changes'), conf.indexOf('}', conf.indexOf('location = /api/changes')));
+    assert.match(loc, /proxy_buffering off;/);
+    assert.match(loc, /proxy_read_timeout 60s;/);
+    assert.match(loc, /limit_conn catalog_feed 65535;/);
+    const client = http2.connect(`https://127.0.0.1:${p.tlsPort}`, { rejectUnauthorized: false, servername: 'localhost' });
+    try {
+      const req = client.request({ ':path': '/api/changes' });
+      let body = '';
+      const head = await new Promise((resolve, reject) => { req.on('response', resolve); req.on('error', reject); });
+      assert.equal(head[':status'], 200);
+      assert.equal(head['content-type'], 'text/event-stream');
+      req.setEncoding('utf8');
+      req.on('data', (d) => { body += d; });
+      await until('the preamble', 5000, () => body.includes('retry: 2000'));
+      const live = s.backends.find((b) => b.proc.alive());
+      const t = await login(live.url);
+      const r = await send('PATCH', `${live.url}/api/products/${id}`, { stock: 30 }, t);
+      const done = Date.now();
+      await until('the event', 1000, () => body.includes(`"version":${r.body.version}`));
+      assert.ok(Date.now() - done < 1000);
+      req.close();
+    } finally {
+      client.close();
     }
   });
 });
