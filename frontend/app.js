@@ -8,6 +8,7 @@ import { createCatalogue } from './js/catalogue.js';
 import { createDetail } from './js/detail.js';
 import { byId, h, visible } from './js/dom.js';
 import { createEditor } from './js/editor.js';
+import { createLive } from './js/live.js';
 import { createSignin } from './js/signin.js';
 import { parseState, toSearch, urlOf } from './js/state.js';
 import { createStatus } from './js/status.js';
@@ -67,7 +68,12 @@ window.addEventListener('popstate', () => render(parseState(location.search)));
 if (toSearch(state) !== location.search) history.replaceState(history.state, '', urlOf(state));
 render(state);
 
-createStatus().start();
+const status = createStatus();
+status.start();
+
+// the list follows the change feed; a reset (or a gap) reloads the view
+const live = createLive({ catalogue, status, reload: () => catalogue.apply(state, { force: true }) });
+live.start();
 
 // --- admin -----------------------------------------------------------------
 
@@ -82,10 +88,19 @@ const signin = createSignin({
 
 const editor = createEditor({
   reauth: (problem) => signin.open({ reason: problem }),
-  saved: async ({ id, deleted, text }) => {
+  // an edit or a delete is applied from the write's answer, in place (its
+  // event then changes nothing again); a product created here reloads the
+  // view, without a "new product" note
+  saved: async ({ id, deleted, created, product, text }) => {
     announce(text);
-    // the next read is fresh (the backend drops its cache on a write)
-    await catalogue.apply(state, { force: true });
+    if (deleted) catalogue.removeProduct(id);
+    else if (!created && catalogue.shownVersion(id) !== null) {
+      if (product.version > catalogue.shownVersion(id)) catalogue.replaceProduct(product);
+    } else {
+      if (created) live.created(id);
+      // the next read is fresh (the backend drops its cache on a write)
+      await catalogue.apply(state, { force: true });
+    }
     // the Edit button that opened the editor went with the old cards
     if (!visible(document.activeElement) || document.activeElement === document.body) {
       const b = !deleted && catalogue.editButton(id);
@@ -94,7 +109,9 @@ const editor = createEditor({
     }
   },
   onClose: ({ opener, id }) => {
-    const back = [opener, id && catalogue.editButton(id), current() ? byId('add-product') : byId('signin-open')].find(visible);
+    // a deleted product's card is gone (maybe before this runs): back to the list
+    const gone = id && catalogue.shownVersion(id) === null;
+    const back = [opener, id && catalogue.editButton(id), gone ? byId('results-heading') : current() ? byId('add-product') : byId('signin-open')].find(visible);
     if (back) back.focus();
   },
 });

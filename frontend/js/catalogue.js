@@ -2,7 +2,8 @@
 // loading and error states. It renders the state it is given (apply) and
 // reports the user's changes through navigate(patch, options); app.js owns
 // the URL and history. cardActions(product) adds controls to a card (the
-// admin's Edit button), or null.
+// admin's Edit button), or null. The change feed (js/live.js) updates a
+// card in place, removes one, or counts new products in a bar.
 import { api, parseLink } from './api.js';
 import { byId, debounce, h, plainClick } from './dom.js';
 import { imageSrc, money, number, PLACEHOLDER_IMAGE, sentence, stockInfo } from './format.js';
@@ -31,10 +32,15 @@ export function createCatalogue({ navigate, openProduct, cardActions = () => nul
   const count = byId('count');
   const pagination = byId('pagination');
   const heading = byId('results-heading');
+  const newBar = byId('new-bar');
+  const newText = byId('new-bar-text');
 
   let state = null;
   let loadedKey = null; // the list shown (or being fetched)
   let products = []; // the products on screen
+  let total = 0; // the list's count (all pages)
+  let offset = 0;
+  const created = new Set(); // products created since the list was loaded (the "new products" bar)
   let controller = null;
   let seq = 0;
   let categories = new Map(); // slug → { slug, name, count }
@@ -212,7 +218,7 @@ export function createCatalogue({ navigate, openProduct, cardActions = () => nul
       src: imageSrc(p.image), alt: p.name, width: 400, height: 300, loading: i < 8 ? 'eager' : 'lazy', decoding: 'async', class: 'card-img',
     });
     img.addEventListener('error', () => { if (!img.src.endsWith(PLACEHOLDER_IMAGE)) img.src = PLACEHOLDER_IMAGE; });
-    return h('li', { class: 'card', 'data-id': p.id, 'data-price': p.price },
+    return h('li', { class: 'card', 'data-id': p.id, 'data-price': p.price, 'data-version': p.version },
       img,
       h('h3', { class: 'card-title' }, open),
       h('p', { class: 'card-price' }, money(p.price, p.currency)),
@@ -225,10 +231,27 @@ export function createCatalogue({ navigate, openProduct, cardActions = () => nul
     messageSlot.replaceChildren(...(el ? [el] : []));
   }
 
+  function renderCount() {
+    const from = offset + 1;
+    const to = offset + products.length;
+    count.textContent = `${number(total)} ${total === 1 ? 'product' : 'products'} · showing ${number(from)}–${number(to)}`;
+  }
+
+  function renderNewBar() {
+    newBar.hidden = created.size === 0;
+    newText.textContent = `${number(created.size)} new ${created.size === 1 ? 'product' : 'products'} — `;
+  }
+  byId('new-bar-show').addEventListener('click', () => {
+    apply(state, { force: true });
+    heading.focus();
+  });
+
   function renderList(body, links) {
-    const total = Number(body.count) || 0;
-    const offset = Number(body.offset) || 0;
+    total = Number(body.count) || 0;
+    offset = Number(body.offset) || 0;
     products = Array.isArray(body.products) ? body.products : [];
+    created.clear();
+    renderNewBar();
     grid.replaceChildren(...products.map((p, i) => card(p, i)));
     const pages = Math.max(1, Math.ceil(total / state.size));
     if (total === 0) {
@@ -252,9 +275,7 @@ export function createCatalogue({ navigate, openProduct, cardActions = () => nul
         h('p', {}, `These ${number(total)} products fit on ${number(pages)} ${pages === 1 ? 'page' : 'pages'}.`),
         last));
     } else {
-      const from = offset + 1;
-      const to = offset + products.length;
-      count.textContent = `${number(total)} ${total === 1 ? 'product' : 'products'} · showing ${number(from)}–${number(to)}`;
+      renderCount();
       setMessage(null);
     }
     renderPagination(total, pages, links);
@@ -329,9 +350,47 @@ export function createCatalogue({ navigate, openProduct, cardActions = () => nul
     pagination.hidden = false;
   }
 
+  // --- the change feed's updates ---------------------------------------------
+
+  const cardOf = (id) => grid.querySelector(`.card[data-id="${CSS.escape(id)}"]`);
+
+  // in place, highlighted; the focus stays on the same control
+  function replaceProduct(p) {
+    const i = products.findIndex((x) => x.id === p.id);
+    const old = cardOf(p.id);
+    if (i < 0 || !old) return;
+    products[i] = p;
+    const fresh = card(p, i);
+    fresh.dataset.updates = String(Number(old.dataset.updates || 0) + 1);
+    fresh.classList.add('card-changed');
+    fresh.addEventListener('animationend', () => fresh.classList.remove('card-changed'), { once: true });
+    const control = old.contains(document.activeElement)
+      && ['card-open', 'card-edit'].find((c) => document.activeElement.classList.contains(c));
+    old.replaceWith(fresh);
+    if (control) fresh.querySelector(`.${control}`)?.focus();
+  }
+
+  function removeProduct(id) {
+    const old = cardOf(id);
+    products = products.filter((x) => x.id !== id);
+    if (!old) return;
+    const next = old.nextElementSibling || old.previousElementSibling;
+    const hadFocus = old.contains(document.activeElement);
+    old.remove();
+    total = Math.max(0, total - 1);
+    if (products.length) renderCount();
+    else apply(state, { force: true }); // the page is empty: what is left
+    if (hadFocus) (next?.querySelector('.card-open') || heading).focus();
+  }
+
   return {
     apply,
     categoryName,
+    shownVersion: (id) => products.find((x) => x.id === id)?.version ?? null,
+    replaceProduct,
+    removeProduct,
+    noteCreated: (id) => { created.add(id); renderNewBar(); },
+    forgetCreated: (id) => { if (created.delete(id)) renderNewBar(); },
     productById: (id) => products.find((p) => p.id === id) || null,
     cardButton: (id) => grid.querySelector(`.card[data-id="${CSS.escape(id)}"] .card-open`),
     editButton: (id) => grid.querySelector(`.card[data-id="${CSS.escape(id)}"] .card-edit`),

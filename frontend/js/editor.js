@@ -11,7 +11,8 @@ import { sentence } from './format.js';
 import { check, FIELDS } from './rules.js';
 
 // reauth(problem) → Promise<boolean>: the sign-in dialog, over this one;
-// saved({ id, deleted, text }) after a write; onClose({ opener, id }).
+// saved({ id, deleted, created, product, text }) after a write (product: the
+// written product, as the write answered); onClose({ opener, id }).
 export function createEditor({ reauth, saved, onClose }) {
   const dialog = byId('editor');
   const form = byId('editor-form');
@@ -170,7 +171,7 @@ export function createEditor({ reauth, saved, onClose }) {
       if (my !== seq) return;
       if (r.ok && r.body && r.body.id) {
         dialog.close();
-        saved({ id: r.body.id, text: `${was ? 'Saved' : 'Created'} “${r.body.name}” (version ${r.body.version}).` });
+        saved({ id: r.body.id, created: !was, product: r.body, text: `${was ? 'Saved' : 'Created'} “${r.body.name}” (version ${r.body.version}).` });
       } else {
         failed(r);
       }

@@ -1,7 +1,8 @@
 // The status panel: /health/ready (backend, Redis, MongoDB with their
 // response times) and /api/stats (cache hit ratio; request rate and mean
 // latency from the change of the counters between two polls), every 5 s,
-// with inline-SVG charts of the last 5 minutes.
+// with inline-SVG charts of the last 5 minutes; and the page's own change
+// feed (connected or reconnecting, the last event).
 //
 // /health/ready answers 200 "pass", 200 "warn" (Redis down: served from
 // MongoDB without the cache) or 503 "fail" with the same body (MongoDB down).
@@ -23,6 +24,7 @@ export function createStatus() {
     backend: byId('status-backend'),
     redis: byId('status-redis'),
     mongodb: byId('status-mongodb'),
+    feed: byId('status-feed'),
     hit: byId('status-hit-ratio'),
     rate: byId('status-rate'),
     latency: byId('status-latency'),
@@ -173,6 +175,14 @@ export function createStatus() {
     }
   }
 
+  // state: connecting | connected | reconnecting; last: { type, at } of the last event, or null
+  function feed(state, last) {
+    const seen = last ? ` – last change ${clock(last.at)} (${last.type}).` : ' – no change since the page opened.';
+    if (state === 'connected') setRow(rows.feed, 'ok', 'Connected', seen);
+    else if (state === 'reconnecting') setRow(rows.feed, 'warn', 'Reconnecting…', ' – changes made meanwhile show once it is back.');
+    else setRow(rows.feed, 'unknown', 'Connecting…');
+  }
+
   refreshButton.addEventListener('click', () => poll());
   // no polling in a background tab; a fresh reading when it comes back
   document.addEventListener('visibilitychange', () => {
@@ -184,7 +194,7 @@ export function createStatus() {
     }
   });
 
-  return { start: poll, poll };
+  return { start: poll, poll, feed };
 }
 
 // A line chart in inline SVG (no library): values over the last WINDOW_MS,
