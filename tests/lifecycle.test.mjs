@@ -273,12 +273,14 @@ describe('SIGTERM / SIGINT', () => {
 describe('configuration', () => {
   const ALL = ['HOST', 'PORT', 'THREADS', 'MONGO_URI', 'MONGO_DB', 'MONGO_WORKERS', 'MONGO_QUEUE_MAX', 'MONGO_TIMEOUT_MS',
     'REDIS_URL', 'REDIS_TIMEOUT_MS', 'CACHE_TTL', 'CACHE_TTL_JITTER_PCT', 'CACHE_NEGATIVE_TTL', 'HEALTH_TIMEOUT_MS',
-    'MAX_BODY_BYTES', 'DRAIN_TIMEOUT_MS', 'CURRENCY', 'MIRROR_MAX_PRODUCTS', 'MIRROR_MAX_AGE', 'CHANGES_MAX'];
+    'MAX_BODY_BYTES', 'DRAIN_TIMEOUT_MS', 'CURRENCY', 'MIRROR_MAX_PRODUCTS', 'MIRROR_MAX_AGE', 'CHANGES_MAX',
+    'SSE_MAX_CLIENTS', 'SSE_BUFFER_MAX', 'SSE_PING_S'];
   const DEFAULTS = {
     HOST: '127.0.0.1', PORT: '3000', MONGO_DB: 'catalog', MONGO_WORKERS: '4', MONGO_QUEUE_MAX: '1024',
     MONGO_TIMEOUT_MS: '2000', REDIS_TIMEOUT_MS: '100', CACHE_TTL: '300', CACHE_TTL_JITTER_PCT: '0', CACHE_NEGATIVE_TTL: '15',
     HEALTH_TIMEOUT_MS: '1000', MAX_BODY_BYTES: '65536', DRAIN_TIMEOUT_MS: '4500', CURRENCY: 'USD',
     MIRROR_MAX_PRODUCTS: '100000', MIRROR_MAX_AGE: '300', CHANGES_MAX: '10000',
+    SSE_MAX_CLIENTS: '1000', SSE_BUFFER_MAX: '262144', SSE_PING_S: '15',
   };
 
   test('--help: exit 0, every variable with its default', T, async () => {
@@ -296,6 +298,7 @@ describe('configuration', () => {
   const BAD = [
     ['PORT', '99999'], ['PORT', 'abc'], ['PORT', '0'], ['PORT', ''], ['PORT', '80x'], ['PORT', ' 80'],
     ['THREADS', '0'], ['THREADS', '-1'], ['CACHE_TTL_JITTER_PCT', '5'], ['REDIS_URL', 'http://x'],
+    ['SSE_BUFFER_MAX', '100'], ['SSE_PING_S', '0'], ['SSE_MAX_CLIENTS', '-1'],
     ['REDIS_URL', 'redis://127.0.0.1:99999/0'], ['REDIS_URL', 'redis://127.0.0.1:6379/16'], ['REDIS_URL', 'redis://secret@127.0.0.1'],
     ['MONGO_URI', 'foo'], ['MONGO_DB', 'a.b'], ['HOST', 'localhost'], ['HOST', ''], ['CURRENCY', 'usd'], ['CURRENCY', 'EURO'],
     ['MONGO_WORKERS', '0'], ['MONGO_QUEUE_MAX', '0'], ['MONGO_TIMEOUT_MS', '1e3'], ['REDIS_TIMEOUT_MS', '0'],
