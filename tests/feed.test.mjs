@@ -410,6 +410,28 @@ describe('limits', () => {
     }
   });
 
+  test('a long replay comes in rounds the client takes in, even under a small SSE_BUFFER_MAX: nothing is cut', { timeout: 60000 }, async () => {
+    const b = await s.startBackend({ SSE_BUFFER_MAX: '4096' });
+    try {
+      [{ id }] = await products(b.url, 1);
+      const f = openFeed(b.port);
+      await f.started();
+      const from = f.lastId;
+      await f.close();
+      for (let k = 0; k < 10; k++) appendUpdates(s, id, 300); // 3,000 events, about 700 KB
+      const r = openFeed(b.port, { lastEventId: from });
+      await r.until('the 3,000 replayed', 30000, () => r.events.length === 3000);
+      assert.deepEqual(r.events.map((e) => e.data.version), Array.from({ length: 3000 }, (_, i) => 1001 + (i % 300)));
+      appendUpdates(s, id, 1);
+      await r.until('then live', 5000, () => r.events.length === 3001);
+      assert.equal((await s.stats(b)).feed.closed_slow, 0);
+      await r.close();
+    } finally {
+      await b.proc.stop();
+      s.backends.length = 0;
+    }
+  });
+
   test('1,000 idle clients on one process: RSS grows by less than 16 MB (16 KB each); one write reaches them all', { timeout: 60000 }, async () => {
     const b = await s.startBackend();
     const feeds = [];

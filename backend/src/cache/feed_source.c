@@ -8,20 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The epoch (created from the clock ARGV[1] when missing), the stream's last
- * entry, and — for a place ARGV[2]:ARGV[3] of this epoch that is neither
- * older than the first entry (trimmed) nor past the last — up to ARGV[4]
- * entries after it; else why not. One script: no append falls between the
- * epoch, the checks and the entries. */
-static const char REPLAY_LUA[] = CACHE_EPOCH_LUA(
-    2, 1) "local tip = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)\n"
-          "local last = '0-0'\n"
-          "if tip[1] then last = tip[1][1] end\n"
-          "if ARGV[2] == '' then return {ep, last, '', {}} end\n"
-          "if ARGV[2] ~= ep then return {ep, last, 'epoch', {}} end\n"
-          "if #redis.call('XRANGE', KEYS[1], '-', ARGV[3], 'COUNT', 1) == 0 then return {ep, last, 'trimmed', {}} end\n"
-          "if #redis.call('XRANGE', KEYS[1], ARGV[3], '+', 'COUNT', 1) == 0 then return {ep, last, 'unknown-id', {}} end\n"
-          "return {ep, last, '', redis.call('XRANGE', KEYS[1], '(' .. ARGV[3], '+', 'COUNT', ARGV[4])}\n";
+/* The epoch (created from the clock ARGV[1] when missing), the stream's
+ * last id, and — for a place ARGV[2]:ARGV[3] of this epoch — up to ARGV[4]
+ * entries after it, or why they cannot be given: "trimmed" when entries
+ * were removed (entries-added > length; trimming removes the oldest) and
+ * none at or before the place is left, so some after it may be gone too;
+ * "unknown-id" when the place is past the last id. (A place before the
+ * first entry of a stream that never lost one, such as "0-0" given to a
+ * client of an empty stream, misses nothing.) One script: no append falls
+ * between the epoch, the checks and the entries. */
+static const char REPLAY_LUA[] =
+    CACHE_EPOCH_LUA(2, 1) "local last, removed, exists = '0-0', false, redis.call('EXISTS', KEYS[1]) == 1\n"
+                          "if exists then\n"
+                          "  local i, t = redis.call('XINFO', 'STREAM', KEYS[1]), {}\n"
+                          "  for k = 1, #i, 2 do t[i[k]] = i[k + 1] end\n"
+                          "  last = t['last-generated-id']\n"
+                          "  removed = not t['entries-added'] or tonumber(t['entries-added']) > tonumber(t['length'])\n"
+                          "end\n"
+                          "if ARGV[2] == '' then return {ep, last, '', {}} end\n"
+                          "if ARGV[2] ~= ep then return {ep, last, 'epoch', {}} end\n"
+                          "if (not exists and ARGV[3] ~= '0-0') or (removed and\n"
+                          "    #redis.call('XRANGE', KEYS[1], '-', ARGV[3], 'COUNT', 1) == 0) then\n"
+                          "  return {ep, last, 'trimmed', {}}\n"
+                          "end\n"
+                          "if ARGV[3] ~= last and #redis.call('XRANGE', KEYS[1], ARGV[3], '+', 'COUNT', 1) == 0 then\n"
+                          "  return {ep, last, 'unknown-id', {}}\n"
+                          "end\n"
+                          "return {ep, last, '', redis.call('XRANGE', KEYS[1], '(' .. ARGV[3], '+', 'COUNT', ARGV[4])}\n";
 
 #define READ_COUNT 64 /* entries per XREAD (about 16 KB of events, well below SSE_BUFFER_MAX) */
 #define RETRY_MS 1000 /* after a refused command */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FEED_REPLAY_MAX 200 /* entries per replay round (about 50 KB of events) */
+#define FEED_REPLAY_MAX 200 /* entries per replay round (about 50 KB of events), fewer under a small SSE_BUFFER_MAX */
 #define FEED_RETRY_MS 2000  /* the SSE retry: field, how soon a browser reconnects */
 #define FEED_RETRY_AFTER_S 5
 
@@ -89,11 +89,20 @@ static void push_reset(sub_t *sub, const feed_pos_t *at, const char *reason)
 
 static void on_round(void *data, feed_replay_t *rep);
 
+/* Entries per replay round: a round must fit well under the stream's
+ * bound (an event is about 250 bytes), or a client would be cut for the
+ * replay it asked for. */
+static unsigned round_max(const app_thread_t *t)
+{
+    size_t n = t->app->cfg.sse_buffer_max / 1024;
+    return n < 1 ? 1 : n > FEED_REPLAY_MAX ? FEED_REPLAY_MAX : (unsigned)n;
+}
+
 /* Asks for the entries after sub's place; a failure ends the stream. */
 static void next_round(sub_t *sub)
 {
     respond_op_ref(&sub->op);
-    if (feed_source_replay(cache_redis(sub->thread->cache), &sub->pos, FEED_REPLAY_MAX, on_round, sub) != 0) {
+    if (feed_source_replay(cache_redis(sub->thread->cache), &sub->pos, round_max(sub->thread), on_round, sub) != 0) {
         sse_finish(&sub->sse);
         respond_op_unref(&sub->op);
     }
@@ -240,7 +249,7 @@ void flow_feed_subscribe(request_t *r, const feed_pos_t *after)
     sse_init(&sub->sse, cfg->sse_buffer_max, on_drained, on_end);
     respond_op_attach(&sub->op, r, sub_destroy);
     respond_op_ref(&sub->op); /* the first read's */
-    if (feed_source_replay(cache_redis(t->cache), after, FEED_REPLAY_MAX, on_hello, sub) != 0)
+    if (feed_source_replay(cache_redis(t->cache), after, round_max(t), on_hello, sub) != 0)
         on_hello(sub, NULL);
 }
 
