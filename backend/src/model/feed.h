@@ -40,9 +40,9 @@ typedef enum { FEED_CREATED, FEED_UPDATED, FEED_DELETED, FEED_RESET } feed_type_
 /* Why a reset was sent (the clients reload their view). */
 #define FEED_REASON_OUTAGE "outage"                   /* the cache's floor raise: which products changed is not known */
 #define FEED_REASON_UNKNOWN_OUTCOME "unknown-outcome" /* a write failed after it was sent: it may have been applied */
-#define FEED_REASON_TRIMMED "trimmed"                 /* the id to resume from is older than the stream's first entry */
-#define FEED_REASON_EPOCH "epoch"                     /* the id is of another epoch: Redis lost the stream */
-#define FEED_REASON_UNKNOWN_ID "unknown-id"           /* the id is past the stream's last entry */
+#define FEED_REASON_TRIMMED "trimmed"       /* the stream lost entries, and none at or before the id to resume from is left */
+#define FEED_REASON_EPOCH "epoch"           /* the id is of another epoch: Redis lost the stream */
+#define FEED_REASON_UNKNOWN_ID "unknown-id" /* the id is past the stream's last entry */
 
 typedef struct {
     feed_type_t type;
