@@ -72,8 +72,9 @@ struct app {
     h2o_globalconf_t h2o;
     app_thread_t *threads;
     mongo_pool_t *store;
-    mirror_t *mirror;          /* lists and categories in memory; NULL when MIRROR_MAX_PRODUCTS is 0 */
-    mongo_pool_t *login_store; /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
+    mirror_t *mirror;           /* lists and categories in memory; NULL when MIRROR_MAX_PRODUCTS is 0 */
+    mongo_pool_t *mirror_store; /* one thread for its keeper's scans and catch-ups */
+    mongo_pool_t *login_store;  /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
     flight_table_t *flights;
     cache_shared_t cache_shared;
     _Atomic unsigned logins_running; /* sign-ins past parsing, not yet answered (bounded by LOGIN_QUEUE_MAX + LOGIN_WORKERS) */

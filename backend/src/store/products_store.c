@@ -118,12 +118,13 @@ static int categories_exist(products_job_t *job, mongoc_collection_t *categories
 /* Brings the job's mirror to its batch, when it has one. Returns 1 when
  * the mirror may answer, 0 when the store must, -1 on a store error (the
  * job's error set). */
-static int mirror_prepare(products_job_t *job, mongoc_collection_t *coll)
+static int mirror_prepare(products_job_t *job, mongoc_collection_t *products, mongoc_collection_t *categories)
 {
     if (job->mirror == NULL)
         return 0;
     if (job->sync.gen != 0) {
-        mirror_result_t r = mirror_sync(job->mirror, &job->sync, job->force_scan, coll, job->error, sizeof(job->error));
+        mirror_result_t r =
+            mirror_sync(job->mirror, &job->sync, job->force_scan, products, categories, job->error, sizeof(job->error));
         if (r == MIRROR_ERROR) {
             job->result = STORE_ERROR;
             return -1;
@@ -133,13 +134,22 @@ static int mirror_prepare(products_job_t *job, mongoc_collection_t *coll)
     return 1;
 }
 
-/* The page from the mirror; returns 1 when it answered. */
+/* The page, or the unknown category, from the mirror; returns 1 when it
+ * answered. */
 static int list_from_mirror(products_job_t *job)
 {
     int64_t count;
-    if (mirror_list(job->mirror, &job->query, job->min_gen, &job->json, &job->json_len, &count, &job->gen) != 0) {
+    size_t unknown;
+    int rc = mirror_list(job->mirror, &job->query, job->min_gen, &job->json, &job->json_len, &count, &job->gen, &unknown);
+    if (rc < 0) {
         job->gen = 0;
         return 0;
+    }
+    if (rc == 1) { /* as categories_exist answers */
+        job->json = xstrdup(job->query.categories[unknown]);
+        job->json_len = strlen(job->json);
+        job->result = STORE_NOT_FOUND;
+        return 1;
     }
     job->count = count;
     job->result = STORE_OK;
@@ -150,10 +160,8 @@ static void run_list(products_job_t *job, mongoc_collection_t *coll, mongoc_coll
 {
     bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
     bson_error_t err;
-    if (categories_exist(job, categories) != 1)
-        goto done;
-    int use = mirror_prepare(job, coll);
-    if (use < 0 || (use && list_from_mirror(job)))
+    int use = mirror_prepare(job, coll, categories);
+    if (use < 0 || (use && list_from_mirror(job)) || categories_exist(job, categories) != 1)
         goto done;
     products_store_list_filter(&job->query, &filter);
     products_store_list_opts(&job->query, &opts);
@@ -297,18 +305,23 @@ static void categories_body(products_job_t *job, cJSON *bySlug)
  * or a $group over products; a slug used by products but missing from the
  * collection is shown with its slug as name, a category without products
  * with count 0. */
+static void add_name(void *data, const char *slug, const char *name)
+{
+    if (cJSON_GetObjectItemCaseSensitive(data, slug) == NULL)
+        add_category(data, slug, name);
+}
+
 static void run_categories(products_job_t *job, mongoc_collection_t *products, mongoc_collection_t *categories)
 {
     cJSON *bySlug = cJSON_CreateObject();
-    int ok = category_names(job, categories, bySlug) == 0;
-    int use = ok ? mirror_prepare(job, products) : -1;
-    if (use > 0 && mirror_category_counts(job->mirror, job->min_gen, set_count, bySlug, &job->gen) != 0) {
+    int use = mirror_prepare(job, products, categories), ok = use >= 0;
+    if (use > 0 && mirror_categories(job->mirror, job->min_gen, add_name, set_count, bySlug, &job->gen) != 0) {
         job->gen = 0;
         use = 0;
     }
     if (use == 0)
-        ok = category_counts_from_store(job, products, bySlug) == 0;
-    if (ok && use >= 0)
+        ok = category_names(job, categories, bySlug) == 0 && category_counts_from_store(job, products, bySlug) == 0;
+    if (ok)
         categories_body(job, bySlug);
     cJSON_Delete(bySlug);
 }
@@ -342,10 +355,13 @@ static void products_run(store_job_t *base, mongoc_client_t *client, const char 
         mongoc_collection_destroy(cats);
         break;
     }
-    case STORE_MIRROR_SYNC:
-        if (mirror_prepare(job, coll) >= 0)
+    case STORE_MIRROR_SYNC: {
+        mongoc_collection_t *cats = mongoc_client_get_collection(client, db, CATEGORIES);
+        if (mirror_prepare(job, coll, cats) >= 0)
             job->result = STORE_OK;
+        mongoc_collection_destroy(cats);
         break;
+    }
     case STORE_CATEGORIES: {
         mongoc_collection_t *cats = mongoc_client_get_collection(client, db, CATEGORIES);
         run_categories(job, coll, cats);
