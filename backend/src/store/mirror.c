@@ -22,10 +22,12 @@ struct mirror {
     listing_t listing;       /* under lock */
     mirror_category_t *cats; /* under lock: the categories collection */
     size_t ncats;
-    char base_id[CHANGE_STREAM_ID_MAX];
-    _Atomic uint64_t gen;          /* written under lock, read anywhere */
-    _Atomic uint64_t scanned_at;   /* monotonic ms of the last scan's start */
-    _Atomic uint64_t too_large_at; /* monotonic ms when a scan found too many products; 0: not */
+    pthread_mutex_t meta;               /* base_id: loops read it, never behind the write lock */
+    char base_id[CHANGE_STREAM_ID_MAX]; /* under lock and meta */
+    _Atomic size_t items, bytes;        /* copies for stats, read from loops */
+    _Atomic uint64_t gen;               /* written under lock, read anywhere */
+    _Atomic uint64_t scanned_at;        /* monotonic ms of the last scan's start */
+    _Atomic uint64_t too_large_at;      /* monotonic ms when a scan found too many products; 0: not */
     _Atomic uint64_t scans, scan_ms_last, patches, point_reads;
 };
 
@@ -36,7 +38,13 @@ mirror_t *mirror_create(size_t max_items, uint64_t max_age_ms, const char *curre
     m->max_age_ms = max_age_ms;
     m->currency = currency;
     pthread_mutex_init(&m->update, NULL);
-    pthread_rwlock_init(&m->lock, NULL);
+    pthread_mutex_init(&m->meta, NULL);
+    /* a catch-up must not starve behind a run of page computations */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&m->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     listing_init(&m->listing);
     return m;
 }
@@ -57,6 +65,7 @@ void mirror_destroy(mirror_t *m)
     free_categories(m->cats, m->ncats);
     listing_clear(&m->listing);
     pthread_rwlock_destroy(&m->lock);
+    pthread_mutex_destroy(&m->meta);
     pthread_mutex_destroy(&m->update);
     free(m);
 }
@@ -84,9 +93,9 @@ int mirror_wants_scan(mirror_t *m)
 
 void mirror_base_id(mirror_t *m, char out[CHANGE_STREAM_ID_MAX])
 {
-    pthread_rwlock_rdlock(&m->lock);
+    pthread_mutex_lock(&m->meta);
     memcpy(out, m->base_id, CHANGE_STREAM_ID_MAX);
-    pthread_rwlock_unlock(&m->lock);
+    pthread_mutex_unlock(&m->meta);
 }
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -100,9 +109,13 @@ static void set_err(char *err, size_t errlen, const char *msg)
  * the mirror keeps claiming it. */
 static void publish(mirror_t *m, const change_batch_t *b)
 {
+    atomic_store(&m->items, m->listing.n);
+    atomic_store(&m->bytes, m->listing.bytes);
     if (b->gen < mirror_gen(m))
         return;
+    pthread_mutex_lock(&m->meta);
     snprintf(m->base_id, sizeof(m->base_id), "%s", b->last_id);
+    pthread_mutex_unlock(&m->meta);
     atomic_store(&m->gen, b->gen);
 }
 
@@ -359,10 +372,8 @@ int mirror_categories(mirror_t *m, uint64_t min_gen, void (*name_cb)(void *data,
 
 void mirror_stats(mirror_t *m, mirror_stats_t *out)
 {
-    pthread_rwlock_rdlock(&m->lock);
-    out->items = m->listing.n;
-    out->bytes = m->listing.bytes;
-    pthread_rwlock_unlock(&m->lock);
+    out->items = atomic_load(&m->items);
+    out->bytes = atomic_load(&m->bytes);
     out->gen = mirror_gen(m);
     out->scans = atomic_load(&m->scans);
     out->scan_ms_last = atomic_load(&m->scan_ms_last);
