@@ -92,6 +92,13 @@ typedef void (*cache_invalidated_cb)(void *data, int ok);
  * is called once, possibly at once. */
 void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data);
 
+/* Counters of one loop's cache (written by its loop only, read from any thread). */
+typedef struct {
+    metrics_counter_t floor_raises; /* floors Redis confirmed (after a reconnection, or to settle a deferred invalidation) */
+} cache_counters_t;
+
+const cache_counters_t *cache_counters(const cache_t *c);
+
 /* The Redis connection, for small commands of other modules (auth). */
 redis_loop_t *cache_redis(cache_t *c);
 
