@@ -198,8 +198,8 @@ static void on_store_done(store_job_t *base)
     app_thread_t *t = job->leader;
     if (job->status == 503) {
         APP_STAT_ADD(t, store_errors, 1);
-        if (job->pj.error[0] != '\0')
-            LOG(LOG_ERROR, "store_failed", job->pj.error, LOG_S("request_id", job->request_id));
+        LOG(LOG_ERROR, "store_failed", job->pj.error[0] != '\0' ? job->pj.error : "no answer within MONGO_TIMEOUT_MS",
+            LOG_S("request_id", job->request_id));
     } else if (job->fill_key != NULL) {
         flight_publish(job->flight, job);
         if (t->app->cfg.debug_fill_delay_ms != 0) { /* tests: a fill that loses the race with a write */
