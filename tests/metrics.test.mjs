@@ -280,6 +280,9 @@ describe('JSON logs', () => {
     const e = await until('the error line', 5000, () => lines(s.backends[0]).map((l) => JSON.parse(l))
       .find((x) => x.event === 'store_failed' && x.request_id === id));
     assert.equal(e.level, 'error');
+    // and the connection's state change, once
+    await until('the mongodb_down line', 15000, () => lines(s.backends[0]).some((l) => JSON.parse(l).event === 'mongodb_down'));
+    assert.ok(lines(s.backends[0]).some((l) => JSON.parse(l).event === 'mongodb_up'), 'its reachability was logged at start-up');
   });
 
   test('a drained process deletes its field: the deployment is 1 of 1 at once', async () => {

@@ -84,9 +84,33 @@ static void set_default_timeout(mongoc_uri_t *uri, const char *option, int32_t m
         mongoc_uri_set_option_as_int32(uri, option, ms);
 }
 
+/* libmongoc's view of a server changed: a log line when it became
+ * reachable or stopped being so ("Unknown" is its word for unreachable). */
+static void on_server_changed(const mongoc_apm_server_changed_t *event)
+{
+    const char *was = mongoc_server_description_type(mongoc_apm_server_changed_get_previous_description(event));
+    const char *now = mongoc_server_description_type(mongoc_apm_server_changed_get_new_description(event));
+    int up_before = strcmp(was, "Unknown") != 0, up_now = strcmp(now, "Unknown") != 0;
+    if (up_before == up_now)
+        return;
+    const mongoc_host_list_t *host = mongoc_apm_server_changed_get_host(event);
+    if (up_now)
+        LOG(LOG_INFO, "mongodb_up", "MongoDB reachable", LOG_S("server", host->host_and_port), LOG_S("type", now));
+    else
+        LOG(LOG_WARN, "mongodb_down", "MongoDB unreachable; reads of cached keys go on, others answer 503",
+            LOG_S("server", host->host_and_port));
+}
+
 mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen)
 {
-    return mongo_pool_create_sized(cfg, cfg->mongo_workers, cfg->mongo_queue_max, 0, err, errlen);
+    mongo_pool_t *pool = mongo_pool_create_sized(cfg, cfg->mongo_workers, cfg->mongo_queue_max, 0, err, errlen);
+    if (pool != NULL) { /* this pool's clients report the connection state for the process */
+        mongoc_apm_callbacks_t *cb = mongoc_apm_callbacks_new();
+        mongoc_apm_set_server_changed_cb(cb, on_server_changed);
+        mongoc_client_pool_set_apm_callbacks(pool->clients, cb, NULL);
+        mongoc_apm_callbacks_destroy(cb);
+    }
+    return pool;
 }
 
 mongo_pool_t *mongo_pool_create_sized(const config_t *cfg, unsigned workers, unsigned queue_max, int nice, char *err, size_t errlen)
