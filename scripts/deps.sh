@@ -17,7 +17,7 @@ what=${1:-runtime}
 
 pkgs=(ca-certificates build-essential cmake ninja-build pkg-config git curl
   libh2o-evloop-dev libhiredis-dev libmongoc-dev libbson-dev libcjson-dev libssl-dev
-  libjwt-dev libsodium-dev libunistring-dev libyaml-dev libjansson-dev
+  libjwt-dev libsodium-dev libunistring-dev libyaml-dev libjansson-dev libpcre2-dev
   redis-server nginx gettext-base procps iproute2 openssl util-linux)
 case $what in
   # docker-compose (v1.29): tests/deploy.test.mjs validates the compose files

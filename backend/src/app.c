@@ -1,6 +1,7 @@
 #include "app.h"
 #include "clock.h"
 
+#include "flow/catalogue.h"
 #include "flow/ready.h"
 #include "flow/read.h"
 #include "flow/stats.h"
@@ -37,6 +38,7 @@ static void *thread_main(void *arg)
     flow_read_init_thread(t);
     flow_ready_init_thread(t);
     t->cache = cache_create(&t->ctx, &t->app->cfg, &t->app->cache_shared);
+    flow_catalogue_init_thread(t);
     flow_stats_init_thread(t);
     server_start_accepting(t);
     pthread_barrier_wait(&t->app->ready);

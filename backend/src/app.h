@@ -17,6 +17,7 @@
 typedef struct app_thread app_thread_t;
 
 #include "flow/authorize.h"
+#include "flow/catalogue.h"
 #include "flow/login.h"
 #include "flow/read.h"
 #include "flow/ready.h"
@@ -36,6 +37,7 @@ typedef struct {
     metrics_counter_t store_jobs;     /* jobs submitted by this thread (one per flight) */
     metrics_counter_t store_errors;   /* jobs that failed or expired */
     metrics_counter_t store_rejected; /* queue full: 503 */
+    metrics_counter_t store_passes;   /* whole-collection queries of list and categories jobs (not the mirror's scans) */
     metrics_counter_t login_jobs;     /* password checks submitted to the login pool */
 } app_stats_t;
 
@@ -68,6 +70,7 @@ typedef struct app_thread {
     flow_authorize_thread_t authorize;
     flow_login_thread_t login;
     flow_stats_thread_t publish; /* thread 0: this process's counters into Redis every second */
+    flow_catalogue_thread_t catalogue;
 } app_thread_t;
 
 struct app {
@@ -75,7 +78,9 @@ struct app {
     h2o_globalconf_t h2o;
     app_thread_t *threads;
     mongo_pool_t *store;
-    mongo_pool_t *login_store; /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
+    mirror_t *mirror;           /* lists and categories in memory; NULL when MIRROR_MAX_PRODUCTS is 0 */
+    mongo_pool_t *mirror_store; /* one thread for its keeper's scans and catch-ups */
+    mongo_pool_t *login_store;  /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
     flight_table_t *flights;
     cache_shared_t cache_shared;
     _Atomic unsigned logins_running; /* sign-ins past parsing, not yet answered (bounded by LOGIN_QUEUE_MAX + LOGIN_WORKERS) */

@@ -242,6 +242,12 @@ static const opt_t options[] = {
     OPT_U("CACHE_TTL", "300", 1, 86400 * 30, cache_ttl_s, "TTL of cached reads, seconds"),
     OPT_U("CACHE_TTL_JITTER_PCT", "0", 0, 3, cache_jitter_pct, "shorten each TTL by a random 0..N percent (N <= 3)"),
     OPT_U("CACHE_NEGATIVE_TTL", "15", 1, 3600, cache_negative_ttl_s, "TTL of a cached 'no such product', seconds"),
+    OPT_U(
+        "MIRROR_MAX_PRODUCTS", "100000", 0, 10000000, mirror_max_products,
+        "largest catalogue each process holds in memory to answer list and categories misses (0: off; larger: the store answers)"),
+    OPT_U("MIRROR_MAX_AGE", "300", 1, 86400, mirror_max_age_s,
+          "seconds after which that copy is scanned again (bounds how late a write made around the API shows)"),
+    OPT_U("CHANGES_MAX", "10000", 100, 10000000, changes_max, "entries kept (about) in the Redis change stream {products}:changes"),
     OPT_U("WRITE_RETRY_MS", "5000", 0, 60000, write_retry_ms,
           "how long a write without If-Match retries behind concurrent writes to the same product (then 503)"),
     OPT_U("HEALTH_TIMEOUT_MS", "1000", 10, 60000, health_timeout_ms, "time box of each /health/ready check"),

@@ -28,6 +28,9 @@ typedef struct {
     unsigned cache_jitter_pct;     /* 0..3: a TTL may be shortened by up to this share */
     unsigned cache_negative_ttl_s; /* TTL of a cached "no such product" */
     unsigned health_timeout_ms;    /* time box of each /health/ready check */
+    unsigned mirror_max_products;  /* largest catalogue held in memory for lists (0: off) */
+    unsigned mirror_max_age_s;     /* oldest scan of it that is served */
+    unsigned changes_max;          /* entries kept in the change stream (approximately) */
     size_t max_body_bytes;
     unsigned drain_timeout_ms;
     char currency[4];

@@ -252,6 +252,16 @@ static int start_stores(app_t *app)
         return 2;
     }
     app->flights = flight_table_create();
+    if (app->cfg.mirror_max_products != 0) {
+        app->mirror = mirror_create(app->cfg.mirror_max_products, (uint64_t)app->cfg.mirror_max_age_s * 1000, app->cfg.currency);
+        /* its scans (seconds at 20,000 products) on a thread of their own,
+         * never in the way of the reads and writes of the MongoDB workers */
+        app->mirror_store = mongo_pool_create_sized(&app->cfg, 1, 2, 0, err, sizeof(err));
+        if (app->mirror_store == NULL) {
+            fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
+            return 2;
+        }
+    }
     return 0;
 }
 

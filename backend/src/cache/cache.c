@@ -9,11 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The one rule for a valid generation, in Lua (parse_gen is the same rule
- * in C): a positive decimal without a leading zero (the fill script
- * compares strings, so "0123" would never match "123"), at most 19 digits. */
-#define GEN_IS_VALID_LUA "g and #g <= 19 and string.match(g, '^[1-9][0-9]*$')"
-
 /* A fill of a generation-stamped key: only while the generation is the one
  * the value was read under (miss path only; hits use a plain MGET). */
 static const char FILL_GEN_LUA[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
@@ -38,16 +33,24 @@ struct cache {
 /* A write's invalidation: bump the generation (restart it from the clock if
  * it is lost or damaged) and delete the product's key, atomically. With
  * 'all' (after an outage: which products changed is not known) the floor
- * moves up to the new generation instead, retiring every product entry. */
+ * moves up to the new generation instead, retiring every product entry.
+ * Either way one entry goes into the change stream with the generation it
+ * made — naming the product, or "reset" — so the stream has an entry for
+ * exactly each bump, in the order of the bumps. */
 static const char BUMP_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
-                               "if " GEN_IS_VALID_LUA " then\n"
+                               "if " CACHE_GEN_IS_VALID_LUA " then\n"
                                "  g = redis.call('INCR', KEYS[1])\n"
                                "else\n"
                                "  redis.call('SET', KEYS[1], ARGV[1])\n"
                                "  g = ARGV[1]\n"
                                "end\n"
-                               "if ARGV[2] == 'all' then redis.call('SET', KEYS[2], g)\n"
-                               "elseif KEYS[2] then redis.call('DEL', KEYS[2]) end\n"
+                               "if ARGV[2] == 'all' then\n"
+                               "  redis.call('SET', KEYS[2], g)\n"
+                               "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'gen', g, 'reset', '1')\n"
+                               "else\n"
+                               "  redis.call('DEL', KEYS[2])\n"
+                               "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'gen', g, 'id', ARGV[4])\n"
+                               "end\n"
                                "return g\n";
 
 #define CACHE_RETRY_MS 200
@@ -67,9 +70,7 @@ static void sha1_hex(const char *s, char out[41])
         sprintf(out + 2 * i, "%02x", md[i]);
 }
 
-/* The clock the generation restarts from: microseconds, so no count of
- * INCRs since an earlier restart can be ahead of it. */
-static int clock_gen(char *buf)
+int cache_clock_gen(char *buf)
 {
     return snprintf(buf, 24, "%llu", (unsigned long long)clock_wall_us());
 }
@@ -123,14 +124,16 @@ static void on_bump_reply(redisReply *r, void *data)
  * script cache is known to hold anything). Returns -1 when not connected. */
 static int send_bump(cache_t *c, redis_loop_t *rl, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data)
 {
-    char now[24];
-    int n = clock_gen(now);
+    char now[24], maxlen[16];
+    int n = cache_clock_gen(now), ml = snprintf(maxlen, sizeof(maxlen), "%u", c->cfg->changes_max);
     const char *key2 = product_key ? product_key : CACHE_FLOOR_KEY;
     const char *mode = product_key ? "one" : "all";
+    const char *id = product_key ? product_key + strlen(CACHE_PRODUCT_PREFIX) : "";
     bump_t *b = xmalloc(sizeof(*b));
     *b = (bump_t){c, epoch, product_key == NULL, cb, data};
-    if (REDIS_CALL(rl, 1, on_bump_reply, b, redis_str("EVAL"), redis_str(BUMP_LUA), redis_str("2"), redis_str(CACHE_GEN_KEY),
-                   redis_str(key2), redis_bytes(now, (size_t)n), redis_str(mode)) != 0) {
+    if (REDIS_CALL(rl, 1, on_bump_reply, b, redis_str("EVAL"), redis_str(BUMP_LUA), redis_str("3"), redis_str(CACHE_GEN_KEY),
+                   redis_str(key2), redis_str(CACHE_CHANGES_KEY), redis_bytes(now, (size_t)n), redis_str(mode),
+                   redis_bytes(maxlen, (size_t)ml), redis_str(id)) != 0) {
         free(b);
         return -1;
     }
@@ -202,18 +205,10 @@ redis_loop_t *cache_redis(cache_t *c)
     return c->redis;
 }
 
-/* Parses a generation; returns 0 when it is not valid (GEN_IS_VALID_LUA's rule). */
+/* Parses a generation; returns 0 when it is not valid (CACHE_GEN_IS_VALID_LUA's rule). */
 static uint64_t parse_gen(const redisReply *r)
 {
-    if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 19 || r->str[0] == '0')
-        return 0;
-    uint64_t g = 0;
-    for (size_t i = 0; i < r->len; i++) {
-        if (r->str[i] < '0' || r->str[i] > '9')
-            return 0;
-        g = g * 10 + (uint64_t)(r->str[i] - '0');
-    }
-    return g;
+    return r->type == REDIS_REPLY_STRING ? entry_parse_gen(r->str, r->len) : 0;
 }
 
 /* Sets the generation from the clock (µs, clock_gen) when it is missing or
@@ -221,7 +216,7 @@ static uint64_t parse_gen(const redisReply *r)
  * from the clock so it never goes back to a value an old entry may carry.
  * Rare (once per loss), so a plain EVAL. */
 static const char RESET_GEN_LUA[] = "local g = redis.call('GET', KEYS[1])\n"
-                                    "if " GEN_IS_VALID_LUA " then return g end\n"
+                                    "if " CACHE_GEN_IS_VALID_LUA " then return g end\n"
                                     "redis.call('SET', KEYS[1], ARGV[1])\n"
                                     "return ARGV[1]\n";
 
@@ -239,7 +234,7 @@ static void on_gen_recreated(redisReply *r, void *data)
 static void recreate_gen(lookup_t *lk)
 {
     char now[24];
-    int n = clock_gen(now);
+    int n = cache_clock_gen(now);
     if (REDIS_CALL(lk->cache->redis, 0, on_gen_recreated, lk, redis_str("EVAL"), redis_str(RESET_GEN_LUA), redis_str("1"),
                    redis_str(CACHE_GEN_KEY), redis_bytes(now, (size_t)n)) != 0)
         on_gen_recreated(NULL, lk);

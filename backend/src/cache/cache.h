@@ -12,6 +12,8 @@
  *                                      generation after an outage (the changed products are unknown)
  *   {products}:list:<canonical query>  one page of a list, stamped with its generation
  *   {products}:categories              the categories with counts, stamped likewise
+ *   {products}:changes                 stream: one entry per bump {gen, id | reset}, no TTL,
+ *                                      trimmed to about CHANGES_MAX entries
  */
 #ifndef CATALOG_CACHE_H
 #define CATALOG_CACHE_H
@@ -22,12 +24,24 @@
 #include "cache/entry.h"
 #include "cache/redis_loop.h"
 #include "config.h"
+#include "model/change.h"
 
 #define CACHE_GEN_KEY "{products}:gen"
 #define CACHE_FLOOR_KEY "{products}:floor"
 #define CACHE_LIST_PREFIX "{products}:list:"
 #define CACHE_CATEGORIES_KEY "{products}:categories"
 #define CACHE_PRODUCT_PREFIX "{products}:product:"
+#define CACHE_CHANGES_KEY "{products}:changes"
+
+/* The one rule for a valid generation, in Lua (entry_parse_gen is the same
+ * rule in C): a positive decimal without a leading zero (the fill script
+ * compares strings, so "0123" would never match "123"), at most 19 digits. */
+#define CACHE_GEN_IS_VALID_LUA "g and #g <= 19 and string.match(g, '^[1-9][0-9]*$')"
+
+/* Writes into buf (24 bytes) the value a lost generation restarts from:
+ * the clock in microseconds, so no count of INCRs since an earlier restart
+ * can be ahead of it. Returns the length. */
+int cache_clock_gen(char *buf);
 
 typedef struct cache cache_t;
 
@@ -91,6 +105,16 @@ typedef void (*cache_invalidated_cb)(void *data, int ok);
  * invalidation of this process is still owed, raises the floor instead. cb
  * is called once, possibly at once. */
 void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, cache_invalidated_cb cb, void *data);
+
+/* Called with what one atomic read saw (b owned by the callee, changes
+ * malloc'd), or NULL when Redis failed or is not connected. */
+typedef void (*cache_changes_cb)(void *data, change_batch_t *b);
+
+/* Reads, in one script, the generation (recreated from the clock when lost
+ * or damaged, as a lookup does), the change stream's last entry id and up
+ * to max entries after after_id ("" for none). cb is called once, possibly
+ * at once. */
+void cache_changes(cache_t *c, const char *after_id, unsigned max, cache_changes_cb cb, void *data);
 
 /* Counters of one loop's cache (written by its loop only, read from any thread). */
 typedef struct {

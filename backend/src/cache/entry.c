@@ -104,3 +104,16 @@ unsigned entry_jittered_ttl(unsigned ttl, unsigned pct, uint64_t random)
     unsigned cut = span ? (unsigned)(random % (span + 1)) : 0;
     return ttl > cut ? ttl - cut : 1;
 }
+
+uint64_t entry_parse_gen(const char *s, size_t len)
+{
+    if (len == 0 || len > 19 || s[0] == '0')
+        return 0;
+    uint64_t g = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        g = g * 10 + (uint64_t)(s[i] - '0');
+    }
+    return g;
+}

@@ -45,4 +45,8 @@ int entry_hash_etag(const char *body, size_t len, char *buf);
  * ttl, never below 1. */
 unsigned entry_jittered_ttl(unsigned ttl, unsigned pct, uint64_t random);
 
+/* Parses a generation: 1 to 19 decimal digits, no leading zero (the rule
+ * the scripts check in Lua, GEN_IS_VALID_LUA). Returns 0 when not valid. */
+uint64_t entry_parse_gen(const char *s, size_t len);
+
 #endif

@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include "cache/entry.h"
+#include "flow/catalogue.h"
 #include "model/links.h"
 #include "server/respond.h"
 #include "model/product.h"
@@ -137,6 +138,8 @@ static void rt_job_finish(store_job_t *base)
     char etag[32];
     size_t etag_len = 0, link_len = 0;
     char *link = NULL;
+    if (pj->gen > job->fill_gen) /* from the mirror, exact for a later generation than the lookup saw */
+        job->fill_gen = pj->gen;
     if (pj->result == STORE_NOT_FOUND) {
         job->status = pj->kind == STORE_LIST_PRODUCTS ? 400 : 404;
     } else {
@@ -196,6 +199,7 @@ static void on_store_done(store_job_t *base)
 {
     rt_job_t *job = (rt_job_t *)base;
     app_thread_t *t = job->leader;
+    APP_STAT_ADD(t, store_passes, job->pj.passes);
     if (job->status == 503) {
         APP_STAT_ADD(t, store_errors, 1);
         LOG(LOG_ERROR, "store_failed", job->pj.error[0] != '\0' ? job->pj.error : "no answer within MONGO_TIMEOUT_MS",
@@ -244,6 +248,20 @@ static void on_wait_timeout(h2o_timeout_entry_t *entry)
     }
 }
 
+/* Hands a flight's job to the store (a full queue answers 503). */
+static void submit_job(void *data)
+{
+    rt_job_t *job = data;
+    app_thread_t *t = job->leader;
+    APP_STAT_ADD(t, store_jobs, 1);
+    if (mongo_pool_submit(t->app->store, &job->pj.base) != 0) {
+        APP_STAT_ADD(t, store_rejected, 1);
+        job->status = 503;
+        job->rejected = 1;
+        finish_flight(job);
+    }
+}
+
 static void join_flight(rt_t *rt)
 {
     app_thread_t *t = rt->thread;
@@ -285,13 +303,10 @@ static void join_flight(rt_t *rt)
         job->fill_key = xstrdup(rt->key);
         job->fill_gen = rt->gen;
     }
-    APP_STAT_ADD(t, store_jobs, 1);
-    if (mongo_pool_submit(app->store, &job->pj.base) != 0) {
-        APP_STAT_ADD(t, store_rejected, 1);
-        job->status = 503;
-        job->rejected = 1;
-        finish_flight(job);
-    }
+    if (rt->outcome == OUTCOME_MISS && rt->kind != FLOW_READ_PRODUCT)
+        flow_catalogue_prepare(t, &job->pj, rt->gen, submit_job, job);
+    else
+        submit_job(job);
 }
 
 /* The Redis lookup's outcome: a hit is answered with the stored bytes;

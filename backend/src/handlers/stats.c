@@ -5,8 +5,33 @@
 #include "store/mongo_pool.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The in-memory catalogue (store/mirror): what it holds and what it cost
+ * the store; null when it is off. */
+static void add_catalogue(cJSON *root, mirror_t *m)
+{
+    if (m == NULL) {
+        cJSON_AddNullToObject(root, "catalogue");
+        return;
+    }
+    mirror_stats_t ms;
+    mirror_stats(m, &ms);
+    cJSON *c = cJSON_AddObjectToObject(root, "catalogue");
+    char gen[24];
+    snprintf(gen, sizeof(gen), "%llu", (unsigned long long)ms.gen);
+    cJSON_AddStringToObject(c, "generation", gen); /* a string: above 2^53 */
+    cJSON_AddNumberToObject(c, "products", (double)ms.items);
+    cJSON_AddNumberToObject(c, "bytes", (double)ms.bytes);
+    cJSON_AddNumberToObject(c, "scans", (double)ms.scans);
+    cJSON_AddNumberToObject(c, "last_scan_ms", (double)ms.scan_ms_last);
+    cJSON_AddNumberToObject(c, "catch_ups", (double)ms.patches);
+    cJSON_AddNumberToObject(c, "point_reads", (double)ms.point_reads);
+    cJSON_AddNumberToObject(c, "age_s", (double)(ms.age_ms / 1000));
+    cJSON_AddBoolToObject(c, "too_large", ms.too_large);
+}
 
 /* The deployment's figures (flow/stats.h) as the "deployment" member, or null. */
 static void add_deployment(cJSON *root, const flow_stats_deployment_t *d)
@@ -60,6 +85,8 @@ static void add_process(cJSON *root, request_t *r)
     cJSON_AddNumberToObject(st, "rejected", (double)s.store_rejected);
     cJSON_AddNumberToObject(st, "queue_depth", (double)mongo_pool_queue_depth(app->store));
     cJSON_AddNumberToObject(st, "flights", (double)flight_count(app->flights));
+    cJSON_AddNumberToObject(st, "passes", (double)s.store_passes);
+    add_catalogue(root, app->mirror);
     cJSON *l = cJSON_AddObjectToObject(root, "login");
     cJSON_AddNumberToObject(l, "jobs", (double)s.login_jobs);
     cJSON_AddNumberToObject(l, "queue_depth", (double)mongo_pool_queue_depth(app->login_store));

@@ -32,6 +32,12 @@ static int64_t claims_stored_version(write_job_t *job, mongoc_collection_t *prod
     return v;
 }
 
+int claims_still_at(write_job_t *job, mongoc_collection_t *products, int64_t v)
+{
+    int64_t now_v = claims_stored_version(job, products);
+    return now_v < 0 ? -1 : now_v == v;
+}
+
 claims_result_t claims_claim_version(write_job_t *job, mongoc_collection_t *claims, mongoc_collection_t *products, int64_t v,
                                      int check_stale)
 {

@@ -37,6 +37,12 @@ claims_result_t claims_claim_version(write_job_t *job, mongoc_collection_t *clai
  * the product has left and is never looked at again. */
 void claims_release_written(write_job_t *job, mongoc_collection_t *claims, int64_t v);
 
+/* Under a won claim, where the write's filter cannot carry the version
+ * (FerretDB): 1 when the product is still at v, 0 when not or gone, -1 on
+ * error (the job failed). A writer that loaded an older version can win a
+ * claim its successors already cleaned up; this turns it away. */
+int claims_still_at(write_job_t *job, mongoc_collection_t *products, int64_t v);
+
 /* Gives back the job's own claim when nothing was sent to the product
  * (the version is free for the next writer at once). Best effort. */
 void claims_release_unsent(mongoc_collection_t *claims, const write_job_t *job);

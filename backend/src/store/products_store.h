@@ -4,7 +4,9 @@
 #ifndef CATALOG_PRODUCTS_STORE_H
 #define CATALOG_PRODUCTS_STORE_H
 
+#include "model/change.h"
 #include "model/query.h"
+#include "store/mirror.h"
 #include "store/mongo_pool.h"
 
 typedef enum {
@@ -12,6 +14,7 @@ typedef enum {
     STORE_LIST_PRODUCTS,
     STORE_CATEGORIES,
     STORE_PING,
+    STORE_MIRROR_SYNC, /* only bring the mirror to sync.gen (ahead of readers) */
 } products_job_kind_t;
 
 typedef enum {
@@ -28,6 +31,13 @@ typedef struct {
     const char *currency;
     bson_oid_t id; /* STORE_GET_PRODUCT */
     query_t query; /* STORE_LIST_PRODUCTS */
+    /* lists and categories from the in-memory catalogue, when mirror is set:
+     * brought to sync.gen first when that is set (sync owned by the job),
+     * then it must be at min_gen at least, else the store answers */
+    mirror_t *mirror;
+    change_batch_t sync;
+    int force_scan;
+    uint64_t min_gen;
     /* outputs, valid once the job's message arrived */
     products_result_t result;
     char *json; /* malloc'd body (item, list or categories), owned by the job; a list's
@@ -35,6 +45,8 @@ typedef struct {
     size_t json_len;
     int64_t count;   /* STORE_LIST_PRODUCTS: total matching */
     int64_t version; /* STORE_GET_PRODUCT */
+    uint64_t gen;    /* a result from the mirror: the generation it is exact for (0: from the store) */
+    unsigned passes; /* queries that read the whole collection (count, sorted find, $group); mirror scans are counted there */
     char error[512]; /* STORE_ERROR: the driver's message, for the log */
 } products_job_t;
 

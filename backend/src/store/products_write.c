@@ -198,9 +198,11 @@ static void build_update(write_job_t *job, int64_t version, bson_t *update)
 }
 
 /* The filter that matches the document only while it has this version. */
-static void version_filter(const bson_oid_t *id, int64_t version, int has_version, bson_t *filter)
+static void version_filter(mongoc_collection_t *coll, const bson_oid_t *id, int64_t version, int has_version, bson_t *filter)
 {
     BSON_APPEND_OID(filter, "_id", id);
+    if (write_job_store_is_ferretdb(coll))
+        return;
     if (has_version) {
         BSON_APPEND_INT64(filter, "version", version);
     } else {
@@ -245,8 +247,11 @@ static int load_current(write_job_t *job, mongoc_collection_t *coll, bson_t *doc
  * (changed outside the claims, or deleted): load again. */
 static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v, int has_version)
 {
+    int at = write_job_store_is_ferretdb(coll) ? claims_still_at(job, coll, v) : 1;
+    if (at <= 0)
+        return at < 0;
     bson_t filter = BSON_INITIALIZER, reply;
-    version_filter(&job->id, v, has_version, &filter);
+    version_filter(coll, &job->id, v, has_version, &filter);
     bson_error_t err;
     job->sent = 1;
     int done = 0;

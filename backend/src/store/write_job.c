@@ -1,5 +1,6 @@
 #include "store/write_job.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 void write_job_fail(write_job_t *job, const char *what, const bson_error_t *e)
@@ -53,4 +54,30 @@ int64_t write_job_doc_version(const bson_t *doc, int *has)
     if (BSON_ITER_HOLDS_INT64(&it))
         return bson_iter_int64(&it);
     return (int64_t)bson_iter_as_int64(&it);
+}
+
+/* Why it matters: FerretDB (the local default) hands a filter to SQLite only when it is
+ * {_id: value} alone; with the version beside it every write decodes every
+ * product (seconds at 20,000). There the claim (store/claims.h) keeps the
+ * write exclusive among API writers and still_at checks the version under
+ * it, just before the write; a MongoDB checks it in the filter itself. Asked
+ * once per process (buildInfo names FerretDB): -1 not yet, 0 no, 1 yes. */
+static _Atomic int store_is_ferretdb = -1;
+
+int write_job_store_is_ferretdb(mongoc_collection_t *coll)
+{
+    int known = atomic_load(&store_is_ferretdb);
+    if (known >= 0)
+        return known;
+    bson_t *cmd = BCON_NEW("buildInfo", BCON_INT32(1));
+    bson_t reply;
+    bson_iter_t it;
+    int yes = 0;
+    if (mongoc_collection_command_simple(coll, cmd, NULL, &reply, NULL)) {
+        yes = bson_iter_init_find(&it, &reply, "ferretdbVersion");
+        atomic_store(&store_is_ferretdb, yes);
+    }
+    bson_destroy(&reply);
+    bson_destroy(cmd);
+    return yes;
 }

@@ -76,6 +76,12 @@ int write_job_find_one(write_job_t *job, mongoc_collection_t *coll, const bson_t
  * destroys it either way), 0 when absent, -1 with the job failed ("find"). */
 int write_job_find_product(write_job_t *job, mongoc_collection_t *coll, const bson_oid_t *id, bson_t *out);
 
+/* 1 when the store is FerretDB, which pushes a filter down to SQLite only
+ * when it is {_id: value} alone: the write's filter then holds no version
+ * (claims_still_at checks it). Asked once per process (buildInfo); 0 for a
+ * MongoDB, and while the store cannot say. */
+int write_job_store_is_ferretdb(mongoc_collection_t *coll);
+
 /* The document's version, *has 1; a document without one counts as
  * version 1, *has 0 (version_filter then matches on its absence). */
 int64_t write_job_doc_version(const bson_t *doc, int *has);
