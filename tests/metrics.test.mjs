@@ -153,8 +153,10 @@ describe('a real Prometheus scraping both backends and the exporters', () => {
     };
     for (const [q, want] of Object.entries(expect)) assert.equal(await promValue(q), want, q);
     // the categories were read through nginx: the first a miss, the second a hit (either backend)
-    assert.equal(await promValue('sum(catalog_cache_lookups_total{outcome="miss"})'), 4); // p1, p2, the missing id, categories
-    assert.equal(await promValue('sum(catalog_cache_lookups_total{outcome="hit"})'), 4);
+    assert.equal(await promValue('sum(catalog_cache_lookups_total{layer="redis",outcome="miss"})'), 4); // p1, p2, the missing id, categories
+    assert.equal(await promValue('sum(catalog_cache_lookups_total{layer="redis",outcome="hit"})'), 4);
+    // the categories' Redis miss went to the in-memory catalogue (answered there, or by MongoDB)
+    assert.equal(await promValue('sum(catalog_cache_lookups_total{layer="memory"})'), 1);
     assert.equal(await promValue('sum(catalog_flight_leaders_total)'), 4);
     assert.ok(await promValue('sum(nginx_http_requests_total)') >= 2);
     assert.ok(await promValue('sum(redis_connected_clients)') >= 4, 'one connection per loop thread and backend');

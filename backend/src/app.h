@@ -32,6 +32,8 @@ typedef struct {
     metrics_counter_t cache_hits; /* the Redis layer's outcomes */
     metrics_counter_t cache_misses;
     metrics_counter_t cache_bypass;
+    metrics_counter_t memory_hits;    /* list and categories misses answered by the in-memory catalogue */
+    metrics_counter_t memory_misses;  /* those the store answered (the catalogue could not) */
     metrics_counter_t flight_leaders; /* reads that started a store job for their key */
     metrics_counter_t flight_joiners; /* reads that waited for another read's job */
     metrics_counter_t store_jobs;     /* jobs submitted by this thread (one per flight) */

@@ -56,6 +56,8 @@ static void sum_thread(const app_thread_t *t, flow_stats_t *out)
     out->store_errors += metrics_get(&t->stats.store_errors);
     out->store_rejected += metrics_get(&t->stats.store_rejected);
     out->store_passes += metrics_get(&t->stats.store_passes);
+    out->memory_hits += metrics_get(&t->stats.memory_hits);
+    out->memory_misses += metrics_get(&t->stats.memory_misses);
     out->login_jobs += metrics_get(&t->stats.login_jobs);
     const redis_loop_counters_t *rc = redis_loop_counters(cache_redis(t->cache));
     out->redis_late += metrics_get(&rc->late);

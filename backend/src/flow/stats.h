@@ -26,6 +26,7 @@ typedef struct {
     uint64_t cache_hits, cache_misses, cache_bypass;
     uint64_t flight_leaders, flight_joiners;
     uint64_t store_jobs, store_errors, store_rejected, store_passes, login_jobs;
+    uint64_t memory_hits, memory_misses;
     uint64_t redis_late, redis_drops, redis_reconnects, floor_raises, invalidations_deferred;
     int64_t redis_ready; /* loop threads whose Redis connection is ready */
     int64_t inflight, open_conns;

@@ -83,9 +83,9 @@ static const struct {
     const char *layer, *outcome;
     size_t offset; /* in app_stats_t */
 } cache_rows[] = {
-    {"redis", "hit", offsetof(app_stats_t, cache_hits)},
-    {"redis", "miss", offsetof(app_stats_t, cache_misses)},
-    {"redis", "bypass", offsetof(app_stats_t, cache_bypass)},
+    {"redis", "hit", offsetof(app_stats_t, cache_hits)},      {"redis", "miss", offsetof(app_stats_t, cache_misses)},
+    {"redis", "bypass", offsetof(app_stats_t, cache_bypass)}, {"memory", "hit", offsetof(app_stats_t, memory_hits)},
+    {"memory", "miss", offsetof(app_stats_t, memory_misses)},
 };
 
 /* A counter of app_stats_t (at offset) summed over threads. */
@@ -101,7 +101,8 @@ static uint64_t stat_sum(app_t *app, size_t offset)
 static void collect_cache(metrics_out_t *o, app_t *app)
 {
     metrics_family(o, "catalog_cache_lookups_total", "counter",
-                   "Reads by cache layer and outcome: hit, miss (filled from MongoDB), bypass (served around the cache).");
+                   "Reads by cache layer and outcome: redis (hit, miss, bypass: served around Redis), then for a list or "
+                   "categories miss the in-memory catalogue (hit, or miss: MongoDB answered).");
     for (size_t i = 0; i < sizeof(cache_rows) / sizeof(cache_rows[0]); i++)
         metrics_sample_u64(o, "catalog_cache_lookups_total", L({"layer", cache_rows[i].layer}, {"outcome", cache_rows[i].outcome}),
                            stat_sum(app, cache_rows[i].offset));
@@ -193,9 +194,42 @@ static void collect_store(metrics_out_t *o, app_t *app)
         metrics_histogram(o, "catalog_store_job_duration_seconds", L({"pool", names[i]}), &p[i].run);
 }
 
+/* The in-memory catalogue (store/mirror), when it is on, and the store's
+ * whole-collection queries it saves. */
+static void collect_catalogue(metrics_out_t *o, app_t *app)
+{
+    flow_stats_t s;
+    flow_stats_sum(app, &s);
+    metrics_family(o, "catalog_store_collection_passes_total", "counter",
+                   "Queries of list and categories jobs that read the whole collection (count, sorted find, $group).");
+    metrics_sample_u64(o, "catalog_store_collection_passes_total", NULL, 0, s.store_passes);
+    if (app->mirror == NULL)
+        return;
+    mirror_stats_t ms;
+    mirror_stats(app->mirror, &ms);
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"catalog_catalogue_products", "gauge", "Products in the in-memory catalogue."},
+        {"catalog_catalogue_bytes", "gauge", "Bytes the in-memory catalogue holds."},
+        {"catalog_catalogue_age_seconds", "gauge", "Time since the in-memory catalogue's last full scan."},
+        {"catalog_catalogue_too_large", "gauge", "1 when the catalogue has more products than the in-memory one may hold."},
+        {"catalog_catalogue_scans_total", "counter", "Full scans of the products collection into memory."},
+        {"catalog_catalogue_catch_ups_total", "counter", "Catch-ups from Redis's change stream."},
+        {"catalog_catalogue_point_reads_total", "counter", "Products read again one by one after a change."},
+    };
+    double v[] = {(double)ms.items, (double)ms.bytes,   (double)ms.age_ms / 1000, ms.too_large,
+                  (double)ms.scans, (double)ms.patches, (double)ms.point_reads};
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        metrics_family(o, fam[f].name, fam[f].type, fam[f].help);
+        metrics_sample(o, fam[f].name, NULL, 0, v[f]);
+    }
+}
+
 /* The collectors, in the order of the output. */
 static void (*const collectors[])(metrics_out_t *, app_t *) = {
-    collect_requests, collect_durations, collect_cache, collect_redis, collect_auth_writes, collect_store, metrics_collect_process,
+    collect_requests, collect_durations,   collect_cache, collect_catalogue,
+    collect_redis,    collect_auth_writes, collect_store, metrics_collect_process,
 };
 
 /* The readiness checks settled: every family, then the answer. */
