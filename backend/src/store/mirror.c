@@ -258,7 +258,7 @@ static int read_one(mongoc_collection_t *coll, const uint8_t id[12], const char 
 }
 
 /* Re-reads each product named after the mirror's generation (each once),
- * then applies them all and re-sorts under the write lock. */
+ * then puts them in place, in every order, under the write lock. */
 static mirror_result_t patch(mirror_t *m, const change_batch_t *b, mongoc_collection_t *coll, char *err, size_t errlen)
 {
     uint64_t since = mirror_gen(m);
@@ -282,12 +282,9 @@ static mirror_result_t patch(mirror_t *m, const change_batch_t *b, mongoc_collec
     if (res == MIRROR_OK) {
         pthread_rwlock_wrlock(&m->lock);
         for (size_t k = 0; k < n; k++) {
-            listing_remove(&m->listing, ids[k]);
-            if (items[k] != NULL)
-                listing_add(&m->listing, items[k]);
+            listing_replace(&m->listing, ids[k], items[k]);
             items[k] = NULL;
         }
-        listing_sort(&m->listing);
         publish(m, b);
         pthread_rwlock_unlock(&m->lock);
         atomic_fetch_add(&m->patches, 1);
