@@ -88,9 +88,7 @@ const signin = createSignin({
 
 const editor = createEditor({
   reauth: (problem) => signin.open({ reason: problem }),
-  // an edit or a delete is applied from the write's answer, in place (its
-  // event then changes nothing again); a product created here reloads the
-  // view, without a "new product" note
+  // edits and deletes apply the answer in place (their events then change nothing)
   saved: async ({ id, deleted, created, product, text }) => {
     announce(text);
     if (deleted) catalogue.removeProduct(id);
@@ -109,7 +107,7 @@ const editor = createEditor({
     }
   },
   onClose: ({ opener, id }) => {
-    // a deleted product's card is gone (maybe before this runs): back to the list
+    // a deleted product's card is gone: back to the list
     const gone = id && catalogue.shownVersion(id) === null;
     const back = [opener, id && catalogue.editButton(id), gone ? byId('results-heading') : current() ? byId('add-product') : byId('signin-open')].find(visible);
     if (back) back.focus();

@@ -35,6 +35,7 @@ secret ADMIN_PASSWORD 12 0
 secret MONGO_INITDB_ROOT_PASSWORD 16 0
 secret MONGO_APP_PASSWORD 16 1
 secret REDIS_PASSWORD 16 1
+secret GRAFANA_ADMIN_PASSWORD 12 0
 prev=$(dotenv_get JWT_SECRET_PREVIOUS "$file")
 if [ -n "$prev" ] && ((${#prev} < 32)); then problems+=("JWT_SECRET_PREVIOUS is too short (at least 32 characters, or empty)"); fi
 if [ -n "$prev" ] && [ "$prev" = "$(dotenv_get JWT_SECRET "$file")" ]; then problems+=("JWT_SECRET_PREVIOUS equals JWT_SECRET"); fi

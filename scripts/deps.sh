@@ -22,13 +22,25 @@ pkgs=(ca-certificates build-essential cmake ninja-build pkg-config git curl
 case $what in
   # docker-compose (v1.29): tests/deploy.test.mjs validates the compose files
   # with `docker-compose config`, which needs no Docker engine
-  test) pkgs+=(clang clang-format valgrind docker-compose nghttp2-client chromium shellcheck) ;;
+  # prometheus (with promtool), the nginx and Redis exporters and alertmanager
+  # (amtool): tests/metrics.test.mjs and tests/alerts.test.mjs run them
+  test) pkgs+=(clang clang-format valgrind docker-compose nghttp2-client chromium shellcheck
+    prometheus=2.42.* prometheus-nginx-exporter=0.11.* prometheus-redis-exporter=1.45.* prometheus-alertmanager=0.25.*) ;;
   bench) pkgs+=(wrk nghttp2-client) ;;
 esac
 
+# NAME, or NAME=VERSION-GLOB for a package pinned to a release (apt-get
+# takes the glob; an installed version outside it is replaced)
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  name=${p%%=*}
+  have=$(dpkg-query -W -f='${Status} ${Version}' "$name" 2>/dev/null || true)
+  case $have in
+    "install ok installed "*) ;;
+    *) missing+=("$p"); continue ;;
+  esac
+  # shellcheck disable=SC2254 # the pin is a glob on purpose
+  [ "$p" = "$name" ] || case ${have##* } in ${p#*=}) ;; *) missing+=("$p") ;; esac
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"

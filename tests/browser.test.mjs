@@ -139,6 +139,15 @@ describe('dashboard', () => {
     assert.match(await text('#status-backend dd'), /Up and ready/);
     assert.match(await text('#status-summary'), /All systems up/);
     assert.match(await text('#status-hit-ratio dd'), /(%|No cache lookups yet)/);
+    // the deployment's figures: every backend process that reported in the last 3 s
+    await page.waitForSelector('#status-backends[data-level="ok"]');
+    assert.match(await text('#status-backends dd'), /^OK 1 of 1 answering – the figures below are theirs together\.$/);
+    // a second backend reports within a second of starting: "2 of 2" at the next poll
+    await s.startBackend();
+    await sleep(1500);
+    await page.click('#status-refresh');
+    await page.waitForFunction(() => /2 of 2 answering/.test(document.querySelector('#status-backends dd').textContent));
+    await s.backends[1].proc.stop();
     // a second sample gives the rate and latency (the panel also polls every 5 s)
     await sleep(600);
     await page.click('#status-refresh');
@@ -471,6 +480,7 @@ describe('dashboard', () => {
     assert.match(await text('#status-backend dd'), /Up, degraded – Redis is down/);
     assert.equal(await page.getAttribute('#status-mongodb', 'data-level'), 'ok');
     assert.match(await text('#status-summary'), /Degraded: Redis is down/);
+    assert.match(await text('#status-backends dd'), /^Unknown Not known – Redis cannot say; the figures below are one process's\.$/);
     await page.selectOption('#sort', 'name');
     await settledAt('?sort=name');
     assert.equal(await page.locator('#grid .card').count(), 20);

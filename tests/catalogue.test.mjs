@@ -129,3 +129,14 @@ test('MIRROR_MAX_PRODUCTS=0 switches it off', async () => {
     s.backends.length = 0;
   }
 });
+
+// Why the catalogue and the writes' filter are what they are, asked of the
+// store itself: FerretDB's explain says what it hands to SQLite.
+test('FerretDB pushes down {_id} alone: not with the version beside it, nor a sort or a range', () => {
+  const plan = (q) => JSON.parse(s.mongosh(`const e = db.runCommand({explain: ${q}, verbosity: 'queryPlanner'});
+    print(JSON.stringify({filter: e.filterPushdown, sort: e.sortPushdown}))`));
+  assert.deepEqual(plan(`{find: 'products', filter: {_id: ObjectId('${ID}')}}`), { filter: true, sort: false });
+  assert.equal(plan(`{find: 'products', filter: {_id: ObjectId('${ID}'), version: 1}}`).filter, false);
+  assert.equal(plan("{find: 'products', filter: {price_cents: {$gte: 1000}}}").filter, false);
+  assert.deepEqual(plan("{find: 'products', filter: {}, sort: {created_at: -1, _id: -1}}"), { filter: false, sort: false });
+});

@@ -19,10 +19,19 @@ import { canIsolateHosts } from './lib/stack.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEV = 'docker-compose.yml';
 const PROD = 'docker-compose.prod.yml';
-const SERVICES = ['backend', 'mongo', 'nginx', 'redis'];
+const APP = ['backend', 'mongo', 'nginx', 'redis'];
+const SERVICES = {
+  [DEV]: [...APP, 'prometheus'].sort(),
+  [PROD]: [...APP, 'prometheus', 'alertmanager', 'nginx-exporter', 'redis-exporter', 'grafana'].sort(),
+};
+// images without a shell or an HTTP client: no healthcheck can run in them;
+// Prometheus scrapes them instead (alert CatalogExporterDown)
+const EXPORTERS = ['nginx-exporter', 'redis-exporter'];
+// the UIs of the monitoring, on the host's loopback only
+const LOOPBACK_UIS = { prometheus: '9090', alertmanager: '9093', grafana: '3001' };
 // prod refuses to start without these (each `${NAME:?NAME is required}`)
-const REQUIRED = ['ADMIN_PASSWORD', 'JWT_SECRET', 'MONGO_APP_PASSWORD', 'MONGO_INITDB_ROOT_PASSWORD', 'REDIS_PASSWORD',
-  'SERVER_NAME'];
+const REQUIRED = ['ADMIN_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'JWT_SECRET', 'MONGO_APP_PASSWORD', 'MONGO_INITDB_ROOT_PASSWORD',
+  'REDIS_PASSWORD', 'SERVER_NAME'];
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-test-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -182,11 +191,15 @@ describe('secrets and variables', () => {
 });
 
 describe('normalised compose files', () => {
-  test('both files: the four services, healthchecks, health-gated start order, no published backend port', () => {
+  test('both files: the services, healthchecks, health-gated start order, no published backend port', () => {
     for (const file of [DEV, PROD]) {
       const { services } = config(file);
-      assert.deepEqual(Object.keys(services).sort(), SERVICES, file);
+      assert.deepEqual(Object.keys(services).sort(), SERVICES[file], file);
       for (const [name, svc] of Object.entries(services)) {
+        if (EXPORTERS.includes(name)) {
+          assert.equal(svc.healthcheck, undefined, `${file}: ${name}: its image cannot run a healthcheck`);
+          continue;
+        }
         assert.ok(svc.healthcheck?.test?.length, `${file}: ${name} has a healthcheck`);
         assert.ok(!svc.healthcheck.disable, `${file}: ${name} healthcheck enabled`);
         assert.equal(svc.container_name, undefined, `${file}: ${name} has no container_name (--scale)`);
@@ -222,9 +235,10 @@ describe('normalised compose files', () => {
     }
   });
 
-  test('dev: nginx on 8080, MongoDB and Redis on loopback only, live frontend mount', () => {
+  test('dev: nginx on 8080, MongoDB, Redis and Prometheus on loopback only, live frontend mount', () => {
     const { services } = config(DEV);
     assert.deepEqual(services.nginx.ports.map(port), [{ host: '127.0.0.1', published: '8080', target: '80' }]);
+    assert.deepEqual(services.prometheus.ports.map(port), [{ host: '127.0.0.1', published: '9090', target: '9090' }]);
     assert.deepEqual(services.mongo.ports.map(port), [{ host: '127.0.0.1', published: '27017', target: '27017' }]);
     assert.deepEqual(services.redis.ports.map(port), [{ host: '127.0.0.1', published: '6379', target: '6379' }]);
     assert.ok(services.nginx.volumes.some((v) => /\/frontend:\/usr\/share\/nginx\/html:ro$/.test(v)));
@@ -235,10 +249,14 @@ describe('normalised compose files', () => {
     assert.equal(services.backend.build.context, path.join(root, 'backend'));
   });
 
-  test('prod: only nginx publishes ports, 80 and 443', () => {
+  test('prod: only nginx publishes ports to the network, 80 and 443; the monitoring UIs on loopback only', () => {
     const { services } = config(PROD);
-    for (const name of SERVICES.filter((n) => n !== 'nginx')) {
-      assert.equal(services[name].ports, undefined, `${name} publishes no port`);
+    for (const name of SERVICES[PROD].filter((n) => n !== 'nginx')) {
+      if (name in LOOPBACK_UIS) {
+        assert.deepEqual(services[name].ports.map(port).map((p) => [p.host, p.published]), [['127.0.0.1', LOOPBACK_UIS[name]]], name);
+      } else {
+        assert.equal(services[name].ports, undefined, `${name} publishes no port`);
+      }
     }
     assert.deepEqual(services.nginx.ports.map(port).map((p) => [p.published, p.target]).sort(), [['443', '443'], ['80', '80']]);
   });
@@ -285,6 +303,76 @@ describe('normalised compose files', () => {
     assert.ok(n.volumes.some((v) => /\/certs:\/etc\/nginx\/certs:ro$/.test(v)));
     assert.match(n.environment.TLS_CERT, /^\/etc\/nginx\/certs\//);
     assert.match(n.environment.TLS_KEY, /^\/etc\/nginx\/certs\//);
+  });
+});
+
+describe('monitoring (Prometheus, Alertmanager, Grafana, exporters)', () => {
+  const yaml = (rel) => YAML.parse(read(rel));
+  const mountOf = (svc, target) => svc.volumes.find((v) => String(v).split(':')[1] === target);
+  const job = (cfg, name) => cfg.scrape_configs.find((j) => j.job_name === name);
+
+  test('promtool check config: both Prometheus files and the rules they load', () => {
+    assert.ok(have('promtool'), 'promtool is missing: run scripts/deps.sh test');
+    for (const f of ['deploy/prometheus/prometheus.yml', 'deploy/prometheus/prometheus.dev.yml']) {
+      const r = run('promtool', ['check', 'config', f]);
+      assert.equal(r.status, 0, `${f}: ${out(r)}`);
+      assert.match(r.stdout, /SUCCESS: \d+ rules found/, f);
+    }
+  });
+
+  test('each compose Prometheus loads its file from the mounted deploy/prometheus', () => {
+    for (const [file, conf] of [[DEV, 'prometheus.dev.yml'], [PROD, 'prometheus.yml']]) {
+      const p = config(file).services.prometheus;
+      assert.ok(mountOf(p, '/etc/prometheus')?.endsWith('/deploy/prometheus:/etc/prometheus:ro') || mountOf(p, '/etc/prometheus'), file);
+      assert.ok(p.command.includes(`--config.file=/etc/prometheus/${conf}`), `${file}: ${p.command}`);
+      assert.ok(fs.existsSync(path.join(root, 'deploy/prometheus', conf)));
+      // every backend replica through Docker's DNS (the service name), on the port it exposes
+      const b = job(yaml(`deploy/prometheus/${conf}`), 'backend');
+      assert.deepEqual(b.dns_sd_configs.map((d) => [d.names, d.type, String(d.port)]), [[['backend'], 'A', '3000']], conf);
+      assert.ok(config(file).services.backend.expose.map(String).includes('3000'));
+    }
+  });
+
+  test('prod Prometheus scrapes the exporters and alerts through Alertmanager, by their service names and ports', () => {
+    const cfg = yaml('deploy/prometheus/prometheus.yml');
+    const { services } = config(PROD);
+    for (const [name, target] of [['nginx', 'nginx-exporter:9113'], ['redis', 'redis-exporter:9121']]) {
+      assert.deepEqual(job(cfg, name).static_configs[0].targets, [target], name);
+      const [svc, p] = target.split(':');
+      assert.ok(services[svc].expose.map(String).includes(p), `${svc} exposes ${p}`);
+    }
+    assert.deepEqual(cfg.alerting.alertmanagers[0].static_configs[0].targets, ['alertmanager:9093']);
+    assert.deepEqual(job(cfg, 'alertmanager').static_configs[0].targets, ['alertmanager:9093']);
+    // the nginx exporter reads stub_status from the location the prod port-80 server keeps for it
+    assert.ok(services['nginx-exporter'].command.includes('-nginx.scrape-uri=http://nginx:80/nginx-status'));
+    assert.match(read('nginx/templates-prod/default.conf.template'), /listen \$\{NGINX_PORT\};[\s\S]*location = \/nginx-status \{\s*\$\{DIAGNOSTICS_ALLOW\}[^}]*stub_status;/);
+    assert.equal(services['redis-exporter'].environment.REDIS_ADDR, 'redis://redis:6379');
+    assert.equal(services['redis-exporter'].environment.REDIS_PASSWORD, throwawayEnv().REDIS_PASSWORD);
+  });
+
+  test('amtool check-config: the Alertmanager configuration, mounted where its command reads it', () => {
+    assert.ok(have('amtool'), 'amtool is missing: run scripts/deps.sh test');
+    const r = run('amtool', ['check-config', 'deploy/alertmanager/alertmanager.yml']);
+    assert.equal(r.status, 0, out(r));
+    const a = config(PROD).services.alertmanager;
+    assert.ok(mountOf(a, '/etc/alertmanager'));
+    assert.ok(a.command.includes('--config.file=/etc/alertmanager/alertmanager.yml'));
+  });
+
+  test('Grafana: data source and dashboard provisioned from the repository', () => {
+    const g = config(PROD).services.grafana;
+    assert.ok(mountOf(g, '/etc/grafana/provisioning'));
+    const ds = yaml('deploy/grafana/provisioning/datasources/prometheus.yml').datasources;
+    assert.deepEqual(ds.map((d) => [d.type, d.url, d.uid]), [['prometheus', 'http://prometheus:9090', 'prometheus']]);
+    const provider = yaml('deploy/grafana/provisioning/dashboards/catalog.yml').providers[0];
+    assert.ok(mountOf(g, provider.options.path), `dashboards mounted at ${provider.options.path}`);
+    const dash = JSON.parse(read('deploy/grafana/dashboards/catalog.json'));
+    assert.ok(dash.panels.length >= 10);
+    for (const p of dash.panels) {
+      assert.equal(p.datasource.uid, 'prometheus', p.title);
+      assert.ok(p.targets.length > 0 && p.targets.every((t) => typeof t.expr === 'string' && t.expr.length > 0), p.title);
+    }
+    assert.equal(g.environment.GF_SECURITY_ADMIN_PASSWORD, throwawayEnv().GRAFANA_ADMIN_PASSWORD);
   });
 });
 

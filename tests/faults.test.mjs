@@ -268,8 +268,10 @@ test('Redis refusing writes (OOM): reads are 200 (MISS, not stored), never a 5xx
   await warmUp(b, l);
 });
 
+// The store path (MIRROR_MAX_PRODUCTS=0): with the catalogue in memory,
+// uncached lists do not need MongoDB (the test after these).
 test('MongoDB hung (SIGSTOP): cached keys HIT, others 503 + Retry-After within MONGO_TIMEOUT_MS, ready fail; recovers on SIGCONT', T, async (t) => {
-  const b = await s.startBackend({ MONGO_TIMEOUT_MS: '1000' });
+  const b = await s.startBackend({ MONGO_TIMEOUT_MS: '1000', MIRROR_MAX_PRODUCTS: '0' });
   const keys = [freshProduct(), freshList(), '/api/categories'];
   const warm = {};
   for (const p of keys) warm[p] = await warmUp(b, p);
@@ -327,7 +329,7 @@ test('MongoDB hung (SIGSTOP): cached keys HIT, others 503 + Retry-After within M
 });
 
 test('MongoDB killed: cached keys HIT, others 503 within the timeout; restarted on the same data, served again', T, async (t) => {
-  const b = await s.startBackend({ MONGO_TIMEOUT_MS: '1000' });
+  const b = await s.startBackend({ MONGO_TIMEOUT_MS: '1000', MIRROR_MAX_PRODUCTS: '0' });
   const keys = [freshProduct(), freshList(), '/api/categories'];
   for (const p of keys) await warmUp(b, p);
   const count = (await getFresh(`${b.url}/api/products?limit=1&in_stock=true`)).body.count;
@@ -360,6 +362,25 @@ test('MongoDB killed: cached keys HIT, others 503 within the timeout; restarted 
   const again = await getFresh(`${b.url}/api/products?limit=1&in_stock=true&order=price`);
   assert.equal(again.status, 200);
   assert.equal(again.body.count, count, 'same data after the restart');
+  assert.equal((await b.proc.stop()).code, 0);
+});
+
+test('MongoDB hung: uncached lists and the categories are still answered from the catalogue in memory (no write can land meanwhile); an uncached product is 503', T, async () => {
+  const b = await s.startBackend({ MONGO_TIMEOUT_MS: '1000' });
+  await until('catalogue built', 10000, async () => (await stats(b)).catalogue.scans >= 1, 50);
+  s.redisCli('DEL', '{products}:categories');
+  s.mongo.signal('SIGSTOP');
+  try {
+    for (const p of [freshList(), '/api/categories']) {
+      const r = await getFresh(b.url + p, { timeoutMs: 5000 });
+      assert.equal(r.status, 200, `${p}: ${r.text}`);
+      assert.equal(r.headers.get('x-cache'), 'MISS', p);
+      assert.ok(r.ms < 1000, `${p}: ${r.ms.toFixed(0)} ms`);
+    }
+    assertUnavailable(await getFresh(b.url + freshProduct(), { timeoutMs: 8000 }), 'uncached product');
+  } finally {
+    s.mongo.signal('SIGCONT');
+  }
   assert.equal((await b.proc.stop()).code, 0);
 });
 

@@ -35,6 +35,7 @@ test('folders of backend/src depend one way: no include circle between them', ()
   const reach = (a, b, seen = new Set()) => [...(edges.get(a) || [])].some((n) => n === b || (!seen.has(n) && seen.add(n) && reach(n, b, seen)));
   for (const [a, tos] of edges) for (const b of tos) assert.ok(!reach(b, a), `circle: ${a} -> ${b} -> … -> ${a}`);
   assert.deepEqual([...(edges.get('model') || [])], [], 'model/ is pure: it includes no other folder');
+  assert.deepEqual([...(edges.get('metrics') || [])], [], 'metrics/ (counters, the text format) includes no other folder');
   for (const low of ['cache', 'store', 'auth', 'model', 'server']) {
     for (const high of ['handlers', 'flow']) assert.ok(!(edges.get(low) || new Set()).has(high), `${low}/ must not include ${high}/`);
   }

@@ -29,7 +29,7 @@ describe('check-env.sh', () => {
   const good = {
     JWT_SECRET: 'a'.repeat(8) + '0123456789abcdef0123456789abcdef', ADMIN_PASSWORD: 'correct-horse-battery',
     MONGO_INITDB_ROOT_PASSWORD: '0123456789abcdef01', MONGO_APP_PASSWORD: 'fedcba9876543210fe', REDIS_PASSWORD: '00112233445566778899',
-    SERVER_NAME: 'shop.example.com',
+    GRAFANA_ADMIN_PASSWORD: 'a-grafana-password', SERVER_NAME: 'shop.example.com',
   };
   const write = (vars) => fs.writeFileSync(file, Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''));
 
@@ -37,10 +37,10 @@ describe('check-env.sh', () => {
     fs.copyFileSync(path.join(root, '.env.example'), file);
     const r = script('check-env.sh', [file]);
     assert.equal(r.status, 1, out(r));
-    for (const k of ['JWT_SECRET', 'ADMIN_PASSWORD', 'MONGO_INITDB_ROOT_PASSWORD', 'MONGO_APP_PASSWORD', 'REDIS_PASSWORD', 'SERVER_NAME']) {
+    for (const k of ['JWT_SECRET', 'ADMIN_PASSWORD', 'MONGO_INITDB_ROOT_PASSWORD', 'MONGO_APP_PASSWORD', 'REDIS_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'SERVER_NAME']) {
       assert.match(r.stderr, new RegExp(`- ${k} is missing`), k);
     }
-    assert.match(r.stderr, /6 problem\(s\)/);
+    assert.match(r.stderr, /7 problem\(s\)/);
   });
 
   test('complete: exit 0; weak values each named; the shell environment wins, as with compose', () => {

@@ -5,6 +5,8 @@
 #include "flow/feed.h"
 #include "flow/ready.h"
 #include "flow/read.h"
+#include "flow/stats.h"
+#include "log.h"
 #include "rand.h"
 #include "server/server.h"
 
@@ -21,6 +23,7 @@ static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
         if (msg == &t->drain_msg && !t->draining) {
             t->draining = 1;
             server_stop_accepting(t);
+            flow_stats_drain(t);
             flow_feed_drain(t);
         }
     }
@@ -38,6 +41,7 @@ static void *thread_main(void *arg)
     flow_ready_init_thread(t);
     t->cache = cache_create(&t->ctx, &t->app->cfg, &t->app->cache_shared);
     flow_catalogue_init_thread(t);
+    flow_stats_init_thread(t);
     flow_feed_init_thread(t);
     server_start_accepting(t);
     pthread_barrier_wait(&t->app->ready);
@@ -45,8 +49,7 @@ static void *thread_main(void *arg)
     /* one iteration per call: after each, check whether the drain is over.
      * A thread that leads a flight stays until its result came back: the
      * waiters of other threads are answered from here */
-    while (!(t->draining && atomic_load_explicit(&t->inflight, memory_order_relaxed) == 0 && t->read.leading == 0 &&
-             t->write.pending == 0))
+    while (!(t->draining && metrics_gauge_get(&t->inflight) == 0 && t->read.leading == 0 && t->write.pending == 0))
         h2o_evloop_run(loop, t->draining ? 10 : INT32_MAX);
     atomic_store(&t->drained, 1);
     return NULL;
@@ -62,7 +65,7 @@ int app_start(app_t *app)
         t->index = i;
         pthread_t tid;
         if (pthread_create(&tid, NULL, thread_main, t) != 0) {
-            fprintf(stderr, "catalog-backend: cannot start loop thread %u\n", i);
+            LOG(LOG_ERROR, "start_failed", "cannot start a loop thread", LOG_I("thread", i));
             return -1;
         }
         pthread_detach(tid);

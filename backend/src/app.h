@@ -19,32 +19,37 @@ typedef struct app_thread app_thread_t;
 #include "flow/authorize.h"
 #include "flow/catalogue.h"
 #include "flow/feed.h"
+#include "flow/login.h"
 #include "flow/read.h"
 #include "flow/ready.h"
+#include "flow/stats.h"
 #include "flow/write.h"
+#include "metrics/metrics.h"
 
-/* Counters of one loop thread: written by their thread only (relaxed
- * atomics so /api/stats may read them from another). */
+/* Counters of one loop thread's reads and jobs: written by their thread
+ * only (metrics_add: no lock), summed by /metrics and /api/stats. The
+ * responses themselves are counted by server/respond (t->http). */
 typedef struct {
-    _Atomic uint64_t requests;
-    _Atomic uint64_t cache_hits;
-    _Atomic uint64_t cache_misses;
-    _Atomic uint64_t cache_bypass;
-    _Atomic uint64_t not_modified;
-    _Atomic uint64_t store_jobs;     /* jobs submitted by this thread (one per flight) */
-    _Atomic uint64_t store_errors;   /* jobs that failed or expired */
-    _Atomic uint64_t store_rejected; /* queue full: 503 */
-    _Atomic uint64_t store_passes;   /* whole-collection queries of list and categories jobs (not the mirror's scans) */
-    _Atomic uint64_t login_jobs;     /* password checks submitted to the login pool */
-    _Atomic uint64_t responses_4xx;
-    _Atomic uint64_t responses_5xx;
-    _Atomic uint64_t latency_us_total; /* summed over answered requests */
+    metrics_counter_t cache_hits; /* the Redis layer's outcomes */
+    metrics_counter_t cache_misses;
+    metrics_counter_t cache_bypass;
+    metrics_counter_t memory_hits;    /* list and categories misses answered by the in-memory catalogue */
+    metrics_counter_t memory_misses;  /* those the store answered (the catalogue could not) */
+    metrics_counter_t flight_leaders; /* reads that started a store job for their key */
+    metrics_counter_t flight_joiners; /* reads that waited for another read's job */
+    metrics_counter_t store_jobs;     /* jobs submitted by this thread (one per flight) */
+    metrics_counter_t store_errors;   /* jobs that failed or expired */
+    metrics_counter_t store_rejected; /* queue full: 503 */
+    metrics_counter_t store_passes;   /* whole-collection queries of list and categories jobs (not the mirror's scans) */
+    metrics_counter_t login_jobs;     /* password checks submitted to the login pool */
 } app_stats_t;
 
 typedef struct app app_t;
 
+/* Aligned to a cache line (allocated with xcalloc_aligned): no two loop
+ * threads write the same line. */
 typedef struct app_thread {
-    app_t *app;
+    _Alignas(64) app_t *app;
     unsigned index;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
@@ -54,17 +59,20 @@ typedef struct app_thread {
     h2o_multithread_receiver_t control_receiver; /* drain */
     h2o_multithread_message_t drain_msg;
     cache_t *cache;
-    _Atomic size_t inflight; /* requests received and not yet disposed (read by main at exit) */
-    h2o_linklist_t conns;    /* server_conn_t of the open client connections */
+    metrics_gauge_t inflight; /* requests received and not yet disposed (read by main at exit, and /metrics) */
+    h2o_linklist_t conns;     /* server_conn_t of the open client connections */
     int draining;
     _Atomic int drained;
     uint64_t rand_state;
     app_stats_t stats;
+    respond_stats_t http; /* responses by route, method and status class; durations; connections */
     /* each flow's own per-thread state */
     flow_read_thread_t read;
     flow_ready_thread_t ready;
     flow_write_thread_t write;
     flow_authorize_thread_t authorize;
+    flow_login_thread_t login;
+    flow_stats_thread_t publish; /* thread 0: this process's counters into Redis every second */
     flow_catalogue_thread_t catalogue;
     flow_feed_thread_t feed;
 } app_thread_t;
@@ -74,8 +82,9 @@ struct app {
     h2o_globalconf_t h2o;
     app_thread_t *threads;
     mongo_pool_t *store;
-    mirror_t *mirror;          /* lists and categories in memory; NULL when MIRROR_MAX_PRODUCTS is 0 */
-    mongo_pool_t *login_store; /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
+    mirror_t *mirror;           /* lists and categories in memory; NULL when MIRROR_MAX_PRODUCTS is 0 */
+    mongo_pool_t *mirror_store; /* one thread for its keeper's scans and catch-ups */
+    mongo_pool_t *login_store;  /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
     flight_table_t *flights;
     cache_shared_t cache_shared;
     flow_feed_shared_t feed;
@@ -83,10 +92,12 @@ struct app {
     char *openapi_json;              /* the spec, converted once at start-up */
     size_t openapi_json_len;
     time_t started_at;
+    char instance[96];       /* "<host name>:<port>": this process's field in the deployment's stats hash */
     pthread_barrier_t ready; /* app_start returns once every loop can take messages */
 };
 
-#define APP_STAT_ADD(thread, field, n) atomic_fetch_add_explicit(&(thread)->stats.field, (n), memory_order_relaxed)
+/* Adds n to a counter of thread; only on thread's own loop. */
+#define APP_STAT_ADD(thread, field, n) metrics_add(&(thread)->stats.field, (n))
 
 /* Takes the next message off a receiver's list, or returns NULL when it is
  * empty (a receiver must handle every message it is given). */

@@ -192,6 +192,30 @@ static int opt_parse_jwt_previous(config_t *cfg, const opt_t *o, const char *v, 
     return v[0] == '\0' ? 0 : opt_copy_secret(cfg, o, v, &cfg->jwt_secret_previous_len, err, errlen);
 }
 
+/* LOG_LEVEL: debug, info, warn or error (log.h's order). */
+static int opt_parse_log_level(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(v, names[i]) == 0) {
+            cfg->log_level = (int)i;
+            return 0;
+        }
+    return opt_fail(err, errlen, "LOG_LEVEL: expected debug, info, warn or error, got '%s'", v);
+}
+
+/* LOG_REQUESTS: 0 (none), 1 (every request) or a share between them such
+ * as 0.01, kept as parts per million. */
+static int opt_parse_log_requests(config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    char *end = NULL;
+    double share = isdigit((unsigned char)v[0]) ? strtod(v, &end) : -1;
+    if (end == NULL || *end != '\0' || !(share >= 0 && share <= 1))
+        return opt_fail(err, errlen, "LOG_REQUESTS: expected 0, 1 or a share of requests between them (e.g. 0.01), got '%s'", v);
+    cfg->log_requests_ppm = (unsigned)(share * 1000000 + 0.5);
+    return 0;
+}
+
 /* THREADS when unset: the number of online cores (1 if unknown). */
 static void opt_compute_threads(config_t *cfg)
 {
@@ -255,6 +279,10 @@ static const opt_t options[] = {
     OPT_S("TRUSTED_PROXIES", "127.0.0.0/8,::1/128", 0, trusted_proxies,
           "comma-separated CIDRs of proxies whose X-Real-IP header names the client (nginx)", opt_parse_cidrs),
     OPT_S("CORS_ORIGINS", "", 0, cors_origins, "comma-separated origins allowed cross-origin (empty: CORS off)", opt_parse_origins),
+    {"LOG_LEVEL", "info", OPT_STR, 0, 0, FIELD(log_level), "least level of the JSON log lines on stderr: debug, info, warn, error",
+     opt_parse_log_level},
+    {"LOG_REQUESTS", "0", OPT_STR, 0, 0, FIELD(log_requests_ppm),
+     "log a line per request: 0 (none), 1 (every one) or the share to sample (e.g. 0.01)", opt_parse_log_requests},
     OPT_U("DEBUG_STORE_DELAY_MS", "0", 0, 60000, debug_store_delay_ms, "tests only: hold every MongoDB job this long"),
     OPT_U("DEBUG_FILL_DELAY_MS", "0", 0, 60000, debug_fill_delay_ms,
           "tests only: hold every cache fill this long after MongoDB answered"),

@@ -63,6 +63,9 @@ typedef struct {
     char cors_origins[16][256];
     size_t ncors_origins;
     int cors_any;
+    /* logs (log.h) */
+    int log_level;             /* LOG_DEBUG..LOG_ERROR */
+    unsigned log_requests_ppm; /* share of requests logged, parts per million */
     /* test and bench switches, never reachable from a request */
     unsigned debug_store_delay_ms;
     unsigned debug_fill_delay_ms;

@@ -1,5 +1,6 @@
 /* catalog-backend: configuration, threads, signals, drain. */
 #include "app.h"
+#include "log.h"
 #include "xalloc.h"
 #include "handlers/auth.h"
 #include "handlers/handlers.h"
@@ -136,7 +137,8 @@ static void *bootstrap_main(void *arg)
                    : -1;
         if (rc == 0)
             break;
-        fprintf(stderr, "catalog-backend: start-up setup failed, retrying in %u ms: %s\n", delay_ms, err);
+        LOG(LOG_WARN, "setup_failed", "start-up setup (indexes, the first admin) failed; retrying", LOG_S("error", err),
+            LOG_I("retry_ms", delay_ms));
         struct timespec d = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000};
         nanosleep(&d, NULL);
         if (delay_ms < 5000)
@@ -169,13 +171,14 @@ static void bootstrap_wait(unsigned ms)
     int done = boot_done;
     pthread_mutex_unlock(&boot_mutex);
     if (!done)
-        fprintf(stderr, "catalog-backend: start-up setup not finished within %u ms; serving, and retrying it meanwhile\n", ms);
+        LOG(LOG_WARN, "setup_pending", "start-up setup not finished in time; serving, and retrying it meanwhile",
+            LOG_I("waited_ms", ms));
 }
 
 /* Every route the API serves, from the files that serve them. */
 static const server_route_t *const route_tables[] = {
-    health_routes, products_routes, writes_routes, categories_routes, stats_routes, openapi_routes,
-    auth_routes,   changes_routes,  NULL,
+    health_routes,  products_routes, writes_routes,  categories_routes, stats_routes,
+    openapi_routes, auth_routes,     metrics_routes, changes_routes,    NULL,
 };
 
 /* The command line: one-shot modes, or (all zero) serving. */
@@ -232,6 +235,7 @@ static int start_stores(app_t *app)
 {
     char err[512];
     mongoc_init();
+    mongo_pool_capture_logs();
     app->store = mongo_pool_create(&app->cfg, err, sizeof(err));
     if (app->store == NULL) {
         fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
@@ -248,9 +252,46 @@ static int start_stores(app_t *app)
         return 2;
     }
     app->flights = flight_table_create();
-    if (app->cfg.mirror_max_products != 0)
+    if (app->cfg.mirror_max_products != 0) {
         app->mirror = mirror_create(app->cfg.mirror_max_products, (uint64_t)app->cfg.mirror_max_age_s * 1000, app->cfg.currency);
+        /* its scans (seconds at 20,000 products) on a thread of their own,
+         * never in the way of the reads and writes of the MongoDB workers */
+        app->mirror_store = mongo_pool_create_sized(&app->cfg, 1, 2, 0, err, sizeof(err));
+        if (app->mirror_store == NULL) {
+            fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
+            return 2;
+        }
+    }
     return 0;
+}
+
+/* The process's field in the deployment's stats hash: "<host name>:<port>"
+ * (a container's host name is its id; local processes differ by port). */
+static void set_instance(app_t *app)
+{
+    char host[64] = "";
+    if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+        snprintf(host, sizeof(host), "localhost");
+    snprintf(app->instance, sizeof(app->instance), "%s:%u", host, app->cfg.port);
+}
+
+/* The start-up line: where it listens and the configuration that shapes
+ * its behaviour, without secrets (no URL with a password, no JWT secret). */
+static void log_started(const config_t *cfg)
+{
+    char redis[300];
+    if (cfg->redis_unix[0] != '\0')
+        snprintf(redis, sizeof(redis), "unix:%s", cfg->redis_unix);
+    else
+        snprintf(redis, sizeof(redis), "%s:%u", cfg->redis_host, cfg->redis_port);
+    LOG(LOG_INFO, "started", "listening", LOG_S("host", cfg->host), LOG_I("port", cfg->port), LOG_I("threads", cfg->threads),
+        LOG_I("mongo_workers", cfg->mongo_workers), LOG_I("mongo_queue_max", cfg->mongo_queue_max),
+        LOG_S("mongo_db", cfg->mongo_db), LOG_I("mongo_timeout_ms", cfg->mongo_timeout_ms), LOG_S("redis", redis),
+        LOG_I("redis_db", cfg->redis_db), LOG_I("redis_timeout_ms", cfg->redis_timeout_ms), LOG_I("cache_ttl_s", cfg->cache_ttl_s),
+        LOG_S("currency", cfg->currency), LOG_I("login_workers", cfg->login_workers),
+        LOG_I("cors_origins", cfg->ncors_origins + (unsigned)cfg->cors_any),
+        LOG_S("log_level", log_level_name((log_level_t)cfg->log_level)), LOG_F("log_requests", cfg->log_requests_ppm / 1e6),
+        LOG_S("version", CATALOG_VERSION));
 }
 
 /* Everything between the configuration and serving: checks, stores, the
@@ -276,18 +317,17 @@ static int start(app_t *app)
         bootstrap_wait(app->cfg.mongo_timeout_ms + 1000);
     }
     server_configure(app);
-    app->threads = xcalloc(app->cfg.threads, sizeof(*app->threads));
+    app->threads = xcalloc_aligned(app->cfg.threads, sizeof(*app->threads), 64);
     for (unsigned i = 0; i < app->cfg.threads; i++) {
         if ((app->threads[i].listen_fd = server_listen(&app->cfg, err, sizeof(err))) < 0) {
             fprintf(stderr, "catalog-backend: %s\n", err);
             return 1;
         }
     }
+    set_instance(app);
     if (app_start(app) != 0)
         return 1;
-    fprintf(stderr, "catalog-backend: listening on http://%s%s%s:%u (%u loop threads, %u MongoDB workers, db %s)\n",
-            strchr(app->cfg.host, ':') ? "[" : "", app->cfg.host, strchr(app->cfg.host, ':') ? "]" : "", app->cfg.port,
-            app->cfg.threads, app->cfg.mongo_workers, app->cfg.mongo_db);
+    log_started(&app->cfg);
     return 0;
 }
 
@@ -297,15 +337,15 @@ static _Noreturn void serve_until_signal(app_t *app, const sigset_t *sigs)
 {
     int sig;
     sigwait(sigs, &sig);
-    fprintf(stderr, "catalog-backend: %s received, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    LOG(LOG_INFO, "drain", sig == SIGTERM ? "SIGTERM received, draining" : "SIGINT received, draining",
+        LOG_I("timeout_ms", app->cfg.drain_timeout_ms));
     int drained = app_drain(app, app->cfg.drain_timeout_ms);
     size_t left = 0;
     for (unsigned i = 0; i < app->cfg.threads; i++)
-        left += atomic_load_explicit(&app->threads[i].inflight, memory_order_relaxed);
-    if (drained)
-        fprintf(stderr, "catalog-backend: drained, exiting\n");
-    else
-        fprintf(stderr, "catalog-backend: drain timed out with %zu requests in flight, exiting\n", left);
+        left += (size_t)metrics_gauge_get(&app->threads[i].inflight);
+    char msg[96];
+    snprintf(msg, sizeof(msg), drained ? "drained, exiting" : "drain timed out with %zu requests in flight, exiting", left);
+    LOG(drained ? LOG_INFO : LOG_WARN, "exit", msg, LOG_I("in_flight", left));
     fflush(NULL);
     /* loop and worker threads are still parked in their loops: leave without
      * running destructors under them; the kernel closes idle connections */
@@ -338,6 +378,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
         return 2;
     }
+    log_init((log_level_t)app.cfg.log_level, app.cfg.log_requests_ppm);
     if (args.healthcheck)
         return healthcheck(&app.cfg);
     if (args.user_name != NULL)

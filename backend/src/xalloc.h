@@ -33,6 +33,18 @@ static inline void *xcalloc(size_t count, size_t size)
     return p;
 }
 
+/* Zeroed memory for count objects of size bytes, aligned to align (a power
+ * of two, e.g. a cache line), freed with free(). */
+static inline void *xcalloc_aligned(size_t count, size_t size, size_t align)
+{
+    size_t n = count * size;
+    n = n == 0 ? align : (n + align - 1) / align * align;
+    void *p = aligned_alloc(align, n);
+    if (p == NULL)
+        xalloc_die(n);
+    return memset(p, 0, n);
+}
+
 static inline void *xrealloc(void *old, size_t n)
 {
     void *p = realloc(old, n != 0 ? n : 1);

@@ -2,8 +2,7 @@
 // loading and error states. It renders the state it is given (apply) and
 // reports the user's changes through navigate(patch, options); app.js owns
 // the URL and history. cardActions(product) adds controls to a card (the
-// admin's Edit button), or null. The change feed (js/live.js) updates a
-// card in place, removes one, or counts new products in a bar.
+// admin's Edit button), or null. js/live.js applies the change feed.
 import { api, parseLink } from './api.js';
 import { byId, debounce, h, plainClick } from './dom.js';
 import { imageSrc, money, number, PLACEHOLDER_IMAGE, sentence, stockInfo } from './format.js';
@@ -38,9 +37,9 @@ export function createCatalogue({ navigate, openProduct, cardActions = () => nul
   let state = null;
   let loadedKey = null; // the list shown (or being fetched)
   let products = []; // the products on screen
-  let total = 0; // the list's count (all pages)
+  let total = 0; // all pages
   let offset = 0;
-  const created = new Set(); // products created since the list was loaded (the "new products" bar)
+  const created = new Set(); // created since the list was loaded
   let controller = null;
   let seq = 0;
   let categories = new Map(); // slug → { slug, name, count }
@@ -350,7 +349,7 @@ export function createCatalogue({ navigate, openProduct, cardActions = () => nul
     pagination.hidden = false;
   }
 
-  // --- the change feed's updates ---------------------------------------------
+  // --- the change feed ----------------------------------------------------------
 
   const cardOf = (id) => grid.querySelector(`.card[data-id="${CSS.escape(id)}"]`);
 
@@ -363,7 +362,6 @@ export function createCatalogue({ navigate, openProduct, cardActions = () => nul
     const fresh = card(p, i);
     fresh.dataset.updates = String(Number(old.dataset.updates || 0) + 1);
     fresh.classList.add('card-changed');
-    fresh.addEventListener('animationend', () => fresh.classList.remove('card-changed'), { once: true });
     const control = old.contains(document.activeElement)
       && ['card-open', 'card-edit'].find((c) => document.activeElement.classList.contains(c));
     old.replaceWith(fresh);

@@ -1,27 +1,21 @@
-// The catalogue follows the change feed (GET /api/changes, Server-Sent
-// Events): a product changed elsewhere is updated in place, a deleted one
-// leaves the list, a created one is counted in a "new products" bar instead
-// of moving the list, and a reset reloads the view.
-//
-// Ordering rule: events come in the order the backends' invalidations ran,
-// which can differ from the order of their MongoDB commits, so an event (or
-// a product read for one) whose version is at or below the one on screen
-// is ignored. The admin's own saves are applied from the write's answer:
-// their events then carry a version already shown and change nothing.
-//
-// A dropped stream is reopened by the browser, with Last-Event-ID. An
-// answer that is not a stream (503, nginx's 502) makes EventSource give up:
-// a new one follows after a back-off, with ?after=<last id>, or — with no
-// id yet, so a gap cannot be replayed — a reload once connected.
+// The list follows the change feed (GET /api/changes, Server-Sent Events):
+// a changed product is updated in place, a deleted one leaves, a created one
+// is counted in the "new products" bar, a reset reloads the view.
+// Ordering rule: events follow the order the invalidations ran, not always
+// the commits': an event (or a product read for one) whose version is at or
+// below the one shown is ignored. The admin's own saves are applied from
+// the write's answer, so their events change nothing.
+// A dropped stream is reopened by the browser (Last-Event-ID); after a
+// non-stream answer (503, 502) EventSource gives up: a new one follows
+// after a back-off with ?after=<last id>, or a reload when no id is known.
 import { api } from './api.js';
 
 const TYPES = ['product.created', 'product.updated', 'product.deleted', 'reset'];
 
-// catalogue: js/catalogue.js; status: js/status.js; reload(): the view again.
 export function createLive({ catalogue, status, reload }) {
-  const own = new Set(); // created on this page: no "new product" note
-  const reading = new Map(); // product id → the version a read is under way for
-  let last = null; // { type, at } of the last event
+  const own = new Set(); // created here: no "new product" note
+  const reading = new Map(); // id → the version being read
+  let last = null; // { type, at }
   let source = null;
   let lastId = '';
   let delay = 1000;
@@ -69,7 +63,7 @@ export function createLive({ catalogue, status, reload }) {
     for (const type of TYPES) source.addEventListener(type, (e) => onEvent(type, e));
     source.addEventListener('error', () => {
       state('reconnecting');
-      if (source.readyState !== EventSource.CLOSED) return; // the browser retries by itself
+      if (source.readyState !== EventSource.CLOSED) return; // the browser retries
       source = null;
       blind = !lastId;
       setTimeout(open, delay);
@@ -79,6 +73,6 @@ export function createLive({ catalogue, status, reload }) {
 
   return {
     start() { state('connecting'); open(); },
-    created: (id) => own.add(id), // a product the admin created here
+    created: (id) => own.add(id),
   };
 }

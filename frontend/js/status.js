@@ -1,8 +1,11 @@
 // The status panel: /health/ready (backend, Redis, MongoDB with their
-// response times) and /api/stats (cache hit ratio; request rate and mean
-// latency from the change of the counters between two polls), every 5 s,
-// with inline-SVG charts of the last 5 minutes; and the page's own change
-// feed (connected or reconnecting, the last event).
+// response times) and /api/stats (how many backend processes answered;
+// cache hit ratio; request rate and mean latency from the change of the
+// counters between two polls), every 5 s, with inline-SVG charts of the
+// last 5 minutes. The figures are the whole deployment's ("deployment":
+// every process that wrote its counters to Redis in the last 3 s), or the
+// answering process's alone while Redis cannot say. And the page's own
+// change feed (connected or reconnecting, the last event).
 //
 // /health/ready answers 200 "pass", 200 "warn" (Redis down: served from
 // MongoDB without the cache) or 503 "fail" with the same body (MongoDB down).
@@ -22,6 +25,7 @@ const LEVEL_WORDS = { ok: 'OK', warn: 'Warning', fail: 'Problem', unknown: 'Unkn
 export function createStatus() {
   const rows = {
     backend: byId('status-backend'),
+    backends: byId('status-backends'),
     redis: byId('status-redis'),
     mongodb: byId('status-mongodb'),
     feed: byId('status-feed'),
@@ -115,17 +119,31 @@ export function createStatus() {
     summary.textContent = `Status: ${text}`;
   }
 
-  function renderStats(r) {
-    const s = r.body;
-    if (r.error || !r.ok || !s || typeof s.requests !== 'number') {
-      const why = r.error ? r.error.title : (s && s.title) || `HTTP ${r.status}`;
-      for (const row of [rows.hit, rows.rate, rows.latency]) setRow(row, null, `Not available (${why})`);
+  // "2 of 2 answering": the processes that wrote their counters in the
+  // last 3 s, of those Redis knows; one missing is a warning
+  function renderBackends(d) {
+    if (!d) {
+      setRow(rows.backends, 'unknown', 'Not known', ' – Redis cannot say; the figures below are one process\'s.');
       return;
     }
+    const level = d.backends === 0 ? 'fail' : d.backends < d.backends_known ? 'warn' : 'ok';
+    setRow(rows.backends, level, `${number(d.backends)} of ${number(d.backends_known)} answering`,
+      d.backends < d.backends_known ? ' – a backend process stopped reporting in the last minute.' : ' – the figures below are theirs together.');
+  }
+
+  function renderStats(r) {
+    const body = r.body;
+    if (r.error || !r.ok || !body || typeof body.requests !== 'number') {
+      const why = r.error ? r.error.title : (body && body.title) || `HTTP ${r.status}`;
+      for (const row of [rows.backends, rows.hit, rows.rate, rows.latency]) setRow(row, null, `Not available (${why})`);
+      return;
+    }
+    renderBackends(body.deployment);
+    const s = body.deployment || body;
     const c = s.cache || {};
     const lookups = (c.hits || 0) + (c.misses || 0);
     setRow(rows.hit, null, lookups ? `${decimal1((c.hit_ratio || 0) * 100)} %` : 'No cache lookups yet',
-      ` – ${number(c.hits || 0)} hits, ${number(c.misses || 0)} misses${c.bypass ? `, ${number(c.bypass)} served around the cache` : ''} since the backend started${c.redis_connected === false ? '; Redis is disconnected' : ''}.`);
+      ` – ${number(c.hits || 0)} hits, ${number(c.misses || 0)} misses${c.bypass ? `, ${number(c.bypass)} served around the cache` : ''} since ${body.deployment ? 'the backends started' : 'the backend started'}${body.cache && body.cache.redis_connected === false ? '; Redis is disconnected' : ''}.`);
 
     const now = performance.now();
     const sample = { t: now, requests: s.requests, latency: s.latency_us_total || 0 };

@@ -26,7 +26,9 @@ func main() {
 	if *verbose {
 		level = slog.LevelInfo
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// one JSON object per line, like the backend's log: a multi-line message
+	// (a dump of a failed query) stays one escaped line
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		log.Fatalf("ferretdb-local: %v", err)
@@ -42,6 +44,6 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	log.Printf("ferretdb-local: listening on %s, data in %s", *listen, *dir)
+	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Info("ferretdb-local: listening", "listen", *listen, "dir", *dir)
 	f.Run(ctx)
 }

@@ -1,4 +1,5 @@
 #include "auth/guard.h"
+#include "log.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -84,7 +85,8 @@ static void on_attempt(redisReply *reply, void *data)
         result = code == 1 ? GUARD_LOCKED : code == 2 ? GUARD_FULL : GUARD_ALLOWED;
         retry = result == GUARD_ALLOWED ? 0 : reply->element[1]->integer > 0 ? reply->element[1]->integer : 1;
     } else if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
-        fprintf(stderr, "auth: login throttle: %.200s\n", reply->str);
+        LOG(LOG_ERROR, "redis_error", "the login throttle script failed",
+            LOG_SN("error", reply->str, reply->len < 200 ? reply->len : 200));
     }
     void *d = p->data;
     free(p);
@@ -123,7 +125,7 @@ static void on_revoke(redisReply *reply, void *data)
     if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
         result = reply->integer == 1 ? GUARD_REVOKE_DONE : GUARD_REVOKE_ALREADY;
     else if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-        fprintf(stderr, "auth: revocation: %.200s\n", reply->str);
+        LOG(LOG_ERROR, "redis_error", "a revocation failed", LOG_SN("error", reply->str, reply->len < 200 ? reply->len : 200));
     void *d = p->data;
     free(p);
     cb(d, result);

@@ -27,6 +27,7 @@ struct cache {
     h2o_loop_t *loop;
     h2o_timeout_t retry_timeout; /* retries of a failed invalidation */
     h2o_timeout_entry_t retry_entry;
+    cache_counters_t counters;
 };
 
 /* A write's invalidation: bump the generation (restart it from the clock if
@@ -115,6 +116,7 @@ static void on_bump_reply(redisReply *r, void *data)
         while (d != 0 && d <= b->epoch && !atomic_compare_exchange_weak(&c->shared->dirty_epoch, &d, 0))
             ;
         c->need_floor = 0;
+        metrics_add(&c->counters.floor_raises, 1);
     } else if (!ok) {
         owe(c, b->epoch);
     }
@@ -202,6 +204,11 @@ void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, const
         owe(c, epoch);
         cb(data, 0);
     }
+}
+
+const cache_counters_t *cache_counters(const cache_t *c)
+{
+    return &c->counters;
 }
 
 redis_loop_t *cache_redis(cache_t *c)

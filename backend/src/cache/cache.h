@@ -133,6 +133,13 @@ typedef void (*cache_changes_cb)(void *data, change_batch_t *b);
  * at once. */
 void cache_changes(cache_t *c, const char *after_id, unsigned max, cache_changes_cb cb, void *data);
 
+/* Counters of one loop's cache (written by its loop only, read from any thread). */
+typedef struct {
+    metrics_counter_t floor_raises; /* floors Redis confirmed (after a reconnection, or to settle a deferred invalidation) */
+} cache_counters_t;
+
+const cache_counters_t *cache_counters(const cache_t *c);
+
 /* The Redis connection, for small commands of other modules (auth). */
 redis_loop_t *cache_redis(cache_t *c);
 

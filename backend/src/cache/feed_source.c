@@ -3,6 +3,7 @@
 
 #include "cache/cache.h"
 #include "clock.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,7 +190,8 @@ static void on_read(redisReply *r, void *data)
     feed_source_t *s = data;
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         if (r != NULL)
-            fprintf(stderr, "feed: XREAD refused: %.*s\n", (int)r->len, r->str);
+            LOG(LOG_ERROR, "feed_read_refused", "the change feed's XREAD was refused; retrying in a second",
+                LOG_SN("error", r->str, r->len));
         retry_later(s);
         return;
     }

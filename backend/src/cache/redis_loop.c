@@ -1,4 +1,5 @@
 #include "cache/redis_loop.h"
+#include "log.h"
 #include "xalloc.h"
 
 #include <arpa/inet.h>
@@ -37,6 +38,8 @@ struct redis_loop {
     redis_loop_ready_cb on_ready;
     void *ready_data;
     int logged_down; /* log one line per outage, not one per retry */
+    int was_ready;   /* a connection was ready before: the next ready one is a reconnection */
+    char where[300]; /* host:port or unix:path, for the log (REDIS_URL may hold a password) */
 };
 
 typedef struct {
@@ -175,8 +178,10 @@ static void on_retry(h2o_timeout_entry_t *entry)
 
 static void log_down(redis_loop_t *rl, const char *why)
 {
+    metrics_gauge_move(&rl->counters.ready, -metrics_gauge_get(&rl->counters.ready));
     if (!rl->logged_down) {
-        fprintf(stderr, "redis: %s unavailable (%s); serving from MongoDB, retrying with backoff\n", rl->cfg->redis_url, why);
+        LOG(LOG_WARN, "redis_down", "Redis unavailable; serving from MongoDB, retrying with backoff", LOG_S("redis", rl->where),
+            LOG_S("reason", why));
         rl->logged_down = 1;
     }
 }
@@ -200,7 +205,8 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
     if (reply == NULL)
         return; /* connection dropping: on_disconnect schedules the retry */
     if (reply->type == REDIS_REPLY_ERROR) {
-        fprintf(stderr, "redis: set-up command refused: %.*s\n", (int)reply->len, reply->str);
+        LOG(LOG_ERROR, "redis_setup_refused", "Redis refused a set-up command (AUTH or SELECT)",
+            LOG_SN("error", reply->str, reply->len));
         log_down(rl, "set-up refused");
         redisAsyncDisconnect(ac);
     }
@@ -216,8 +222,12 @@ static void on_ready_reply(redisAsyncContext *ac, void *r, void *privdata)
     rl->attempt = 0;
     if (h2o_timeout_is_linked(&rl->connect_entry))
         h2o_timeout_unlink(&rl->connect_entry);
-    if (rl->logged_down)
-        fprintf(stderr, "redis: %s connected again\n", rl->cfg->redis_url);
+    metrics_gauge_move(&rl->counters.ready, 1);
+    if (rl->was_ready)
+        metrics_add(&rl->counters.reconnects, 1);
+    if (rl->logged_down || !rl->was_ready)
+        LOG(LOG_INFO, "redis_up", rl->was_ready ? "Redis connected again" : "Redis connected", LOG_S("redis", rl->where));
+    rl->was_ready = 1;
     rl->logged_down = 0;
     if (rl->on_ready != NULL)
         rl->on_ready(rl, rl->ready_data);
@@ -337,6 +347,10 @@ redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_l
     rl->cfg = cfg;
     rl->on_ready = on_ready;
     rl->ready_data = ready_data;
+    if (cfg->redis_unix[0] != '\0')
+        snprintf(rl->where, sizeof(rl->where), "unix:%s", cfg->redis_unix);
+    else
+        snprintf(rl->where, sizeof(rl->where), "%s:%u", cfg->redis_host, cfg->redis_port);
     unsigned dead = cfg->redis_dead_ms > cfg->redis_timeout_ms ? cfg->redis_dead_ms : cfg->redis_timeout_ms;
     h2o_timeout_init(ctx->loop, &rl->cmd_timeout, cfg->redis_timeout_ms);
     h2o_timeout_init(ctx->loop, &rl->dead_timeout, dead);
@@ -361,7 +375,7 @@ static void on_cmd_dead(h2o_timeout_entry_t *entry)
 {
     rl_cmd_t *cmd = (rl_cmd_t *)entry;
     redis_loop_t *rl = cmd->rl;
-    atomic_fetch_add_explicit(&rl->counters.drops, 1, memory_order_relaxed);
+    metrics_add(&rl->counters.drops, 1);
     log_down(rl, "a reply missing for REDIS_DEAD_MS");
     redisAsyncContext *ac = rl->ac;
     if (ac != NULL) {
@@ -378,7 +392,7 @@ static void on_cmd_timeout(h2o_timeout_entry_t *entry)
 {
     rl_cmd_t *cmd = (rl_cmd_t *)entry;
     redis_loop_t *rl = cmd->rl;
-    atomic_fetch_add_explicit(&rl->counters.late, 1, memory_order_relaxed);
+    metrics_add(&rl->counters.late, 1);
     cmd->answered = 1;
     rl->late++;
     cmd->timeout.cb = on_cmd_dead;

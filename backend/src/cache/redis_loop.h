@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "metrics/metrics.h"
 
 typedef struct redis_loop redis_loop_t;
 
@@ -96,10 +97,12 @@ static inline int redis_loop_call(redis_loop_t *rl, int patient, redis_loop_cb c
     redis_loop_call((rl), (patient), (cb), (data), sizeof((redis_arg_t[]){__VA_ARGS__}) / sizeof(redis_arg_t),                     \
                     (redis_arg_t[]){__VA_ARGS__})
 
-/* Counters of this loop's connection (read from any thread). */
+/* Counters of this loop's connection (written by the loop only, read from any thread). */
 typedef struct {
-    _Atomic uint64_t late;  /* replies later than REDIS_TIMEOUT_MS (the command was answered NULL) */
-    _Atomic uint64_t drops; /* connections given up for a reply missing REDIS_DEAD_MS */
+    metrics_counter_t late;       /* replies later than REDIS_TIMEOUT_MS (the command was answered NULL) */
+    metrics_counter_t drops;      /* connections given up for a reply missing REDIS_DEAD_MS */
+    metrics_counter_t reconnects; /* connections ready again after one was lost */
+    metrics_gauge_t ready;        /* 1 while connected and ready */
 } redis_loop_counters_t;
 
 const redis_loop_counters_t *redis_loop_counters(const redis_loop_t *rl);

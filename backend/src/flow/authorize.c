@@ -3,6 +3,7 @@
 #include "clock.h"
 
 #include "app.h"
+#include "log.h"
 #include "auth/guard.h"
 #include "flow/write.h"
 #include "store/users_store.h"
@@ -17,7 +18,8 @@ typedef struct {
     app_thread_t *thread;
     flow_authorize_cb cb;
     void *data;
-    user_lookup_job_t job; /* when the user must be looked up */
+    user_lookup_job_t job;               /* when the user must be looked up */
+    char request_id[RESPOND_ID_MAX + 1]; /* for the log, when the request is gone */
 } authorize_t;
 
 /* Calls back (also when the request is gone: cb frees what data holds) and frees q. */
@@ -78,7 +80,7 @@ static void on_user_looked_up(store_job_t *base)
     } else {
         APP_STAT_ADD(t, store_errors, 1);
         if (q->job.error[0])
-            fprintf(stderr, "auth: user lookup: %s\n", q->job.error);
+            LOG(LOG_ERROR, "user_lookup_failed", q->job.error, LOG_S("request_id", q->request_id));
         finish(q, FLOW_AUTHORIZE_UNAVAILABLE);
     }
     respond_op_unref(op); /* the job's reference */
@@ -122,6 +124,7 @@ void flow_authorize_admin(respond_op_t *op, const token_claims_t *claims, flow_a
     q->op = op;
     q->claims = *claims;
     q->thread = op->r->thread;
+    respond_copy_id(op->r, q->request_id);
     q->cb = cb;
     q->data = data;
     respond_op_ref(op);

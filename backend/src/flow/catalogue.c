@@ -84,7 +84,7 @@ static void on_keeper_changes(void *data, change_batch_t *b)
     job->pj.force_scan = mirror_gen(m) != 0 && mirror_wants_scan(m); /* built, and here because of its age */
     job->pj.base.reply_to = &t->jobs_receiver;
     job->pj.base.done = on_keeper_done;
-    if (mongo_pool_submit(t->app->store, &job->pj.base) != 0)
+    if (mongo_pool_submit(t->app->mirror_store, &job->pj.base) != 0)
         on_keeper_done(&job->pj.base);
 }
 

@@ -4,13 +4,20 @@
 
 #include "auth/guard.h"
 #include "flow/write.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Calls done when the request is still there. */
+const char *const flow_login_result_names[FLOW_LOGIN_RESULTS] = {
+    [FLOW_LOGIN_OK] = "ok",           [FLOW_LOGIN_WRONG] = "wrong", [FLOW_LOGIN_LOCKED] = "locked",
+    [FLOW_LOGIN_CROWDED] = "crowded", [FLOW_LOGIN_BUSY] = "busy",   [FLOW_LOGIN_UNAVAILABLE] = "unavailable",
+};
+
+/* Counts the outcome and calls done when the request is still there. */
 static void finish(flow_login_t *l, flow_login_result_t result, long long retry_s)
 {
+    metrics_add(&l->thread->login.results[result], 1);
     if (l->op.r != NULL)
         l->done(l, result, retry_s);
 }
@@ -26,7 +33,7 @@ static void on_checked(store_job_t *base)
         finish(l, FLOW_LOGIN_BUSY, 0);
     } else if (l->job.result == LOGIN_ERROR) {
         if (l->job.error[0])
-            fprintf(stderr, "login: %s\n", l->job.error);
+            LOG(LOG_ERROR, "login_failed", l->job.error, LOG_S("request_id", l->request_id));
         finish(l, FLOW_LOGIN_UNAVAILABLE, 0);
     } else if (l->job.result == LOGIN_BAD_CREDENTIALS) {
         finish(l, FLOW_LOGIN_WRONG, 0); /* counted before the check */
@@ -70,6 +77,7 @@ void flow_login_start(flow_login_t *l, flow_login_cb done)
 {
     app_t *app = l->thread->app;
     l->done = done;
+    respond_copy_id(l->op.r, l->request_id);
     /* a slot first, so only attempts that will be checked are counted */
     if (atomic_fetch_add(&app->logins_running, 1) >= app->cfg.login_queue_max + app->cfg.login_workers) {
         atomic_fetch_sub(&app->logins_running, 1);

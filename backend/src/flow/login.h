@@ -6,6 +6,7 @@
 #define CATALOG_FLOW_LOGIN_H
 
 #include "auth/address.h"
+#include "metrics/metrics.h"
 #include "server/respond.h"
 #include "store/users_store.h"
 
@@ -17,6 +18,14 @@ typedef enum {
     FLOW_LOGIN_BUSY,        /* no password-check capacity now (nothing was checked) */
     FLOW_LOGIN_UNAVAILABLE, /* the user database failed */
 } flow_login_result_t;
+#define FLOW_LOGIN_RESULTS 6
+extern const char *const flow_login_result_names[FLOW_LOGIN_RESULTS]; /* "ok", "wrong", "locked", ... (metric labels) */
+
+/* The sign-in flow's per-thread state: outcomes counted (written by the
+ * thread only). */
+typedef struct {
+    metrics_counter_t results[FLOW_LOGIN_RESULTS];
+} flow_login_thread_t;
 
 typedef struct flow_login flow_login_t;
 
@@ -27,7 +36,8 @@ struct flow_login {
     respond_op_t op; /* first: the one lifetime of async work */
     login_job_t job; /* username and password filled by the caller */
     app_thread_t *thread;
-    char pair[24 + 1 + ADDRESS_MAX]; /* the throttle's "<user hash>:<address>", filled by the caller */
+    char pair[24 + 1 + ADDRESS_MAX];     /* the throttle's "<user hash>:<address>", filled by the caller */
+    char request_id[RESPOND_ID_MAX + 1]; /* for the log, when the request is gone */
     flow_login_cb done;
 };
 

@@ -2,6 +2,7 @@
 #include "xalloc.h"
 
 #include "app.h"
+#include "log.h"
 
 #include "cache/entry.h"
 #include "flow/catalogue.h"
@@ -61,6 +62,7 @@ typedef struct {
     char *blob;                /* entry bytes (200/404) */
     size_t blob_len;
     entry_view_t view;
+    char request_id[RESPOND_ID_MAX + 1]; /* the leading read's, for the log */
 } rt_job_t;
 
 static void rt_destroy(respond_op_t *op)
@@ -198,10 +200,16 @@ static void on_store_done(store_job_t *base)
     rt_job_t *job = (rt_job_t *)base;
     app_thread_t *t = job->leader;
     APP_STAT_ADD(t, store_passes, job->pj.passes);
+    if (job->pj.mirror != NULL && job->status != 503) { /* the in-memory layer was asked */
+        if (job->pj.gen != 0)
+            APP_STAT_ADD(t, memory_hits, 1);
+        else
+            APP_STAT_ADD(t, memory_misses, 1);
+    }
     if (job->status == 503) {
         APP_STAT_ADD(t, store_errors, 1);
-        if (job->pj.error[0] != '\0')
-            fprintf(stderr, "store: %s\n", job->pj.error);
+        LOG(LOG_ERROR, "store_failed", job->pj.error[0] != '\0' ? job->pj.error : "no answer within MONGO_TIMEOUT_MS",
+            LOG_S("request_id", job->request_id));
     } else if (job->fill_key != NULL) {
         flight_publish(job->flight, job);
         if (t->app->cfg.debug_fill_delay_ms != 0) { /* tests: a fill that loses the race with a write */
@@ -277,8 +285,11 @@ static void join_flight(rt_t *rt)
     flight_role_t role = flight_join(app->flights, key, &rt->waiter);
     free(key);
     h2o_timeout_link(t->ctx.loop, &t->read.wait_timeout, &rt->timeout);
-    if (role == FLIGHT_JOINED)
+    if (role == FLIGHT_JOINED) {
+        APP_STAT_ADD(t, flight_joiners, 1);
         return;
+    }
+    APP_STAT_ADD(t, flight_leaders, 1);
 
     rt_job_t *job = xcalloc(1, sizeof(*job));
     products_job_init(&job->pj, kinds[rt->kind].job, app->cfg.mongo_timeout_ms);
@@ -291,6 +302,7 @@ static void join_flight(rt_t *rt)
     else if (rt->kind == FLOW_READ_LIST)
         job->pj.query = *rt->query;
     job->leader = t;
+    respond_copy_id(rt->op.r, job->request_id);
     t->read.leading++;
     job->flight = rt->waiter.flight;
     if (rt->outcome == OUTCOME_MISS) { /* Redis answered: fill it */

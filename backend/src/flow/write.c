@@ -3,18 +3,32 @@
 #include "app.h"
 #include "clock.h"
 #include "model/product.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
+const char *const flow_write_kind_names[WRITE_KINDS] = {
+    [WRITE_CREATE] = "create", [WRITE_REPLACE] = "replace", [WRITE_PATCH] = "patch", [WRITE_DELETE] = "delete"};
+const char *const flow_write_result_names[WRITE_RESULTS] = {
+    [WRITE_OK] = "ok",
+    [WRITE_NOT_FOUND] = "not_found",
+    [WRITE_PRECONDITION_FAILED] = "precondition_failed",
+    [WRITE_INVALID] = "invalid",
+    [WRITE_IDEMPOTENCY_MISMATCH] = "idempotency_mismatch",
+    [WRITE_BUSY] = "busy",
+    [WRITE_ERROR] = "error",
+};
+
 static void on_invalidated(void *data, int ok)
 {
     flow_write_t *w = data;
-    if (!ok)
-        fprintf(stderr,
-                "cache: invalidation after a write of %s deferred (Redis unreachable); this process bypasses the cache "
-                "until it is applied\n",
-                w->job.id_hex);
+    if (!ok) {
+        metrics_add(&w->thread->write.deferred, 1);
+        LOG(LOG_WARN, "invalidation_deferred",
+            "invalidation after a write deferred (Redis unreachable); this process bypasses the cache until it is applied",
+            LOG_S("request_id", w->request_id), LOG_S("product_id", w->job.id_hex));
+    }
     w->thread->write.pending--;
     if (w->op.r != NULL)
         w->answer(w, !ok);
@@ -40,10 +54,12 @@ static void on_write_done(store_job_t *base)
     app_thread_t *t = w->thread;
     if (base->state == STORE_JOB_EXPIRED) /* never sent: answered as "not applied" */
         job->result = WRITE_ERROR;
+    metrics_add(&t->write.outcomes[job->kind][job->result], 1);
     if (job->result == WRITE_ERROR) {
         APP_STAT_ADD(t, store_errors, 1);
         if (job->error[0] != '\0')
-            fprintf(stderr, "store: write: %s%s\n", job->error, job->sent ? " (invalidating: it may have been applied)" : "");
+            LOG(LOG_ERROR, "write_failed", job->error, LOG_S("request_id", w->request_id), LOG_S("product_id", job->id_hex),
+                LOG_I("may_be_applied", job->sent != 0));
     }
     if (job->result == WRITE_OK || (job->result == WRITE_ERROR && job->sent)) {
         /* acknowledged by MongoDB — or failed after the command was sent,
@@ -88,5 +104,6 @@ int flow_submit_job(respond_op_t *op, mongo_pool_t *pool, store_job_t *job, void
 int flow_write_submit(flow_write_t *w, flow_write_answer_cb answer)
 {
     w->answer = answer;
+    respond_copy_id(w->op.r, w->request_id);
     return flow_submit_job(&w->op, w->thread->app->store, &w->job.base, on_write_done);
 }

@@ -7,13 +7,20 @@
 #ifndef CATALOG_FLOW_WRITE_H
 #define CATALOG_FLOW_WRITE_H
 
+#include "metrics/metrics.h"
 #include "server/respond.h"
 #include "store/products_write.h"
 
-/* The write flow's per-thread state. */
+/* The write flow's per-thread state; its counters are written by the thread only. */
 typedef struct {
     size_t pending; /* write, login and user-lookup jobs and invalidations in progress: a drain waits for them */
+    metrics_counter_t outcomes[WRITE_KINDS][WRITE_RESULTS]; /* settled writes by kind and result */
+    metrics_counter_t deferred;                             /* invalidations Redis could not take (retried) */
 } flow_write_thread_t;
+
+/* Labels of the counters: "create", "replace", ...; "ok", "not_found", ... */
+extern const char *const flow_write_kind_names[WRITE_KINDS];
+extern const char *const flow_write_result_names[WRITE_RESULTS];
 
 typedef struct flow_write flow_write_t;
 
@@ -27,6 +34,7 @@ struct flow_write {
     write_job_t job; /* filled by the caller (write_job_init) before flow_write_submit */
     app_thread_t *thread;
     flow_write_answer_cb answer;
+    char request_id[RESPOND_ID_MAX + 1]; /* for the log, when the request is gone */
 };
 
 /* Submits w->job from w->op.r's loop; answer runs when it is settled.

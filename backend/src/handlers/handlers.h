@@ -13,6 +13,7 @@ extern const server_route_t products_routes[];   /* GET /api/products, /api/prod
 extern const server_route_t writes_routes[];     /* POST /api/products; PUT, PATCH, DELETE /api/products/{id} */
 extern const server_route_t categories_routes[]; /* GET /api/categories */
 extern const server_route_t stats_routes[];      /* GET /api/stats */
+extern const server_route_t metrics_routes[];    /* GET /metrics */
 extern const server_route_t openapi_routes[];    /* GET /api/openapi.json */
 extern const server_route_t changes_routes[];    /* GET /api/changes (Server-Sent Events) */
 

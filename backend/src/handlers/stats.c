@@ -1,14 +1,13 @@
 #include "handlers/handlers.h"
 #include "clock.h"
 #include "app.h"
+#include "flow/stats.h"
 #include "store/mongo_pool.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define LOAD(t, f) atomic_load_explicit(&(t)->stats.f, memory_order_relaxed)
 
 /* The in-memory catalogue (store/mirror): what it holds and what it cost
  * the store; null when it is off. */
@@ -51,69 +50,86 @@ static void add_feed(cJSON *root, app_t *app)
     cJSON_AddNumberToObject(r, "epoch", (double)fs.epoch);
 }
 
-/* GET /api/stats: process-wide counters summed over the loop threads. */
-static void stats_get(request_t *r, h2o_iovec_t param)
+/* The deployment's figures (flow/stats.h) as the "deployment" member, or null. */
+static void add_deployment(cJSON *root, const flow_stats_deployment_t *d)
 {
-    if (handlers_reject_query(r))
+    if (d == NULL) {
+        cJSON_AddNullToObject(root, "deployment");
         return;
-    app_t *app = r->thread->app;
-    uint64_t req = 0, hits = 0, misses = 0, bypass = 0, nm = 0, jobs = 0, errs = 0, rej = 0, e4 = 0, e5 = 0, lat = 0, logins = 0;
-    unsigned redis_up = 0;
-    uint64_t late = 0, drops = 0, passes = 0;
-    for (unsigned i = 0; i < app->cfg.threads; i++) {
-        app_thread_t *t = &app->threads[i];
-        req += LOAD(t, requests);
-        hits += LOAD(t, cache_hits);
-        misses += LOAD(t, cache_misses);
-        bypass += LOAD(t, cache_bypass);
-        nm += LOAD(t, not_modified);
-        jobs += LOAD(t, store_jobs);
-        errs += LOAD(t, store_errors);
-        rej += LOAD(t, store_rejected);
-        passes += LOAD(t, store_passes);
-        logins += LOAD(t, login_jobs);
-        e4 += LOAD(t, responses_4xx);
-        e5 += LOAD(t, responses_5xx);
-        lat += LOAD(t, latency_us_total);
-        const redis_loop_counters_t *rc = redis_loop_counters(cache_redis(t->cache));
-        late += atomic_load_explicit(&rc->late, memory_order_relaxed);
-        drops += atomic_load_explicit(&rc->drops, memory_order_relaxed);
     }
-    redis_up = cache_is_connected(r->thread->cache);
-    cJSON *root = cJSON_CreateObject();
+    cJSON *o = cJSON_AddObjectToObject(root, "deployment");
+    cJSON_AddNumberToObject(o, "backends", d->fresh);
+    cJSON_AddNumberToObject(o, "backends_known", d->known > d->fresh ? d->known : d->fresh);
+    cJSON_AddNumberToObject(o, "uptime_s", (double)d->uptime_s);
+    cJSON_AddNumberToObject(o, "requests", (double)d->requests);
+    cJSON_AddNumberToObject(o, "responses_4xx", (double)d->responses_4xx);
+    cJSON_AddNumberToObject(o, "responses_5xx", (double)d->responses_5xx);
+    cJSON_AddNumberToObject(o, "latency_us_total", (double)d->latency_us_total);
+    cJSON *c = cJSON_AddObjectToObject(o, "cache");
+    cJSON_AddNumberToObject(c, "hits", (double)d->cache_hits);
+    cJSON_AddNumberToObject(c, "misses", (double)d->cache_misses);
+    cJSON_AddNumberToObject(c, "bypass", (double)d->cache_bypass);
+    cJSON_AddNumberToObject(c, "not_modified", (double)d->not_modified);
+    uint64_t lookups = d->cache_hits + d->cache_misses + d->cache_bypass;
+    cJSON_AddNumberToObject(c, "hit_ratio", lookups ? (double)d->cache_hits / (double)lookups : 0.0);
+}
+
+/* This process's counters (flow_stats_sum) as the top-level members. */
+static void add_process(cJSON *root, request_t *r)
+{
+    app_t *app = r->thread->app;
+    flow_stats_t s;
+    flow_stats_sum(app, &s);
     cJSON_AddNumberToObject(root, "uptime_s", (double)(clock_wall_s() - app->started_at));
     cJSON_AddNumberToObject(root, "threads", app->cfg.threads);
-    cJSON_AddNumberToObject(root, "requests", (double)req);
-    cJSON_AddNumberToObject(root, "responses_4xx", (double)e4);
-    cJSON_AddNumberToObject(root, "responses_5xx", (double)e5);
-    cJSON_AddNumberToObject(root, "latency_us_total", (double)lat);
+    cJSON_AddNumberToObject(root, "requests", (double)s.requests);
+    cJSON_AddNumberToObject(root, "responses_4xx", (double)s.responses[3]);
+    cJSON_AddNumberToObject(root, "responses_5xx", (double)s.responses[4]);
+    cJSON_AddNumberToObject(root, "latency_us_total", (double)s.latency_us_total);
     cJSON *c = cJSON_AddObjectToObject(root, "cache");
-    cJSON_AddNumberToObject(c, "hits", (double)hits);
-    cJSON_AddNumberToObject(c, "misses", (double)misses);
-    cJSON_AddNumberToObject(c, "bypass", (double)bypass);
-    cJSON_AddNumberToObject(c, "not_modified", (double)nm);
-    uint64_t lookups = hits + misses + bypass;
-    cJSON_AddNumberToObject(c, "hit_ratio", lookups ? (double)hits / (double)lookups : 0.0);
-    cJSON_AddBoolToObject(c, "redis_connected", redis_up);
-    cJSON_AddNumberToObject(c, "redis_late_replies", (double)late);
-    cJSON_AddNumberToObject(c, "redis_reconnects_for_silence", (double)drops);
-    cJSON *s = cJSON_AddObjectToObject(root, "store");
-    cJSON_AddNumberToObject(s, "jobs", (double)jobs);
-    cJSON_AddNumberToObject(s, "errors", (double)errs);
-    cJSON_AddNumberToObject(s, "rejected", (double)rej);
-    cJSON_AddNumberToObject(s, "queue_depth", (double)mongo_pool_queue_depth(app->store));
-    cJSON_AddNumberToObject(s, "flights", (double)flight_count(app->flights));
-    cJSON_AddNumberToObject(s, "passes", (double)passes);
+    cJSON_AddNumberToObject(c, "hits", (double)s.cache_hits);
+    cJSON_AddNumberToObject(c, "misses", (double)s.cache_misses);
+    cJSON_AddNumberToObject(c, "bypass", (double)s.cache_bypass);
+    cJSON_AddNumberToObject(c, "not_modified", (double)s.responses[2]);
+    uint64_t lookups = s.cache_hits + s.cache_misses + s.cache_bypass;
+    cJSON_AddNumberToObject(c, "hit_ratio", lookups ? (double)s.cache_hits / (double)lookups : 0.0);
+    cJSON_AddBoolToObject(c, "redis_connected", cache_is_connected(r->thread->cache));
+    cJSON_AddNumberToObject(c, "redis_late_replies", (double)s.redis_late);
+    cJSON_AddNumberToObject(c, "redis_reconnects_for_silence", (double)s.redis_drops);
+    cJSON *st = cJSON_AddObjectToObject(root, "store");
+    cJSON_AddNumberToObject(st, "jobs", (double)s.store_jobs);
+    cJSON_AddNumberToObject(st, "errors", (double)s.store_errors);
+    cJSON_AddNumberToObject(st, "rejected", (double)s.store_rejected);
+    cJSON_AddNumberToObject(st, "queue_depth", (double)mongo_pool_queue_depth(app->store));
+    cJSON_AddNumberToObject(st, "flights", (double)flight_count(app->flights));
+    cJSON_AddNumberToObject(st, "passes", (double)s.store_passes);
     add_catalogue(root, app->mirror);
     add_feed(root, app);
     cJSON *l = cJSON_AddObjectToObject(root, "login");
-    cJSON_AddNumberToObject(l, "jobs", (double)logins);
+    cJSON_AddNumberToObject(l, "jobs", (double)s.login_jobs);
     cJSON_AddNumberToObject(l, "queue_depth", (double)mongo_pool_queue_depth(app->login_store));
+}
+
+static void answer_stats(request_t *r, const flow_stats_deployment_t *d)
+{
+    cJSON *root = cJSON_CreateObject();
+    add_process(root, r);
+    add_deployment(root, d);
     char *body = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     respond_body(r, 200, NULL, NULL, 0, body, strlen(body));
     free(body);
+}
+
+/* GET /api/stats: this process's counters summed over its loop threads,
+ * and the deployment's (every backend process that wrote its figures to
+ * Redis in the last 3 s; null while Redis cannot answer). */
+static void stats_get(request_t *r, h2o_iovec_t param)
+{
+    if (handlers_reject_query(r))
+        return;
+    flow_stats_deployment(r, answer_stats);
 }
 
 const server_route_t stats_routes[] = {

@@ -109,25 +109,15 @@ void listing_init(listing_t *l)
 
 void listing_add(listing_t *l, listing_item_t *item)
 {
-    if (l->n == l->cap) {
+    if (l->n == l->cap) { /* the sorted arrays, once built, keep the same capacity */
         l->cap = l->cap ? l->cap * 2 : 256;
         l->items = xrealloc(l->items, l->cap * sizeof(*l->items));
+        for (int o = 0; o < QUERY_ORDERS; o++)
+            if (l->sorted[o] != NULL)
+                l->sorted[o] = xrealloc(l->sorted[o], l->cap * sizeof(*l->sorted[o]));
     }
     l->items[l->n++] = item;
     l->bytes += item->bytes;
-}
-
-int listing_remove(listing_t *l, const uint8_t id[12])
-{
-    for (size_t i = 0; i < l->n; i++) {
-        if (memcmp(l->items[i]->id, id, 12) == 0) {
-            l->bytes -= l->items[i]->bytes;
-            free(l->items[i]);
-            l->items[i] = l->items[--l->n];
-            return 1;
-        }
-    }
-    return 0;
 }
 
 void listing_clear(listing_t *l)
@@ -192,11 +182,53 @@ static int (*const comparators[QUERY_ORDERS])(const void *, const void *) = {
     [QUERY_ORDER_NAME] = cmp_name,
 };
 
+/* The first position in a (n records, ascending by cmp) not below x. */
+static size_t lower_bound(listing_item_t *const *a, size_t n, const listing_item_t *x, int (*cmp)(const void *, const void *))
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp(&a[mid], &x) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void listing_replace(listing_t *l, const uint8_t id[12], listing_item_t *item)
+{
+    size_t i = 0;
+    while (i < l->n && memcmp(l->items[i]->id, id, 12) != 0)
+        i++;
+    if (i < l->n) { /* out of every order (the _id tie-breaker makes its position exact), then of the set */
+        listing_item_t *old = l->items[i];
+        for (int o = 0; o < QUERY_ORDERS; o++) {
+            listing_item_t **a = l->sorted[o];
+            size_t at = lower_bound(a, l->n, old, comparators[o]);
+            memmove(a + at, a + at + 1, (l->n - at - 1) * sizeof(*a));
+        }
+        l->bytes -= old->bytes;
+        l->items[i] = l->items[l->n - 1];
+        l->n--;
+        free(old);
+    }
+    if (item == NULL)
+        return;
+    listing_add(l, item); /* n counts it now; the orders still hold n - 1 */
+    for (int o = 0; o < QUERY_ORDERS; o++) {
+        listing_item_t **a = l->sorted[o];
+        size_t at = lower_bound(a, l->n - 1, item, comparators[o]);
+        memmove(a + at + 1, a + at, (l->n - 1 - at) * sizeof(*a));
+        a[at] = item;
+    }
+}
+
 void listing_sort(listing_t *l)
 {
     for (int o = 0; o < QUERY_ORDERS; o++) {
         free(l->sorted[o]);
-        l->sorted[o] = xmalloc((l->n ? l->n : 1) * sizeof(*l->sorted[o]));
+        l->sorted[o] = xmalloc((l->cap ? l->cap : 1) * sizeof(*l->sorted[o]));
         if (l->n != 0)
             memcpy(l->sorted[o], l->items, l->n * sizeof(*l->items));
         qsort(l->sorted[o], l->n, sizeof(*l->sorted[o]), comparators[o]);

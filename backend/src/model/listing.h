@@ -45,15 +45,16 @@ typedef struct {
 void listing_init(listing_t *l);
 
 /* Appends a record (owned by l from now on). Call listing_sort before
- * querying. */
+ * querying; once sorted, change records with listing_replace. */
 void listing_add(listing_t *l, listing_item_t *item);
-
-/* Removes the record with the given id (freeing it); returns 1 when there
- * was one. */
-int listing_remove(listing_t *l, const uint8_t id[12]);
 
 /* (Re)builds the sorted arrays. */
 void listing_sort(listing_t *l);
+
+/* After listing_sort: replaces the record with the given id by item (an
+ * addition when there was none, a removal when item is NULL; item owned
+ * by l), keeping every order sorted — O(n) moves, no sort. */
+void listing_replace(listing_t *l, const uint8_t id[12], listing_item_t *item);
 
 /* Frees every record and array. */
 void listing_clear(listing_t *l);

@@ -2,19 +2,33 @@
 #include "clock.h"
 #include "app.h"
 
+#include "log.h"
 #include "rand.h"
 #include "server/problem.h"
 #include "server/server.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+const char *const respond_method_names[RESPOND_METHOD_SLOTS] = {"GET",   "HEAD",   "POST",    "PUT",
+                                                                "PATCH", "DELETE", "OPTIONS", "other"};
+
+/* The method slot of m (RESPOND_METHOD_SLOTS - 1 for any other method). */
+static uint8_t method_slot(h2o_iovec_t m)
+{
+    uint8_t i = 0;
+    while (i < RESPOND_METHOD_SLOTS - 1 && !h2o_memis(m.base, m.len, respond_method_names[i], strlen(respond_method_names[i])))
+        i++;
+    return i;
+}
+
 static void on_request_disposed(void *p)
 {
     request_t *r = p;
-    atomic_fetch_sub_explicit(&r->thread->inflight, 1, memory_order_relaxed);
+    metrics_gauge_move(&r->thread->inflight, -1);
     if (r->conn != NULL)
         server_conn_release(r->thread, r->conn);
 }
@@ -39,10 +53,11 @@ request_t *respond_begin(h2o_req_t *req)
     r->req = req;
     r->thread = t;
     r->started_us = clock_mono_us();
-    atomic_fetch_add_explicit(&t->inflight, 1, memory_order_relaxed);
+    r->route = RESPOND_ROUTE_UNMATCHED;
+    r->method = method_slot(req->method);
+    metrics_gauge_move(&t->inflight, 1);
     if ((r->conn = server_conn_of(req)) != NULL)
         r->conn->busy++;
-    APP_STAT_ADD(t, requests, 1);
 
     ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
     if (i != -1 && valid_request_id(req->headers.entries[i].value)) {
@@ -63,6 +78,13 @@ request_t *respond_begin(h2o_req_t *req)
     return r;
 }
 
+void respond_copy_id(const request_t *r, char out[RESPOND_ID_MAX + 1])
+{
+    size_t n = r->request_id.len <= RESPOND_ID_MAX ? r->request_id.len : RESPOND_ID_MAX;
+    memcpy(out, r->request_id.base, n);
+    out[n] = '\0';
+}
+
 h2o_iovec_t respond_request_header(request_t *r, const char *name)
 {
     ssize_t i = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
@@ -78,18 +100,41 @@ void respond_header(request_t *r, const char *name, const char *value, size_t le
     h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, v.base, v.len);
 }
 
-/* Bookkeeping of every response: counters, and Connection: close once a
- * drain has begun (also for requests that arrived before it). */
-static void finish_stats(request_t *r, int status)
+/* One line for a request (LOG_REQUESTS), with nginx's access-log field names. */
+static void log_request(request_t *r, int status, size_t bytes, uint64_t took_us)
+{
+    h2o_req_t *req = r->req;
+    char addr[INET6_ADDRSTRLEN] = "";
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (sl != 0 && ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof(addr));
+    else if (sl != 0 && ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));
+    ssize_t ci = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-cache"), -1);
+    h2o_iovec_t cache = ci >= 0 ? req->res.headers.entries[ci].value : h2o_iovec_init("", 0);
+    h2o_iovec_t ua = respond_request_header(r, "user-agent");
+    LOG(LOG_INFO, "request", NULL, LOG_SN("request_id", r->request_id.base, r->request_id.len),
+        LOG_SN("method", req->method.base, req->method.len), LOG_SN("path", req->path.base, req->path.len), LOG_I("status", status),
+        LOG_I("bytes", bytes), LOG_F("request_time", (double)took_us / 1e6), LOG_SN("cache", cache.base, cache.len),
+        LOG_S("remote_addr", addr), LOG_SN("user_agent", ua.base ? ua.base : "", ua.len));
+}
+
+/* Bookkeeping of every response: counters by route, method and status
+ * class, the duration, the request's log line when sampled, and
+ * Connection: close once a drain has begun (also for requests that
+ * arrived before it). */
+static void finish_stats(request_t *r, int status, size_t bytes)
 {
     app_thread_t *t = r->thread;
     if (t->draining)
         r->req->http1_is_persistent = 0;
-    if (status >= 500)
-        APP_STAT_ADD(t, responses_5xx, 1);
-    else if (status >= 400)
-        APP_STAT_ADD(t, responses_4xx, 1);
-    APP_STAT_ADD(t, latency_us_total, clock_mono_us() - r->started_us);
+    unsigned cls = status >= 100 && status < 600 ? (unsigned)status / 100 - 1 : 4;
+    uint64_t took = clock_mono_us() - r->started_us;
+    metrics_add(&t->http.responses[r->route][r->method][cls], 1);
+    metrics_observe(&t->http.duration[r->route], took);
+    if (log_requests_wanted() && log_request_sampled(rand_next(&t->rand_state)))
+        log_request(r, status, bytes, took);
 }
 
 void respond_body(request_t *r, int status, const char *content_type, const char *etag, size_t etag_len, const char *body,
@@ -113,7 +158,7 @@ void respond_body(request_t *r, int status, const char *content_type, const char
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, v.base, v.len);
     }
     req->res.content_length = len;
-    finish_stats(r, status);
+    finish_stats(r, status, len);
     h2o_send_inline(req, body, len);
 }
 
@@ -124,8 +169,7 @@ void respond_not_modified(request_t *r, const char *etag, size_t etag_len)
     req->res.reason = "Not Modified";
     h2o_iovec_t v = h2o_strdup(&req->pool, etag, etag_len);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, v.base, v.len);
-    APP_STAT_ADD(r->thread, not_modified, 1);
-    finish_stats(r, 304);
+    finish_stats(r, 304, 0);
     h2o_send_inline(req, NULL, 0);
 }
 

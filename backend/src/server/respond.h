@@ -5,8 +5,27 @@
 
 #include <h2o.h>
 
+#include "metrics/metrics.h"
+
 typedef struct app_thread app_thread_t; /* app.h */
 struct server_conn;
+
+/* Route slots: one per route path (server.c's SERVER_MAX_PATHS), then the
+ * requests no route matched. */
+#define RESPOND_ROUTE_SLOTS 33
+#define RESPOND_ROUTE_UNMATCHED (RESPOND_ROUTE_SLOTS - 1)
+/* Method slots: GET HEAD POST PUT PATCH DELETE OPTIONS, then any other. */
+#define RESPOND_METHOD_SLOTS 8
+extern const char *const respond_method_names[RESPOND_METHOD_SLOTS];
+
+/* The responses of one loop thread (written by it only; summed by
+ * /metrics and /api/stats): by route, method and status class (1xx..5xx),
+ * their durations by route, and the gauges of what is open. */
+typedef struct {
+    metrics_counter_t responses[RESPOND_ROUTE_SLOTS][RESPOND_METHOD_SLOTS][5];
+    metrics_hist_t duration[RESPOND_ROUTE_SLOTS];
+    metrics_gauge_t open_conns; /* accepted client connections not yet closed */
+} respond_stats_t;
 
 /* Per-request state every handler gets, allocated from the request pool
  * (freed with the request; its dispose hook ends the in-flight count). */
@@ -16,12 +35,21 @@ typedef struct {
     h2o_iovec_t request_id;
     uint64_t started_us;
     struct server_conn *conn; /* may be NULL */
+    uint8_t route;            /* route slot (RESPOND_ROUTE_UNMATCHED until the router matched one) */
+    uint8_t method;           /* method slot */
 } request_t;
 
 /* Sets up request_t for req: counts it in flight, takes X-Request-Id from
  * the request when well-formed (1..128 of [A-Za-z0-9._:-]) or generates
  * one, and echoes it in the response. Never fails. */
 request_t *respond_begin(h2o_req_t *req);
+
+/* The longest request id (a client's X-Request-Id), for copies that outlive the request. */
+#define RESPOND_ID_MAX 128
+
+/* Copies r's request id into out, NUL-terminated (for a log line written
+ * after the request may be gone). */
+void respond_copy_id(const request_t *r, char out[RESPOND_ID_MAX + 1]);
 
 /* Sends a 200/404/... with a JSON body: content_type (NULL: application/json),
  * etag (may be NULL), copied into the request pool. Bodies are sent with

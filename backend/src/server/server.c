@@ -24,7 +24,7 @@
 /* The routes, grouped by path: the router and --routes read them. GET
  * implies HEAD; OPTIONS is answered everywhere. */
 #define SERVER_METHODS 5
-#define SERVER_MAX_PATHS 32
+#define SERVER_MAX_PATHS (RESPOND_ROUTE_SLOTS - 1)
 static const char *const method_names[SERVER_METHODS] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 typedef struct {
     const char *path; /* "{id}" matches one segment */
@@ -86,6 +86,21 @@ static void allow_value(unsigned methods, char *buf)
     strcat(buf, "OPTIONS");
 }
 
+size_t server_route_count(void)
+{
+    return npaths;
+}
+
+const char *server_route_path(size_t i)
+{
+    return paths[i].path;
+}
+
+int server_route_serves(size_t i, const char *method)
+{
+    return (paths[i].methods & method_bit(h2o_iovec_init(method, strlen(method)))) != 0;
+}
+
 void server_print_routes(void *file)
 {
     for (size_t i = 0; i < npaths; i++)
@@ -132,10 +147,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     request_t *r = respond_begin(req);
     cors_apply(r);
-    if (refuse_large_body(r))
-        return 0;
     h2o_iovec_t param = {NULL, 0};
     int ri = match_route(req->path_normalized, &param);
+    if (ri >= 0)
+        r->route = (uint8_t)ri; /* the route's template names its counters */
+    if (refuse_large_body(r))
+        return 0;
     if (ri < 0) {
         respond_problem(r, 404, PROBLEM_TYPE_NOT_FOUND, "no such resource", NULL);
         return 0;
@@ -221,6 +238,7 @@ int server_listen(const config_t *cfg, char *err, size_t errlen)
 static void on_conn_closed(void *data)
 {
     server_conn_t *c = data;
+    metrics_gauge_move(&c->thread->http.open_conns, -1);
     h2o_linklist_unlink(&c->link);
     c->closed = 1;
     if (c->busy == 0)
@@ -296,6 +314,8 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         h2o_socket_t *sock = h2o_evloop_socket_create(t->ctx.loop, fd, H2O_SOCKET_FLAG_IS_ACCEPTED_CONNECTION);
         server_conn_t *c = xcalloc(1, sizeof(*c));
         c->fd = fd;
+        c->thread = t;
+        metrics_gauge_move(&t->http.open_conns, 1);
         h2o_linklist_insert(&t->conns, &c->link);
         sock->on_close.cb = on_conn_closed; /* unused by h2o for server sockets */
         sock->on_close.data = c;

@@ -24,6 +24,14 @@ typedef struct {
  * method, a method twice on one path, too many paths). */
 int server_set_routes(const server_route_t *const *tables, char *err, size_t errlen);
 
+/* The route paths installed (route slot i is path i), for /metrics. */
+size_t server_route_count(void);
+const char *server_route_path(size_t i);
+
+/* 1 when route path i serves method (a name of respond_method_names; HEAD
+ * with GET). */
+int server_route_serves(size_t i, const char *method);
+
 /* Prints "METHOD /path" per route (GET implies HEAD), for --routes. */
 void server_print_routes(void *file);
 
@@ -34,6 +42,7 @@ void server_configure(app_t *app);
  * ones (h2o 2.2.5 does nothing of this for HTTP/1). */
 typedef struct server_conn {
     h2o_linklist_t link; /* in app_thread_t.conns */
+    app_thread_t *thread;
     int fd;
     size_t busy;                 /* requests in flight on it */
     int closed;                  /* h2o closed the socket; freed once busy is 0 too */

@@ -9,17 +9,25 @@
 #include <stdio.h>
 #include <string.h>
 
+typedef struct {
+    char *slug, *name;
+} mirror_category_t;
+
 struct mirror {
     size_t max_items;
     uint64_t max_age_ms;
     const char *currency;
-    pthread_mutex_t update; /* one sync at a time (held across store reads) */
-    pthread_rwlock_t lock;  /* the listing and what it is exact for */
-    listing_t listing;      /* under lock */
-    char base_id[CHANGE_STREAM_ID_MAX];
-    _Atomic uint64_t gen;          /* written under lock, read anywhere */
-    _Atomic uint64_t scanned_at;   /* monotonic ms of the last scan's start */
-    _Atomic uint64_t too_large_at; /* monotonic ms when a scan found too many products; 0: not */
+    pthread_mutex_t update;  /* one sync at a time (held across store reads) */
+    pthread_rwlock_t lock;   /* the listing and what it is exact for */
+    listing_t listing;       /* under lock */
+    mirror_category_t *cats; /* under lock: the categories collection */
+    size_t ncats;
+    pthread_mutex_t meta;               /* base_id: loops read it, never behind the write lock */
+    char base_id[CHANGE_STREAM_ID_MAX]; /* under lock and meta */
+    _Atomic size_t items, bytes;        /* copies for stats, read from loops */
+    _Atomic uint64_t gen;               /* written under lock, read anywhere */
+    _Atomic uint64_t scanned_at;        /* monotonic ms of the last scan's start */
+    _Atomic uint64_t too_large_at;      /* monotonic ms when a scan found too many products; 0: not */
     _Atomic uint64_t scans, scan_ms_last, patches, point_reads;
 };
 
@@ -30,17 +38,34 @@ mirror_t *mirror_create(size_t max_items, uint64_t max_age_ms, const char *curre
     m->max_age_ms = max_age_ms;
     m->currency = currency;
     pthread_mutex_init(&m->update, NULL);
-    pthread_rwlock_init(&m->lock, NULL);
+    pthread_mutex_init(&m->meta, NULL);
+    /* a catch-up must not starve behind a run of page computations */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&m->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     listing_init(&m->listing);
     return m;
+}
+
+static void free_categories(mirror_category_t *cats, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(cats[i].slug);
+        free(cats[i].name);
+    }
+    free(cats);
 }
 
 void mirror_destroy(mirror_t *m)
 {
     if (m == NULL)
         return;
+    free_categories(m->cats, m->ncats);
     listing_clear(&m->listing);
     pthread_rwlock_destroy(&m->lock);
+    pthread_mutex_destroy(&m->meta);
     pthread_mutex_destroy(&m->update);
     free(m);
 }
@@ -68,9 +93,9 @@ int mirror_wants_scan(mirror_t *m)
 
 void mirror_base_id(mirror_t *m, char out[CHANGE_STREAM_ID_MAX])
 {
-    pthread_rwlock_rdlock(&m->lock);
+    pthread_mutex_lock(&m->meta);
     memcpy(out, m->base_id, CHANGE_STREAM_ID_MAX);
-    pthread_rwlock_unlock(&m->lock);
+    pthread_mutex_unlock(&m->meta);
 }
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -84,14 +109,56 @@ static void set_err(char *err, size_t errlen, const char *msg)
  * the mirror keeps claiming it. */
 static void publish(mirror_t *m, const change_batch_t *b)
 {
+    atomic_store(&m->items, m->listing.n);
+    atomic_store(&m->bytes, m->listing.bytes);
     if (b->gen < mirror_gen(m))
         return;
+    pthread_mutex_lock(&m->meta);
     snprintf(m->base_id, sizeof(m->base_id), "%s", b->last_id);
+    pthread_mutex_unlock(&m->meta);
     atomic_store(&m->gen, b->gen);
 }
 
-/* Scans the whole collection into a new listing and swaps it in. */
-static mirror_result_t rescan(mirror_t *m, const change_batch_t *b, mongoc_collection_t *coll, char *err, size_t errlen)
+/* Reads the categories collection ({slug, name}; a name defaults to the
+ * slug). Returns 0 or -1 with err set. */
+static int read_categories(mongoc_collection_t *categories, mirror_category_t **out, size_t *n, char *err, size_t errlen)
+{
+    bson_t filter = BSON_INITIALIZER;
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(categories, &filter, NULL, NULL);
+    const bson_t *doc;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        const char *slug = NULL, *name = NULL;
+        if (bson_iter_init_find(&it, doc, "slug") && BSON_ITER_HOLDS_UTF8(&it))
+            slug = bson_iter_utf8(&it, NULL);
+        if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it))
+            name = bson_iter_utf8(&it, NULL);
+        if (slug == NULL)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = xrealloc(*out, cap * sizeof(**out));
+        }
+        (*out)[(*n)++] = (mirror_category_t){xstrdup(slug), xstrdup(name ? name : slug)};
+    }
+    bson_error_t e;
+    int failed = mongoc_cursor_error(cur, &e);
+    if (failed) {
+        set_err(err, errlen, e.message);
+        free_categories(*out, *n);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    return failed ? -1 : 0;
+}
+
+/* Scans the whole collection (and the categories) into a new listing and
+ * swaps it in. */
+static mirror_result_t rescan(mirror_t *m, const change_batch_t *b, mongoc_collection_t *coll, mongoc_collection_t *categories,
+                              char *err, size_t errlen)
 {
     uint64_t start = clock_mono_ms();
     bson_t filter = BSON_INITIALIZER;
@@ -117,6 +184,10 @@ static mirror_result_t rescan(mirror_t *m, const change_batch_t *b, mongoc_colle
     mongoc_cursor_destroy(cur);
     bson_destroy(opts);
     bson_destroy(&filter);
+    mirror_category_t *cats = NULL;
+    size_t ncats = 0;
+    if (!failed && !too_large && read_categories(categories, &cats, &ncats, err, errlen) != 0)
+        failed = 1;
     if (failed || too_large) {
         listing_clear(&fresh);
         if (too_large)
@@ -126,10 +197,15 @@ static mirror_result_t rescan(mirror_t *m, const change_batch_t *b, mongoc_colle
     listing_sort(&fresh);
     pthread_rwlock_wrlock(&m->lock);
     listing_t old = m->listing;
+    mirror_category_t *old_cats = m->cats;
+    size_t old_n = m->ncats;
     m->listing = fresh;
+    m->cats = cats;
+    m->ncats = ncats;
     publish(m, b);
     pthread_rwlock_unlock(&m->lock);
     listing_clear(&old);
+    free_categories(old_cats, old_n);
     atomic_store(&m->too_large_at, 0);
     atomic_store(&m->scanned_at, start);
     atomic_store(&m->scan_ms_last, clock_mono_ms() - start);
@@ -182,7 +258,7 @@ static int read_one(mongoc_collection_t *coll, const uint8_t id[12], const char 
 }
 
 /* Re-reads each product named after the mirror's generation (each once),
- * then applies them all and re-sorts under the write lock. */
+ * then puts them in place, in every order, under the write lock. */
 static mirror_result_t patch(mirror_t *m, const change_batch_t *b, mongoc_collection_t *coll, char *err, size_t errlen)
 {
     uint64_t since = mirror_gen(m);
@@ -206,12 +282,9 @@ static mirror_result_t patch(mirror_t *m, const change_batch_t *b, mongoc_collec
     if (res == MIRROR_OK) {
         pthread_rwlock_wrlock(&m->lock);
         for (size_t k = 0; k < n; k++) {
-            listing_remove(&m->listing, ids[k]);
-            if (items[k] != NULL)
-                listing_add(&m->listing, items[k]);
+            listing_replace(&m->listing, ids[k], items[k]);
             items[k] = NULL;
         }
-        listing_sort(&m->listing);
         publish(m, b);
         pthread_rwlock_unlock(&m->lock);
         atomic_fetch_add(&m->patches, 1);
@@ -223,8 +296,8 @@ static mirror_result_t patch(mirror_t *m, const change_batch_t *b, mongoc_collec
     return res;
 }
 
-mirror_result_t mirror_sync(mirror_t *m, const change_batch_t *b, int force_scan, mongoc_collection_t *coll, char *err,
-                            size_t errlen)
+mirror_result_t mirror_sync(mirror_t *m, const change_batch_t *b, int force_scan, mongoc_collection_t *coll,
+                            mongoc_collection_t *categories, char *err, size_t errlen)
 {
     if (b->gen == 0) {
         set_err(err, errlen, "no generation to build the catalogue under");
@@ -234,9 +307,9 @@ mirror_result_t mirror_sync(mirror_t *m, const change_batch_t *b, int force_scan
     mirror_result_t res = MIRROR_OK;
     int fresh = mirror_gen(m) != 0 && age_ms(m) <= m->max_age_ms;
     if (force_scan || !fresh)
-        res = rescan(m, b, coll, err, errlen);
+        res = rescan(m, b, coll, categories, err, errlen);
     else if (mirror_gen(m) < b->gen)
-        res = patchable(m, b) ? patch(m, b, coll, err, errlen) : rescan(m, b, coll, err, errlen);
+        res = patchable(m, b) ? patch(m, b, coll, err, errlen) : rescan(m, b, coll, categories, err, errlen);
     pthread_mutex_unlock(&m->update);
     return res;
 }
@@ -253,31 +326,51 @@ static int read_begin(mirror_t *m, uint64_t min_gen, uint64_t *gen)
     return -1;
 }
 
-int mirror_list(mirror_t *m, const query_t *q, uint64_t min_gen, char **json, size_t *len, int64_t *count, uint64_t *gen)
+/* The index of the first category q names that is not in the categories
+ * collection, or q->ncategories when all are (under the read lock). */
+static size_t first_unknown(const mirror_t *m, const query_t *q)
 {
-    if (read_begin(m, min_gen, gen) != 0)
-        return -1;
-    *json = listing_page(&m->listing, q, len, count);
-    pthread_rwlock_unlock(&m->lock);
-    return *json != NULL ? 0 : -1;
+    for (size_t i = 0; i < q->ncategories; i++) {
+        size_t k = 0;
+        while (k < m->ncats && strcmp(m->cats[k].slug, q->categories[i]) != 0)
+            k++;
+        if (k == m->ncats)
+            return i;
+    }
+    return q->ncategories;
 }
 
-int mirror_category_counts(mirror_t *m, uint64_t min_gen, void (*cb)(void *data, const char *slug, int64_t count), void *data,
-                           uint64_t *gen)
+int mirror_list(mirror_t *m, const query_t *q, uint64_t min_gen, char **json, size_t *len, int64_t *count, uint64_t *gen,
+                size_t *unknown)
 {
     if (read_begin(m, min_gen, gen) != 0)
         return -1;
-    listing_category_counts(&m->listing, cb, data);
+    int rc = 0;
+    *unknown = first_unknown(m, q);
+    if (*unknown < q->ncategories)
+        rc = 1;
+    else if ((*json = listing_page(&m->listing, q, len, count)) == NULL)
+        rc = -1;
+    pthread_rwlock_unlock(&m->lock);
+    return rc;
+}
+
+int mirror_categories(mirror_t *m, uint64_t min_gen, void (*name_cb)(void *data, const char *slug, const char *name),
+                      void (*count_cb)(void *data, const char *slug, int64_t count), void *data, uint64_t *gen)
+{
+    if (read_begin(m, min_gen, gen) != 0)
+        return -1;
+    for (size_t i = 0; i < m->ncats; i++)
+        name_cb(data, m->cats[i].slug, m->cats[i].name);
+    listing_category_counts(&m->listing, count_cb, data);
     pthread_rwlock_unlock(&m->lock);
     return 0;
 }
 
 void mirror_stats(mirror_t *m, mirror_stats_t *out)
 {
-    pthread_rwlock_rdlock(&m->lock);
-    out->items = m->listing.n;
-    out->bytes = m->listing.bytes;
-    pthread_rwlock_unlock(&m->lock);
+    out->items = atomic_load(&m->items);
+    out->bytes = atomic_load(&m->bytes);
     out->gen = mirror_gen(m);
     out->scans = atomic_load(&m->scans);
     out->scan_ms_last = atomic_load(&m->scan_ms_last);

@@ -2,7 +2,8 @@
  * miss costs no sorted, counted or searched query (FerretDB decodes every
  * document for those: seconds at 20,000 products). It is exact for a
  * generation: built by one scan after reading the generation and the
- * change stream's tip together, then caught up by re-reading by _id only
+ * change stream's tip together (the categories collection with it: the
+ * API never writes it), then caught up by re-reading by _id only
  * the products the stream names for the generations since — when the
  * stream holds every one of them consecutively; otherwise, and at least
  * every max age (writes made around the API), it is scanned again. Used
@@ -55,18 +56,21 @@ void mirror_base_id(mirror_t *m, char out[CHANGE_STREAM_ID_MAX]);
  * and in order, scanning the collection otherwise or when force_scan.
  * Serialised: a concurrent call waits, then finds the work done. b must
  * have been read from Redis before this call. */
-mirror_result_t mirror_sync(mirror_t *m, const change_batch_t *b, int force_scan, mongoc_collection_t *coll, char *err,
-                            size_t errlen);
+mirror_result_t mirror_sync(mirror_t *m, const change_batch_t *b, int force_scan, mongoc_collection_t *products,
+                            mongoc_collection_t *categories, char *err, size_t errlen);
 
 /* On a worker: the list body of q from the mirror (malloc'd, as
  * listing_page) and its count; *gen: the generation it is exact for.
  * Returns 0, or -1 when the mirror is below min_gen or its scan older than
- * max age (the caller reads the store instead). */
-int mirror_list(mirror_t *m, const query_t *q, uint64_t min_gen, char **json, size_t *len, int64_t *count, uint64_t *gen);
+ * max age (the caller reads the store instead), or 1 with *unknown the
+ * index of the first category q names that does not exist (no body). */
+int mirror_list(mirror_t *m, const query_t *q, uint64_t min_gen, char **json, size_t *len, int64_t *count, uint64_t *gen,
+                size_t *unknown);
 
-/* Like mirror_list, for the number of products per category. */
-int mirror_category_counts(mirror_t *m, uint64_t min_gen, void (*cb)(void *data, const char *slug, int64_t count), void *data,
-                           uint64_t *gen);
+/* Like mirror_list, for the categories: name_cb once per category
+ * document (slug, name), then count_cb once per category products use. */
+int mirror_categories(mirror_t *m, uint64_t min_gen, void (*name_cb)(void *data, const char *slug, const char *name),
+                      void (*count_cb)(void *data, const char *slug, int64_t count), void *data, uint64_t *gen);
 
 typedef struct {
     uint64_t gen;

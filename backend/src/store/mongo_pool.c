@@ -1,5 +1,6 @@
 #include "store/mongo_pool.h"
 #include "clock.h"
+#include "log.h"
 #include "xalloc.h"
 
 #include <pthread.h>
@@ -9,6 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* One worker's counters: written by that worker only, on a line of its own. */
+typedef struct {
+    _Alignas(64) mongo_pool_t *pool;
+    metrics_hist_t run;
+    metrics_counter_t expired;
+} worker_slot_t;
 
 struct mongo_pool {
     mongoc_client_pool_t *clients;
@@ -20,14 +28,18 @@ struct mongo_pool {
     store_job_t *head, *tail;
     size_t depth, max_depth;
     int nice; /* CPU priority of the worker threads (0: unchanged) */
+    unsigned workers;
+    worker_slot_t *slots;      /* one per worker */
+    _Atomic uint64_t rejected; /* submissions refused (any thread; rare) */
 };
 
 static void *worker_main(void *arg)
 {
-    mongo_pool_t *pool = arg;
+    worker_slot_t *slot = arg;
+    mongo_pool_t *pool = slot->pool;
     /* Linux: nice applies per thread (the tid); best effort */
     if (pool->nice != 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), pool->nice) != 0)
-        perror("catalog-backend: setpriority of a worker thread");
+        LOG0(LOG_WARN, "setpriority_failed", "the CPU priority of a worker thread could not be lowered");
     for (;;) {
         pthread_mutex_lock(&pool->mutex);
         while (pool->head == NULL)
@@ -39,7 +51,8 @@ static void *worker_main(void *arg)
         pool->depth--;
         pthread_mutex_unlock(&pool->mutex); /* never hold the lock across I/O */
 
-        if (clock_mono_ms() >= job->deadline_ms) {
+        uint64_t t0 = clock_mono_us();
+        if (t0 / 1000 >= job->deadline_ms) {
             job->state = STORE_JOB_EXPIRED;
         } else {
             if (pool->delay_ms != 0) {
@@ -54,7 +67,10 @@ static void *worker_main(void *arg)
                 mongoc_client_pool_push(pool->clients, client);
                 job->state = STORE_JOB_DONE;
             }
+            metrics_observe(&slot->run, clock_mono_us() - t0);
         }
+        if (job->state == STORE_JOB_EXPIRED)
+            metrics_add(&slot->expired, 1);
         if (job->finish != NULL)
             job->finish(job);
         h2o_multithread_send_message(job->reply_to, &job->msg);
@@ -68,9 +84,33 @@ static void set_default_timeout(mongoc_uri_t *uri, const char *option, int32_t m
         mongoc_uri_set_option_as_int32(uri, option, ms);
 }
 
+/* libmongoc's view of a server changed: a log line when it became
+ * reachable or stopped being so ("Unknown" is its word for unreachable). */
+static void on_server_changed(const mongoc_apm_server_changed_t *event)
+{
+    const char *was = mongoc_server_description_type(mongoc_apm_server_changed_get_previous_description(event));
+    const char *now = mongoc_server_description_type(mongoc_apm_server_changed_get_new_description(event));
+    int up_before = strcmp(was, "Unknown") != 0, up_now = strcmp(now, "Unknown") != 0;
+    if (up_before == up_now)
+        return;
+    const mongoc_host_list_t *host = mongoc_apm_server_changed_get_host(event);
+    if (up_now)
+        LOG(LOG_INFO, "mongodb_up", "MongoDB reachable", LOG_S("server", host->host_and_port), LOG_S("type", now));
+    else
+        LOG(LOG_WARN, "mongodb_down", "MongoDB unreachable; reads of cached keys go on, others answer 503",
+            LOG_S("server", host->host_and_port));
+}
+
 mongo_pool_t *mongo_pool_create(const config_t *cfg, char *err, size_t errlen)
 {
-    return mongo_pool_create_sized(cfg, cfg->mongo_workers, cfg->mongo_queue_max, 0, err, errlen);
+    mongo_pool_t *pool = mongo_pool_create_sized(cfg, cfg->mongo_workers, cfg->mongo_queue_max, 0, err, errlen);
+    if (pool != NULL) { /* this pool's clients report the connection state for the process */
+        mongoc_apm_callbacks_t *cb = mongoc_apm_callbacks_new();
+        mongoc_apm_set_server_changed_cb(cb, on_server_changed);
+        mongoc_client_pool_set_apm_callbacks(pool->clients, cb, NULL);
+        mongoc_apm_callbacks_destroy(cb);
+    }
+    return pool;
 }
 
 mongo_pool_t *mongo_pool_create_sized(const config_t *cfg, unsigned workers, unsigned queue_max, int nice, char *err, size_t errlen)
@@ -113,11 +153,14 @@ mongo_pool_t *mongo_pool_create_sized(const config_t *cfg, unsigned workers, uns
     pool->delay_ms = cfg->debug_store_delay_ms;
     pool->max_depth = queue_max;
     pool->nice = nice;
+    pool->workers = workers;
+    pool->slots = xcalloc_aligned(workers, sizeof(worker_slot_t), 64);
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->cond, NULL);
     for (unsigned i = 0; i < workers; i++) {
         pthread_t tid;
-        if (pthread_create(&tid, NULL, worker_main, pool) != 0) {
+        pool->slots[i].pool = pool;
+        if (pthread_create(&tid, NULL, worker_main, &pool->slots[i]) != 0) {
             snprintf(err, errlen, "cannot start MongoDB worker threads");
             return NULL;
         }
@@ -132,6 +175,7 @@ int mongo_pool_submit(mongo_pool_t *pool, store_job_t *job)
     pthread_mutex_lock(&pool->mutex);
     if (pool->depth >= pool->max_depth) {
         pthread_mutex_unlock(&pool->mutex);
+        atomic_fetch_add_explicit(&pool->rejected, 1, memory_order_relaxed);
         return -1;
     }
     if (pool->tail != NULL)
@@ -153,6 +197,19 @@ size_t mongo_pool_queue_depth(mongo_pool_t *pool)
     return d;
 }
 
+void mongo_pool_stats(mongo_pool_t *pool, mongo_pool_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->depth = mongo_pool_queue_depth(pool);
+    out->capacity = pool->max_depth;
+    out->workers = pool->workers;
+    out->rejected = atomic_load_explicit(&pool->rejected, memory_order_relaxed);
+    for (unsigned i = 0; i < pool->workers; i++) {
+        metrics_hist_sum(&out->run, &pool->slots[i].run);
+        out->expired += metrics_get(&pool->slots[i].expired);
+    }
+}
+
 mongoc_client_t *mongo_pool_new_client(mongo_pool_t *pool)
 {
     mongoc_client_t *c = mongoc_client_new_from_uri(pool->uri);
@@ -170,4 +227,24 @@ void mongo_pool_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
         store_job_t *job = H2O_STRUCT_FROM_MEMBER(store_job_t, msg, msg);
         job->done(job);
     }
+}
+
+/* libmongoc's messages: levels mapped to ours; the endSessions warning it
+ * prints when a pooled client is destroyed mid-outage, and its debug and
+ * trace chatter, are debug. */
+static void on_mongoc_log(mongoc_log_level_t level, const char *domain, const char *message, void *data)
+{
+    log_level_t ours = level <= MONGOC_LOG_LEVEL_CRITICAL  ? LOG_ERROR
+                       : level == MONGOC_LOG_LEVEL_WARNING ? LOG_WARN
+                       : level <= MONGOC_LOG_LEVEL_INFO    ? LOG_INFO
+                                                           : LOG_DEBUG;
+    if (strstr(message, "endSessions") != NULL)
+        ours = LOG_DEBUG;
+    LOG(ours, "mongoc", message, LOG_S("domain", domain));
+}
+
+void mongo_pool_capture_logs(void)
+{
+    mongoc_log_set_handler(on_mongoc_log, NULL);
+    mongoc_log_trace_disable();
 }

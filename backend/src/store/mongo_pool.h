@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "metrics/metrics.h"
 
 typedef struct mongo_pool mongo_pool_t;
 typedef struct store_job store_job_t;
@@ -37,6 +38,11 @@ struct store_job {
  * job a loop submits names that loop's receiver as reply_to. */
 void mongo_pool_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 
+/* Sends libmongoc's own messages through the JSON log (event "mongoc");
+ * its endSessions warnings (a pooled client destroyed while the server is
+ * away) go to debug. Call once, after mongoc_init. */
+void mongo_pool_capture_logs(void);
+
 /* Creates the client pool (timeouts from cfg added to the URI unless it sets
  * them; write concern majority when the URI names a replica set and sets no w) and starts cfg->mongo_workers threads. Does not
  * connect: the first job does. Returns NULL with a message in err on a bad URI. */
@@ -61,5 +67,18 @@ mongoc_client_t *mongo_pool_new_client(mongo_pool_t *pool);
 
 /* Jobs queued and not yet started (for stats). */
 size_t mongo_pool_queue_depth(mongo_pool_t *pool);
+
+/* What a pool did, summed over its workers (for /metrics). */
+typedef struct {
+    size_t depth;           /* queued, not started */
+    size_t capacity;        /* the queue's bound */
+    unsigned workers;       /* threads */
+    metrics_hist_sum_t run; /* duration of each job run (a client taken from the pool, the job's own work) */
+    uint64_t expired;       /* jobs not run: their deadline passed in the queue, or no client came in time */
+    uint64_t rejected;      /* submissions refused: the queue was full */
+} mongo_pool_stats_t;
+
+/* Fills *out (zeroed here) from any thread. */
+void mongo_pool_stats(mongo_pool_t *pool, mongo_pool_stats_t *out);
 
 #endif

@@ -12,67 +12,6 @@
 #define PRODUCTS "products"
 #define CATEGORIES "categories"
 
-void products_store_list_filter(const query_t *q, bson_t *filter)
-{
-    if (q->ncategories > 0) {
-        bson_t cat, in;
-        BSON_APPEND_DOCUMENT_BEGIN(filter, "category", &cat);
-        BSON_APPEND_ARRAY_BEGIN(&cat, "$in", &in);
-        for (size_t i = 0; i < q->ncategories; i++) {
-            char idx[16];
-            const char *key;
-            bson_uint32_to_string((uint32_t)i, &key, idx, sizeof(idx));
-            bson_append_utf8(&in, key, -1, q->categories[i], -1);
-        }
-        bson_append_array_end(&cat, &in);
-        bson_append_document_end(filter, &cat);
-    }
-    if (q->has_min_price || q->has_max_price) {
-        bson_t price;
-        BSON_APPEND_DOCUMENT_BEGIN(filter, "price_cents", &price);
-        if (q->has_min_price)
-            BSON_APPEND_INT64(&price, "$gte", q->min_price_cents);
-        if (q->has_max_price)
-            BSON_APPEND_INT64(&price, "$lte", q->max_price_cents);
-        bson_append_document_end(filter, &price);
-    }
-    if (q->in_stock >= 0) {
-        bson_t stock;
-        BSON_APPEND_DOCUMENT_BEGIN(filter, "stock", &stock);
-        BSON_APPEND_INT32(&stock, q->in_stock ? "$gt" : "$eq", 0);
-        bson_append_document_end(filter, &stock);
-    }
-    if (q->has_q) {
-        char re[QUERY_Q_REGEX_MAX];
-        query_q_regex(q->q, re);
-        bson_t or, alt;
-        BSON_APPEND_ARRAY_BEGIN(filter, "$or", & or);
-        BSON_APPEND_DOCUMENT_BEGIN(& or, "0", &alt);
-        BSON_APPEND_REGEX(&alt, "name_lc", re, "i");
-        bson_append_document_end(& or, &alt);
-        BSON_APPEND_DOCUMENT_BEGIN(& or, "1", &alt);
-        BSON_APPEND_REGEX(&alt, "description", re, "i");
-        bson_append_document_end(& or, &alt);
-        bson_append_array_end(filter, & or);
-    }
-}
-
-void products_store_list_opts(const query_t *q, bson_t *opts)
-{
-    int dir = q->order_desc ? -1 : 1;
-    bson_t sort, proj;
-    BSON_APPEND_DOCUMENT_BEGIN(opts, "sort", &sort);
-    BSON_APPEND_INT32(&sort, query_orders[q->order].field, dir);
-    /* the tie-breaker: pages never repeat or skip items with equal sort keys */
-    BSON_APPEND_INT32(&sort, "_id", dir);
-    bson_append_document_end(opts, &sort);
-    BSON_APPEND_INT64(opts, "skip", q->offset);
-    BSON_APPEND_INT64(opts, "limit", q->limit);
-    BSON_APPEND_DOCUMENT_BEGIN(opts, "projection", &proj);
-    BSON_APPEND_INT32(&proj, "name_lc", 0);
-    bson_append_document_end(opts, &proj);
-}
-
 static void set_error(products_job_t *job, const bson_error_t *e)
 {
     job->result = STORE_ERROR;
@@ -179,12 +118,13 @@ static int categories_exist(products_job_t *job, mongoc_collection_t *categories
 /* Brings the job's mirror to its batch, when it has one. Returns 1 when
  * the mirror may answer, 0 when the store must, -1 on a store error (the
  * job's error set). */
-static int mirror_prepare(products_job_t *job, mongoc_collection_t *coll)
+static int mirror_prepare(products_job_t *job, mongoc_collection_t *products, mongoc_collection_t *categories)
 {
     if (job->mirror == NULL)
         return 0;
     if (job->sync.gen != 0) {
-        mirror_result_t r = mirror_sync(job->mirror, &job->sync, job->force_scan, coll, job->error, sizeof(job->error));
+        mirror_result_t r =
+            mirror_sync(job->mirror, &job->sync, job->force_scan, products, categories, job->error, sizeof(job->error));
         if (r == MIRROR_ERROR) {
             job->result = STORE_ERROR;
             return -1;
@@ -194,13 +134,22 @@ static int mirror_prepare(products_job_t *job, mongoc_collection_t *coll)
     return 1;
 }
 
-/* The page from the mirror; returns 1 when it answered. */
+/* The page, or the unknown category, from the mirror; returns 1 when it
+ * answered. */
 static int list_from_mirror(products_job_t *job)
 {
     int64_t count;
-    if (mirror_list(job->mirror, &job->query, job->min_gen, &job->json, &job->json_len, &count, &job->gen) != 0) {
+    size_t unknown;
+    int rc = mirror_list(job->mirror, &job->query, job->min_gen, &job->json, &job->json_len, &count, &job->gen, &unknown);
+    if (rc < 0) {
         job->gen = 0;
         return 0;
+    }
+    if (rc == 1) { /* as categories_exist answers */
+        job->json = xstrdup(job->query.categories[unknown]);
+        job->json_len = strlen(job->json);
+        job->result = STORE_NOT_FOUND;
+        return 1;
     }
     job->count = count;
     job->result = STORE_OK;
@@ -211,10 +160,8 @@ static void run_list(products_job_t *job, mongoc_collection_t *coll, mongoc_coll
 {
     bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
     bson_error_t err;
-    if (categories_exist(job, categories) != 1)
-        goto done;
-    int use = mirror_prepare(job, coll);
-    if (use < 0 || (use && list_from_mirror(job)))
+    int use = mirror_prepare(job, coll, categories);
+    if (use < 0 || (use && list_from_mirror(job)) || categories_exist(job, categories) != 1)
         goto done;
     products_store_list_filter(&job->query, &filter);
     products_store_list_opts(&job->query, &opts);
@@ -358,18 +305,23 @@ static void categories_body(products_job_t *job, cJSON *bySlug)
  * or a $group over products; a slug used by products but missing from the
  * collection is shown with its slug as name, a category without products
  * with count 0. */
+static void add_name(void *data, const char *slug, const char *name)
+{
+    if (cJSON_GetObjectItemCaseSensitive(data, slug) == NULL)
+        add_category(data, slug, name);
+}
+
 static void run_categories(products_job_t *job, mongoc_collection_t *products, mongoc_collection_t *categories)
 {
     cJSON *bySlug = cJSON_CreateObject();
-    int ok = category_names(job, categories, bySlug) == 0;
-    int use = ok ? mirror_prepare(job, products) : -1;
-    if (use > 0 && mirror_category_counts(job->mirror, job->min_gen, set_count, bySlug, &job->gen) != 0) {
+    int use = mirror_prepare(job, products, categories), ok = use >= 0;
+    if (use > 0 && mirror_categories(job->mirror, job->min_gen, add_name, set_count, bySlug, &job->gen) != 0) {
         job->gen = 0;
         use = 0;
     }
     if (use == 0)
-        ok = category_counts_from_store(job, products, bySlug) == 0;
-    if (ok && use >= 0)
+        ok = category_names(job, categories, bySlug) == 0 && category_counts_from_store(job, products, bySlug) == 0;
+    if (ok)
         categories_body(job, bySlug);
     cJSON_Delete(bySlug);
 }
@@ -403,10 +355,13 @@ static void products_run(store_job_t *base, mongoc_client_t *client, const char 
         mongoc_collection_destroy(cats);
         break;
     }
-    case STORE_MIRROR_SYNC:
-        if (mirror_prepare(job, coll) >= 0)
+    case STORE_MIRROR_SYNC: {
+        mongoc_collection_t *cats = mongoc_client_get_collection(client, db, CATEGORIES);
+        if (mirror_prepare(job, coll, cats) >= 0)
             job->result = STORE_OK;
+        mongoc_collection_destroy(cats);
         break;
+    }
     case STORE_CATEGORIES: {
         mongoc_collection_t *cats = mongoc_client_get_collection(client, db, CATEGORIES);
         run_categories(job, coll, cats);

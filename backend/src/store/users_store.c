@@ -1,4 +1,5 @@
 #include "store/users_store.h"
+#include "log.h"
 #include "clock.h"
 
 #include "store/products_write.h" /* IDEMPOTENCY_TTL_S */
@@ -178,7 +179,8 @@ int users_bootstrap(mongoc_client_t *client, const char *db, const char *admin, 
                                    BCON_INT32(1), "}", "name", BCON_UTF8("created_at_ttl"), "expireAfterSeconds",
                                    BCON_INT32(IDEMPOTENCY_TTL_S), "}", "]"),
                           &e))
-        fprintf(stderr, "catalog-backend: idempotency_keys TTL index not created (%s); expiry is checked on use\n", e.message);
+        LOG(LOG_INFO, "ttl_index_unsupported", "idempotency_keys TTL index not created; expiry is checked on use",
+            LOG_S("error", e.message));
     mongoc_database_destroy(d);
     if (!ok)
         return -1;
@@ -187,7 +189,8 @@ int users_bootstrap(mongoc_client_t *client, const char *db, const char *admin, 
     int created;
     if (upsert_user(client, db, admin, "admin", password, 0, &created, err, errlen) != 0)
         return -1;
-    fprintf(stderr, "catalog-backend: admin user '%s' %s\n", admin, created ? "created" : "exists (password unchanged)");
+    LOG(LOG_INFO, "admin_user", created ? "admin user created" : "admin user exists (password unchanged)",
+        LOG_S("username", admin));
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #define IDEMPOTENCY_TTL_S 86400
 
 typedef enum { WRITE_CREATE, WRITE_REPLACE, WRITE_PATCH, WRITE_DELETE } write_kind_t;
+#define WRITE_KINDS 4
 
 typedef enum {
     WRITE_OK,
@@ -21,6 +22,7 @@ typedef enum {
     WRITE_BUSY,                 /* other writers kept winning the product's claims for the whole budget; not applied */
     WRITE_ERROR,                /* the database failed; error says how */
 } write_result_t;
+#define WRITE_RESULTS 7
 
 typedef struct {
     store_job_t base; /* first */

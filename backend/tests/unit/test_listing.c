@@ -111,14 +111,40 @@ int main(void)
               "\"updated_at\":null,\"version\":1}],\"count\":1,\"offset\":0,\"limit\":20}");
     free(body);
 
-    /* a re-read product replaces its record */
-    uint8_t id3[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3};
-    CHECK(listing_remove(&l, id3) == 1);
-    CHECK(listing_remove(&l, id3) == 0);
-    add(&l, 3, "Istanbul Kilim Rug", "kitchen", 100, 1, 2000, 1);
-    listing_sort(&l);
-    ids(&l, "category=kitchen&order=price", got, &n);
-    CHECK_STR(got, "03,01,02");
+    /* a re-read product takes its new place in every order; an addition and
+     * a removal too; the orders equal those of a listing sorted afresh */
+    uint8_t id3[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3}, id1[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+            id9[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+    listing_t tmp;
+    listing_init(&tmp);
+    add(&tmp, 3, "Istanbul Kilim Rug", "kitchen", 100, 1, 2000, 1);
+    add(&tmp, 6, "Cup", "kitchen", 500, 4, 2500, 1);
+    listing_replace(&l, id3, tmp.items[0]);
+    listing_replace(&l, tmp.items[1]->id, tmp.items[1]); /* not there yet: added */
+    listing_replace(&l, id1, NULL);
+    listing_replace(&l, id9, NULL); /* not there: nothing */
+    tmp.n = 0;
+    listing_clear(&tmp);
+    listing_t fresh;
+    listing_init(&fresh);
+    add(&fresh, 2, "Apron", "kitchen", 500, 0, 3000, 1);
+    add(&fresh, 3, "Istanbul Kilim Rug", "kitchen", 100, 1, 2000, 1);
+    add(&fresh, 4, "Book", "books", 0, 5, 2000, 0);
+    add(&fresh, 5, "Bowl", NULL, 1500, 2, 500, 1);
+    add(&fresh, 6, "Cup", "kitchen", 500, 4, 2500, 1);
+    listing_sort(&fresh);
+    static const char *const orders[] = {
+        "", "order=created_at", "order=price", "order=-price", "order=name", "order=-name", "category=kitchen&order=price"};
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+        char want[256];
+        int64_t wn;
+        ids(&l, orders[i], got, &n);
+        ids(&fresh, orders[i], want, &wn);
+        CHECK_STR(got, want);
+        CHECK(n == wn && n == (i == 6 ? 3 : 5));
+    }
+    CHECK(l.n == 5 && l.bytes == fresh.bytes);
+    listing_clear(&fresh);
 
     got[0] = '\0';
     listing_category_counts(&l, count_cb, got);
