@@ -360,6 +360,10 @@ describe('limits', () => {
       assertProblem(assert, r, 503, { type: '/problems/service-unavailable', detail: /too many change feeds/ });
       assert.equal(r.headers.get('retry-after'), '5');
       assert.equal((await s.stats(b)).feed.clients, 3);
+      const metrics = (await get(`${b.url}/metrics`)).text;
+      assert.match(metrics, /^catalog_feed_streams 3$/m);
+      assert.match(metrics, /^catalog_feed_streams_live 3$/m);
+      assert.match(metrics, /^catalog_feed_reader_up 1$/m);
       await open[0].close(); // the backend notices at once (it watches the socket), not at the next ping
       await until('a place again', 3000, async () => (await s.stats(b)).feed.clients === 2);
       const again = openFeed(b.port);

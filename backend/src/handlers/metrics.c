@@ -226,9 +226,35 @@ static void collect_catalogue(metrics_out_t *o, app_t *app)
     }
 }
 
+/* The change feed (flow/feed): its streams and the process's reader of
+ * the change stream. */
+static void collect_feed(metrics_out_t *o, app_t *app)
+{
+    flow_feed_stats_t fs;
+    flow_feed_stats(app, &fs);
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"catalog_feed_streams", "gauge", "Change feed streams open (GET /api/changes), at most SSE_MAX_CLIENTS."},
+        {"catalog_feed_streams_live", "gauge", "Change feed streams past their replay, following the live events."},
+        {"catalog_feed_events_sent_total", "counter", "Events queued to change feed streams (replays included)."},
+        {"catalog_feed_streams_closed_slow_total", "counter", "Streams closed because their unsent output passed SSE_BUFFER_MAX."},
+        {"catalog_feed_reader_up", "gauge", "1 while this process's reader of the change stream is reading."},
+        {"catalog_feed_reader_entries_total", "counter", "Change stream entries this process's reader read."},
+        {"catalog_feed_reader_restarts_total", "counter",
+         "Times the reader found its place gone on a reconnection (a reset sent)."},
+    };
+    double v[] = {(double)fs.clients,  (double)fs.live, (double)fs.sent,    (double)fs.cut_slow,
+                  fs.reader_connected, (double)fs.read, (double)fs.restarts};
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        metrics_family(o, fam[f].name, fam[f].type, fam[f].help);
+        metrics_sample(o, fam[f].name, NULL, 0, v[f]);
+    }
+}
+
 /* The collectors, in the order of the output. */
 static void (*const collectors[])(metrics_out_t *, app_t *) = {
-    collect_requests, collect_durations,   collect_cache, collect_catalogue,
+    collect_requests, collect_durations,   collect_cache, collect_catalogue,       collect_feed,
     collect_redis,    collect_auth_writes, collect_store, metrics_collect_process,
 };
 
