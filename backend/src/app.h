@@ -11,6 +11,7 @@
 
 #include "cache/cache.h"
 #include "cache/flight.h"
+#include "cache/local.h"
 #include "config.h"
 #include "store/mongo_pool.h"
 
@@ -26,7 +27,8 @@ typedef struct app_thread app_thread_t;
  * atomics so /api/stats may read them from another). */
 typedef struct {
     _Atomic uint64_t requests;
-    _Atomic uint64_t cache_hits;
+    _Atomic uint64_t cache_hits;       /* from either layer */
+    _Atomic uint64_t cache_hits_local; /* of which from the in-process cache */
     _Atomic uint64_t cache_misses;
     _Atomic uint64_t cache_bypass;
     _Atomic uint64_t not_modified;
@@ -75,6 +77,7 @@ struct app {
     mirror_t *mirror;          /* lists and categories in memory; NULL when MIRROR_MAX_PRODUCTS is 0 */
     mongo_pool_t *login_store; /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
     flight_table_t *flights;
+    local_t *local; /* the in-process cache; NULL when L1_BYTES is 0 */
     cache_shared_t cache_shared;
     _Atomic unsigned logins_running; /* sign-ins past parsing, not yet answered (bounded by LOGIN_QUEUE_MAX + LOGIN_WORKERS) */
     char *openapi_json;              /* the spec, converted once at start-up */

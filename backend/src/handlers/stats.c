@@ -34,12 +34,36 @@ static void add_catalogue(cJSON *root, mirror_t *m)
     cJSON_AddBoolToObject(c, "too_large", ms.too_large);
 }
 
+/* The in-process cache: whether it serves, and what it holds; null when
+ * L1_BYTES is 0. */
+static void add_local(cJSON *c, local_t *l)
+{
+    if (l == NULL) {
+        cJSON_AddNullToObject(c, "local");
+        return;
+    }
+    local_stats_t ls;
+    local_stats(l, &ls);
+    cJSON *o = cJSON_AddObjectToObject(c, "local");
+    cJSON_AddBoolToObject(o, "tracking", ls.on);
+    cJSON_AddNumberToObject(o, "entries", (double)ls.table.entries);
+    cJSON_AddNumberToObject(o, "bytes", (double)ls.table.bytes);
+    cJSON_AddNumberToObject(o, "max_bytes", (double)ls.table.max_bytes);
+    cJSON_AddNumberToObject(o, "index_bytes", (double)ls.table.bucket_bytes);
+    cJSON_AddNumberToObject(o, "evictions", (double)ls.table.evictions);
+    cJSON_AddNumberToObject(o, "expired", (double)ls.table.expired);
+    cJSON_AddNumberToObject(o, "fills_refused", (double)ls.table.refused);
+    cJSON_AddNumberToObject(o, "flushes", (double)ls.flushes);
+    cJSON_AddNumberToObject(o, "tracking_losses", (double)ls.losses);
+}
+
 /* GET /api/stats: process-wide counters summed over the loop threads. */
 static void stats_get(request_t *r, h2o_iovec_t param)
 {
     if (handlers_reject_query(r))
         return;
     app_t *app = r->thread->app;
+    uint64_t hits_local = 0;
     uint64_t req = 0, hits = 0, misses = 0, bypass = 0, nm = 0, jobs = 0, errs = 0, rej = 0, e4 = 0, e5 = 0, lat = 0, logins = 0;
     unsigned redis_up = 0;
     uint64_t late = 0, drops = 0, passes = 0;
@@ -47,6 +71,7 @@ static void stats_get(request_t *r, h2o_iovec_t param)
         app_thread_t *t = &app->threads[i];
         req += LOAD(t, requests);
         hits += LOAD(t, cache_hits);
+        hits_local += LOAD(t, cache_hits_local);
         misses += LOAD(t, cache_misses);
         bypass += LOAD(t, cache_bypass);
         nm += LOAD(t, not_modified);
@@ -72,6 +97,8 @@ static void stats_get(request_t *r, h2o_iovec_t param)
     cJSON_AddNumberToObject(root, "latency_us_total", (double)lat);
     cJSON *c = cJSON_AddObjectToObject(root, "cache");
     cJSON_AddNumberToObject(c, "hits", (double)hits);
+    cJSON_AddNumberToObject(c, "hits_local", (double)hits_local);
+    cJSON_AddNumberToObject(c, "hits_redis", (double)(hits - hits_local));
     cJSON_AddNumberToObject(c, "misses", (double)misses);
     cJSON_AddNumberToObject(c, "bypass", (double)bypass);
     cJSON_AddNumberToObject(c, "not_modified", (double)nm);
@@ -80,6 +107,7 @@ static void stats_get(request_t *r, h2o_iovec_t param)
     cJSON_AddBoolToObject(c, "redis_connected", redis_up);
     cJSON_AddNumberToObject(c, "redis_late_replies", (double)late);
     cJSON_AddNumberToObject(c, "redis_reconnects_for_silence", (double)drops);
+    add_local(c, app->local);
     cJSON *s = cJSON_AddObjectToObject(root, "store");
     cJSON_AddNumberToObject(s, "jobs", (double)jobs);
     cJSON_AddNumberToObject(s, "errors", (double)errs);
