@@ -6,7 +6,6 @@
 #include "cache/cache.h"
 #include "clock.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,13 +89,40 @@ static int apply(local_t *l, const redisReply *r)
     return 1;
 }
 
-/* 1 when the tracking connection has something to read: EOF (killed) or
- * bytes (it is sent nothing after set-up). */
-static int tracking_has_input(const local_t *l)
+/* Reads the tracking connection: after set-up it gets only the PONGs of
+ * the liveness PINGs; anything else, or EOF (killed), loses tracking.
+ * Returns 0, or -1 after local_lose. */
+static int read_tracking(local_t *l)
 {
-    char c;
-    ssize_t n = recv(l->trk.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    redisReply *r = NULL;
+    if (tracking_conn_read(&l->trk) < 0) {
+        local_lose(l, "the tracking connection closed");
+        return -1;
+    }
+    while (tracking_conn_reply(&l->trk, &r) == 0 && r != NULL) {
+        int pong = l->ping_sent_ms != 0 && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+        freeReplyObject(r);
+        if (!pong)
+            break;
+        l->alive_ms = l->ping_sent_ms;
+        l->ping_sent_ms = 0;
+    }
+    if (r != NULL || l->trk.reader->err) {
+        local_lose(l, "an unexpected reply on the tracking connection");
+        return -1;
+    }
+    return 0;
+}
+
+/* Under the lock: 0 while Redis answered a PING sent less than half of
+ * REDIS_DEAD_MS ago; else loses tracking (a hung Redis sends no EOF, and a
+ * writer gives its invalidation up only after REDIS_DEAD_MS). */
+static int check_alive(local_t *l)
+{
+    if (clock_mono_ms() - l->alive_ms < l->alive_limit_ms)
+        return 0;
+    local_lose(l, "Redis answered no PING within half of REDIS_DEAD_MS");
+    return -1;
 }
 
 void local_drain(local_t *l)
@@ -112,9 +138,7 @@ void local_drain(local_t *l)
         local_lose(l, n < 0 ? "the subscriber's connection closed" : "an unexpected reply on the subscriber");
     else if (n >= BURST_BYTES)
         local_lose(l, "a burst of invalidations: Redis may hold more of them for the subscriber");
-    else if (tracking_has_input(l))
-        local_lose(l, "the tracking connection closed");
-    else
+    else if (read_tracking(l) == 0 && check_alive(l) == 0)
         l->partial = tracking_reader_partial(l->sub.reader);
 }
 
@@ -134,6 +158,8 @@ static int ready(local_t *l, unsigned gen, int busy)
         return 0;
     if (busy || l->partial)
         local_drain(l);
+    else
+        check_alive(l);
     return l->state == L_ON && !l->partial;
 }
 

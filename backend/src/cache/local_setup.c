@@ -27,6 +27,7 @@ static void teardown(local_t *l)
     tracking_conn_close(&l->sub);
     tracking_conn_close(&l->trk);
     l->partial = 0;
+    l->ping_sent_ms = 0;
     l->nwant[SUB] = l->nwant[TRK] = l->got[SUB] = l->got[TRK] = 0;
     unsigned n = sizeof(steps) / sizeof(steps[0]);
     l->deadline_ms = clock_mono_ms() + steps[l->attempt < n ? l->attempt : n - 1];
@@ -222,8 +223,10 @@ static void step_setup(local_t *l)
 {
     if (read_setup(l, SUB) != 0)
         return;
-    if (l->got[SUB] == l->nwant[SUB] && l->nwant[TRK] == 0)
+    if (l->got[SUB] == l->nwant[SUB] && l->nwant[TRK] == 0) {
         queue_tracking(l); /* subscribed: redirecting to it now loses no message */
+        l->alive_ms = clock_mono_ms();
+    }
     if (l->nwant[TRK] != 0 && read_setup(l, TRK) != 0)
         return;
     if (l->nwant[TRK] != 0 && l->got[TRK] == l->nwant[TRK]) {
@@ -241,9 +244,27 @@ static void step_resolving(local_t *l)
 {
 }
 
+/* Reads both connections, and PINGs Redis on the tracking connection
+ * (nothing is ever sent on the subscriber) every alive_limit_ms / 2. */
+static void step_on(local_t *l)
+{
+    local_drain(l);
+    uint64_t now = clock_mono_ms();
+    if (l->state != L_ON || l->ping_sent_ms != 0 || now - l->alive_ms < l->alive_limit_ms / 2)
+        return;
+    tracking_conn_command(&l->trk, 1, (const char *[]){"PING"});
+    if (tracking_conn_flush(&l->trk) < 0)
+        local_lose(l, "the tracking connection closed");
+    l->ping_sent_ms = now;
+}
+
 static void (*const steps[L_STATES])(local_t *) = {
-    [L_DOWN] = step_down,   [L_RESOLVING] = step_resolving, [L_CONNECTING] = step_connecting,
-    [L_SETUP] = step_setup, [L_ON] = local_drain,           [L_LOST] = teardown,
+    [L_DOWN] = step_down,
+    [L_RESOLVING] = step_resolving,
+    [L_CONNECTING] = step_connecting,
+    [L_SETUP] = step_setup,
+    [L_ON] = step_on,
+    [L_LOST] = teardown,
 };
 
 static void on_tick(h2o_timeout_entry_t *entry)
@@ -259,6 +280,8 @@ static void on_tick(h2o_timeout_entry_t *entry)
 
 void local_start(local_t *l, h2o_context_t *ctx)
 {
+    unsigned dead = l->cfg->redis_dead_ms > l->cfg->redis_timeout_ms ? l->cfg->redis_dead_ms : l->cfg->redis_timeout_ms;
+    l->alive_limit_ms = dead / 2 > 2 ? dead / 2 : 2;
     l->ctx = ctx;
     l->state = L_DOWN;
     l->deadline_ms = 0;
