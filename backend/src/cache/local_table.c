@@ -36,6 +36,7 @@ local_table_t *local_table_create(size_t max_bytes)
     t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
     t->st.max_bytes = max_bytes;
     t->st.bucket_bytes = t->nbuckets * sizeof(*t->buckets);
+    t->seq = 1; /* a ticket is never 0 (0: "no fill") */
     return t;
 }
 

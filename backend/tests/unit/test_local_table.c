@@ -41,6 +41,7 @@ static int has(local_table_t *t, const char *key)
 static void test_get_and_bytes(void)
 {
     local_table_t *t = local_table_create(1 << 20);
+    CHECK(local_table_ticket(t) != 0); /* 0 means "may not fill" to the callers */
     CHECK(put(t, "p:1", LOCAL_PRODUCT, local_table_ticket(t), 100, 0));
     local_entry_t *e = local_table_get(t, "p:1", 3, 0, 0);
     CHECK(e != NULL && e->view.status == 200 && e->view.body_len == 100 && e->view.body[0] == 'p');
