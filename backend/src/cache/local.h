@@ -30,8 +30,9 @@ typedef struct local local_t;
 typedef struct {
     int on; /* tracking confirmed: the L1 serves */
     local_table_stats_t table;
-    uint64_t flushes; /* the L1 emptied: nil payloads, lost tracking */
-    uint64_t losses;  /* tracking lost (connection closed, burst, MOVED...) */
+    uint64_t flushes;    /* the L1 emptied: nil payloads, lost tracking */
+    uint64_t losses;     /* tracking lost (connection closed, burst, MOVED...) */
+    uint64_t lock_waits; /* lookups and fills that waited for another loop thread */
 } local_stats_t;
 
 /* Creates the process's L1 (cfg->l1_bytes, which must not be 0), off until

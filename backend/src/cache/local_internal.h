@@ -48,6 +48,7 @@ struct local {
     h2o_hostinfo_getaddr_req_t *resolving;
     char why[160]; /* the last failure, logged once per outage */
     uint64_t flushes, losses;
+    _Atomic uint64_t lock_waits; /* lookups and fills that found the lock taken */
 };
 
 /* Under the lock, any thread: flushes the L1 and turns it off; thread 0

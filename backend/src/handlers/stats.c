@@ -55,6 +55,7 @@ static void add_local(cJSON *c, local_t *l)
     cJSON_AddNumberToObject(o, "fills_refused", (double)ls.table.refused);
     cJSON_AddNumberToObject(o, "flushes", (double)ls.flushes);
     cJSON_AddNumberToObject(o, "tracking_losses", (double)ls.losses);
+    cJSON_AddNumberToObject(o, "lock_waits", (double)ls.lock_waits);
 }
 
 /* GET /api/stats: process-wide counters summed over the loop threads. */
