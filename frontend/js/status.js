@@ -1,5 +1,6 @@
 // The status panel: /health/ready (backend, Redis, MongoDB with their
-// response times) and /api/stats (cache hit ratio; request rate and mean
+// response times) and /api/stats (cache hit ratio, hits per layer, the
+// in-process cache's entries, bytes and evictions; request rate and mean
 // latency from the change of the counters between two polls), every 5 s,
 // with inline-SVG charts of the last 5 minutes.
 //
@@ -24,6 +25,7 @@ export function createStatus() {
     redis: byId('status-redis'),
     mongodb: byId('status-mongodb'),
     hit: byId('status-hit-ratio'),
+    local: byId('status-local'),
     rate: byId('status-rate'),
     latency: byId('status-latency'),
   };
@@ -117,13 +119,15 @@ export function createStatus() {
     const s = r.body;
     if (r.error || !r.ok || !s || typeof s.requests !== 'number') {
       const why = r.error ? r.error.title : (s && s.title) || `HTTP ${r.status}`;
-      for (const row of [rows.hit, rows.rate, rows.latency]) setRow(row, null, `Not available (${why})`);
+      for (const row of [rows.hit, rows.local, rows.rate, rows.latency]) setRow(row, null, `Not available (${why})`);
       return;
     }
     const c = s.cache || {};
     const lookups = (c.hits || 0) + (c.misses || 0);
+    const layers = typeof c.hits_local === 'number' ? ` (${number(c.hits_local)} from memory, ${number(c.hits_redis || 0)} from Redis)` : '';
     setRow(rows.hit, null, lookups ? `${decimal1((c.hit_ratio || 0) * 100)} %` : 'No cache lookups yet',
-      ` – ${number(c.hits || 0)} hits, ${number(c.misses || 0)} misses${c.bypass ? `, ${number(c.bypass)} served around the cache` : ''} since the backend started${c.redis_connected === false ? '; Redis is disconnected' : ''}.`);
+      ` – ${number(c.hits || 0)} hits${layers}, ${number(c.misses || 0)} misses${c.bypass ? `, ${number(c.bypass)} served around the cache` : ''} since the backend started${c.redis_connected === false ? '; Redis is disconnected' : ''}.`);
+    renderLocal(c.local);
 
     const now = performance.now();
     const sample = { t: now, requests: s.requests, latency: s.latency_us_total || 0 };
@@ -144,6 +148,17 @@ export function createStatus() {
     points = points.filter((p) => now - p.t <= WINDOW_MS);
     rateChart.draw(points.map((p) => ({ t: p.t, v: p.rate })), now, (v) => `${decimal1(v)} requests/s`);
     latencyChart.draw(points.filter((p) => p.latency !== null).map((p) => ({ t: p.t, v: p.latency })), now, (v) => `${millis(v)} ms`);
+  }
+
+  // the in-process cache in front of Redis: null when it is off
+  function renderLocal(l) {
+    const mb = (b) => `${decimal1(b / 1048576)} MB`;
+    if (!l) {
+      setRow(rows.local, null, 'Off', ' – every hit is read from Redis.');
+      return;
+    }
+    setRow(rows.local, null, l.tracking ? `${number(l.entries)} entries, ${mb(l.bytes)} of ${mb(l.max_bytes)}` : 'Paused, waiting for Redis',
+      ` – ${number(l.evictions)} evicted to make room, emptied ${number(l.flushes)} times since the backend started.`);
   }
 
   async function poll() {
