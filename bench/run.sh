@@ -120,9 +120,9 @@ for r in $(seq 1 "$rounds"); do
   res[api_nginx]+="$(measure "http://127.0.0.1:$nginx_port/api/products")"$'\n'
   res[ceil_product]+="$(measure "http://127.0.0.1:$ceil_product_port/api/products")"$'\n'
   res[api_product]+="$(measure "http://127.0.0.1:$api_port/api/products/$id")"$'\n'
+  res[express]+="$(measure "http://127.0.0.1:$express_port/api/products")"$'\n'
 done
-res[express]=$(measure "http://127.0.0.1:$express_port/api/products")
-for k in ceil_direct api_direct ceil_nginx api_nginx ceil_product api_product; do res[$k]=$(printf '%s' "${res[$k]}" | grep . | best); done
+for k in ceil_direct api_direct ceil_nginx api_nginx ceil_product api_product express; do res[$k]=$(printf '%s' "${res[$k]}" | grep . | best); done
 read -r cd_rps cd_50 cd_99 _ <<<"${res[ceil_direct]}"
 read -r ad_rps ad_50 ad_99 ad_bad <<<"${res[api_direct]}"
 read -r cn_rps cn_50 cn_99 _ <<<"${res[ceil_nginx]}"
@@ -153,7 +153,7 @@ echo
 
 # what answered the hits: the in-process cache or Redis, and how often a
 # loop thread found the L1's lock taken by the other
-hstats=$(curl -sf "http://127.0.0.1:$api_port/api/stats")
+hstats=$(curl -sf "http://127.0.0.1:$api_port/api/stats" | sed -n 's/.*\("hits":.*"local":{[^}]*}\).*/\1/p')
 num() { printf '%s' "$hstats" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 echo "hits by layer: $(num hits_local) from the in-process cache, $(num hits_redis) from Redis;" \
   "L1 $(num entries) entries, $(num bytes) bytes, lock waits $(num lock_waits)"
