@@ -89,9 +89,10 @@ static int apply(local_t *l, const redisReply *r)
     return 1;
 }
 
-/* Reads the tracking connection: after set-up it gets only the PONGs of
- * the liveness PINGs; anything else, or EOF (killed), loses tracking.
- * Returns 0, or -1 after local_lose. */
+/* Reads the tracking connection: after set-up it gets only the answers to
+ * the liveness ROLEs, which must say master (a Redis demoted by REPLICAOF
+ * keeps its connections: only ROLE tells); anything else, or EOF (killed),
+ * loses tracking. Returns 0, or -1 after local_lose. */
 static int read_tracking(local_t *l)
 {
     redisReply *r = NULL;
@@ -99,29 +100,31 @@ static int read_tracking(local_t *l)
         local_lose(l, "the tracking connection closed");
         return -1;
     }
-    while (tracking_conn_reply(&l->trk, &r) == 0 && r != NULL) {
-        int pong = l->ping_sent_ms != 0 && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
-        freeReplyObject(r);
-        if (!pong)
-            break;
+    const char *why = NULL;
+    while (why == NULL && tracking_conn_reply(&l->trk, &r) == 0 && r != NULL) {
+        if (l->ping_sent_ms == 0 || r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING)
+            why = "an unexpected reply on the tracking connection";
+        else if (strcmp(r->element[0]->str, "master") != 0)
+            why = "this Redis is no longer a master (ROLE)";
         l->alive_ms = l->ping_sent_ms;
         l->ping_sent_ms = 0;
+        freeReplyObject(r);
     }
-    if (r != NULL || l->trk.reader->err) {
-        local_lose(l, "an unexpected reply on the tracking connection");
+    if (why != NULL || l->trk.reader->err) {
+        local_lose(l, why != NULL ? why : "a protocol error on the tracking connection");
         return -1;
     }
     return 0;
 }
 
-/* Under the lock: 0 while Redis answered a PING sent less than half of
+/* Under the lock: 0 while Redis answered a ROLE sent less than half of
  * REDIS_DEAD_MS ago; else loses tracking (a hung Redis sends no EOF, and a
  * writer gives its invalidation up only after REDIS_DEAD_MS). */
 static int check_alive(local_t *l)
 {
     if (clock_mono_ms() - l->alive_ms < l->alive_limit_ms)
         return 0;
-    local_lose(l, "Redis answered no PING within half of REDIS_DEAD_MS");
+    local_lose(l, "Redis answered no ROLE within half of REDIS_DEAD_MS");
     return -1;
 }
 

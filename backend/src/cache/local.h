@@ -14,9 +14,10 @@
  * L1 is not used. An insert is refused when an invalidation covering it was
  * applied after its ticket, taken before its command was sent. A lost
  * connection, a burst that may have left bytes queued in Redis, an
- * unexpected reply, or MOVED/ASK/READONLY on a data connection flush the L1
- * and turn it off until both connections are set up again and tracking is
- * confirmed. */
+ * unexpected reply, no answer to the liveness ROLE within REDIS_DEAD_MS / 2
+ * or an answer other than master, or MOVED/ASK/READONLY on a data
+ * connection flush the L1 and turn it off until both connections are set
+ * up again and tracking is confirmed. */
 #ifndef CATALOG_LOCAL_H
 #define CATALOG_LOCAL_H
 

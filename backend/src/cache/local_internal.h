@@ -38,8 +38,8 @@ struct local {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     uint64_t deadline_ms;    /* L_DOWN: next attempt; set-up: give up */
-    uint64_t ping_sent_ms;   /* the outstanding liveness PING's (0: none) */
-    uint64_t alive_ms;       /* when the last PING Redis answered was sent */
+    uint64_t ping_sent_ms;   /* the outstanding liveness ROLE's (0: none) */
+    uint64_t alive_ms;       /* when the last ROLE Redis answered (as master) was sent */
     uint64_t alive_limit_ms; /* REDIS_DEAD_MS / 2: older, and the L1 is not trusted */
     unsigned attempt;
     h2o_context_t *ctx;
@@ -56,9 +56,9 @@ struct local {
 void local_lose(local_t *l, const char *why);
 
 /* Under the lock, state L_ON: reads the subscriber until EAGAIN and applies
- * every message, then the tracking connection's PONGs; a closed connection,
- * an unexpected reply, a burst, or no PONG for alive_limit_ms loses
- * tracking. */
+ * every message, then the answers to the tracking connection's ROLEs; a
+ * closed connection, an unexpected reply, a burst, a role other than master,
+ * or no answer for alive_limit_ms loses tracking. */
 void local_drain(local_t *l);
 
 #endif

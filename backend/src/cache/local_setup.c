@@ -244,15 +244,16 @@ static void step_resolving(local_t *l)
 {
 }
 
-/* Reads both connections, and PINGs Redis on the tracking connection
- * (nothing is ever sent on the subscriber) every alive_limit_ms / 2. */
+/* Reads both connections, and asks Redis its ROLE on the tracking
+ * connection (nothing is ever sent on the subscriber) every
+ * alive_limit_ms / 2: the answer shows it alive, and still a master. */
 static void step_on(local_t *l)
 {
     local_drain(l);
     uint64_t now = clock_mono_ms();
     if (l->state != L_ON || l->ping_sent_ms != 0 || now - l->alive_ms < l->alive_limit_ms / 2)
         return;
-    tracking_conn_command(&l->trk, 1, (const char *[]){"PING"});
+    tracking_conn_command(&l->trk, 1, (const char *[]){"ROLE"});
     if (tracking_conn_flush(&l->trk) < 0)
         local_lose(l, "the tracking connection closed");
     l->ping_sent_ms = now;
