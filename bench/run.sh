@@ -156,7 +156,8 @@ echo
 hstats=$(curl -sf "http://127.0.0.1:$api_port/api/stats" | sed -n 's/.*\("hits":.*"local":{[^}]*}\).*/\1/p')
 num() { printf '%s' "$hstats" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 echo "hits by layer: $(num hits_local) from the in-process cache, $(num hits_redis) from Redis;" \
-  "L1 $(num entries) entries, $(num bytes) bytes, lock waits $(num lock_waits)"
+  "L1 $(num entries) entries, $(num bytes) bytes, lock waits $(num lock_waits), tracking lost $(num tracking_losses) times," \
+  "emptied $(num flushes) times"
 echo
 
 read -r m_rps m_50 m_99 m_bad <<<"$(measure "http://127.0.0.1:$miss_port" -s "$root/bench/wrk-rotate.lua")"
