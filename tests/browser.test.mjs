@@ -139,6 +139,8 @@ describe('dashboard', () => {
     assert.match(await text('#status-backend dd'), /Up and ready/);
     assert.match(await text('#status-summary'), /All systems up/);
     assert.match(await text('#status-hit-ratio dd'), /(%|No cache lookups yet)/);
+    assert.match(await text('#status-hit-ratio dd'), /[\d,]+ hits \([\d,]+ from memory, [\d,]+ from Redis\)/);
+    assert.match(await text('#status-local dd'), /^([\d,]+ entries, \d+\.\d MB of 4\.0 MB|Paused, waiting for Redis) – [\d,]+ evicted to make room, emptied [\d,]+ times/);
     // the deployment's figures: every backend process that reported in the last 3 s
     await page.waitForSelector('#status-backends[data-level="ok"]');
     assert.match(await text('#status-backends dd'), /^OK 1 of 1 answering – the figures below are theirs together\.$/);

@@ -31,6 +31,8 @@ typedef struct {
     unsigned mirror_max_products;  /* largest catalogue held in memory for lists (0: off) */
     unsigned mirror_max_age_s;     /* oldest scan of it that is served */
     unsigned changes_max;          /* entries kept in the change stream (approximately) */
+    size_t l1_bytes;               /* the in-process cache's bound (0: off) */
+    unsigned l1_max_age_ms;        /* oldest L1 copy of an untracked key (a list, the categories) served */
     size_t max_body_bytes;
     unsigned drain_timeout_ms;
     char currency[4];
@@ -66,6 +68,7 @@ typedef struct {
     /* test and bench switches, never reachable from a request */
     unsigned debug_store_delay_ms;
     unsigned debug_fill_delay_ms;
+    unsigned debug_lookup_delay_ms;
     unsigned debug_claim_hold_ms;
     unsigned write_retry_ms;
     unsigned redis_dead_ms;

@@ -1,10 +1,12 @@
 // The status panel: /health/ready (backend, Redis, MongoDB with their
 // response times) and /api/stats (how many backend processes answered;
-// cache hit ratio; request rate and mean latency from the change of the
+// cache hit ratio, hits per layer, the in-process cache's entries, bytes
+// and evictions; request rate and mean latency from the change of the
 // counters between two polls), every 5 s, with inline-SVG charts of the
 // last 5 minutes. The figures are the whole deployment's ("deployment":
 // every process that wrote its counters to Redis in the last 3 s), or the
-// answering process's alone while Redis cannot say.
+// answering process's alone while Redis cannot say; the in-process cache's
+// are the answering process's.
 //
 // /health/ready answers 200 "pass", 200 "warn" (Redis down: served from
 // MongoDB without the cache) or 503 "fail" with the same body (MongoDB down).
@@ -28,6 +30,7 @@ export function createStatus() {
     redis: byId('status-redis'),
     mongodb: byId('status-mongodb'),
     hit: byId('status-hit-ratio'),
+    local: byId('status-local'),
     rate: byId('status-rate'),
     latency: byId('status-latency'),
   };
@@ -133,15 +136,17 @@ export function createStatus() {
     const body = r.body;
     if (r.error || !r.ok || !body || typeof body.requests !== 'number') {
       const why = r.error ? r.error.title : (body && body.title) || `HTTP ${r.status}`;
-      for (const row of [rows.backends, rows.hit, rows.rate, rows.latency]) setRow(row, null, `Not available (${why})`);
+      for (const row of [rows.backends, rows.hit, rows.local, rows.rate, rows.latency]) setRow(row, null, `Not available (${why})`);
       return;
     }
     renderBackends(body.deployment);
     const s = body.deployment || body;
     const c = s.cache || {};
     const lookups = (c.hits || 0) + (c.misses || 0);
+    const layers = typeof c.hits_local === 'number' ? ` (${number(c.hits_local)} from memory, ${number(c.hits_redis || 0)} from Redis)` : '';
     setRow(rows.hit, null, lookups ? `${decimal1((c.hit_ratio || 0) * 100)} %` : 'No cache lookups yet',
-      ` – ${number(c.hits || 0)} hits, ${number(c.misses || 0)} misses${c.bypass ? `, ${number(c.bypass)} served around the cache` : ''} since ${body.deployment ? 'the backends started' : 'the backend started'}${body.cache && body.cache.redis_connected === false ? '; Redis is disconnected' : ''}.`);
+      ` – ${number(c.hits || 0)} hits${layers}, ${number(c.misses || 0)} misses${c.bypass ? `, ${number(c.bypass)} served around the cache` : ''} since ${body.deployment ? 'the backends started' : 'the backend started'}${body.cache && body.cache.redis_connected === false ? '; Redis is disconnected' : ''}.`);
+    renderLocal(body.cache && body.cache.local);
 
     const now = performance.now();
     const sample = { t: now, requests: s.requests, latency: s.latency_us_total || 0 };
@@ -162,6 +167,17 @@ export function createStatus() {
     points = points.filter((p) => now - p.t <= WINDOW_MS);
     rateChart.draw(points.map((p) => ({ t: p.t, v: p.rate })), now, (v) => `${decimal1(v)} requests/s`);
     latencyChart.draw(points.filter((p) => p.latency !== null).map((p) => ({ t: p.t, v: p.latency })), now, (v) => `${millis(v)} ms`);
+  }
+
+  // the in-process cache in front of Redis: null when it is off
+  function renderLocal(l) {
+    const mb = (b) => `${decimal1(b / 1048576)} MB`;
+    if (!l) {
+      setRow(rows.local, null, 'Off', ' – every hit is read from Redis.');
+      return;
+    }
+    setRow(rows.local, null, l.tracking ? `${number(l.entries)} entries, ${mb(l.bytes)} of ${mb(l.max_bytes)}` : 'Paused, waiting for Redis',
+      ` – ${number(l.evictions)} evicted to make room, emptied ${number(l.flushes)} times since the backend started.`);
   }
 
   async function poll() {
