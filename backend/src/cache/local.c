@@ -2,6 +2,7 @@
  * under the lock); its connections are in local_setup.c. */
 #include "cache/local_internal.h"
 #include "xalloc.h"
+#include "log.h"
 
 #include "cache/cache.h"
 #include "clock.h"
@@ -28,9 +29,9 @@ void local_lose(local_t *l, const char *why)
         local_table_clear(l->table);
         l->flushes++;
         l->losses++;
-        fprintf(stderr, "l1: tracking lost (%s); the in-process cache is flushed and off until tracking is back\n", why);
+        LOG(LOG_WARN, "l1_tracking_lost", "the in-process cache is flushed and off until tracking is back", LOG_S("why", why));
     } else if (strcmp(l->why, why) != 0) {
-        fprintf(stderr, "l1: tracking not set up (%s); retrying with backoff\n", why);
+        LOG(LOG_WARN, "l1_tracking_not_set_up", "retrying with backoff", LOG_S("why", why));
     }
     snprintf(l->why, sizeof(l->why), "%s", why);
     atomic_store(&l->on, 0);

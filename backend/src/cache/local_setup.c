@@ -3,6 +3,7 @@
  * on → lost → down) and reads the subscriber while on. */
 #include "cache/local_internal.h"
 #include "xalloc.h"
+#include "log.h"
 
 #include "cache/cache.h"
 #include "clock.h"
@@ -234,7 +235,7 @@ static void step_setup(local_t *l)
         l->attempt = 0;
         l->why[0] = '\0';
         atomic_store_explicit(&l->on, 1, memory_order_release);
-        fprintf(stderr, "l1: tracking on (subscriber id %lld); the in-process cache serves\n", l->sub_id);
+        LOG(LOG_INFO, "l1_tracking_on", "the in-process cache serves", LOG_I("subscriber_id", l->sub_id));
     } else if (clock_mono_ms() > l->deadline_ms) {
         local_lose(l, "no answer to the set-up commands");
     }
