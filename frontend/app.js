@@ -71,7 +71,6 @@ render(state);
 const status = createStatus();
 status.start();
 
-// the list follows the change feed; a reset (or a gap) reloads the view
 const live = createLive({ catalogue, status, reload: () => catalogue.apply(state, { force: true }) });
 live.start();
 
@@ -88,7 +87,7 @@ const signin = createSignin({
 
 const editor = createEditor({
   reauth: (problem) => signin.open({ reason: problem }),
-  // edits and deletes apply the answer in place (their events then change nothing)
+  // edits and deletes apply the answer in place
   saved: async ({ id, deleted, created, product, text }) => {
     announce(text);
     if (deleted) catalogue.removeProduct(id);
@@ -107,7 +106,6 @@ const editor = createEditor({
     }
   },
   onClose: ({ opener, id }) => {
-    // a deleted product's card is gone: back to the list
     const gone = id && catalogue.shownVersion(id) === null;
     const back = [opener, id && catalogue.editButton(id), gone ? byId('results-heading') : current() ? byId('add-product') : byId('signin-open')].find(visible);
     if (back) back.focus();

@@ -87,6 +87,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
+# bench/run.sh's Express + node-redis comparison, pinned by its own lock
+if [ "$what" = bench ]; then
+  seed=$root/bench/express-seed
+  stamp=$seed/node_modules/.lock-stamp
+  want=$(sha256sum "$seed/package-lock.json" | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "deps: npm ci (bench/express-seed)"
+    (cd "$seed" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+  fi
+fi
+
 [ "$need_go" = 1 ] || exit 0
 # FerretDB, pinned by tools/ferretdb/go.sum; cached in the state folder
 mkdir -p "$state/bin"

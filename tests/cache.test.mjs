@@ -14,7 +14,9 @@ let s;
 let B; // the default backend (CACHE_TTL 300)
 const ids = []; // product ids from the seed, each test takes its own
 before(async () => {
-  s = await startStack();
+  // the Redis layer on its own: L1_BYTES=0 turns the in-process cache off,
+  // and then everything here holds as it did before it (tests/l1.test.mjs)
+  s = await startStack({ backendEnv: { L1_BYTES: '0' } });
   B = s.backend.url;
   const r = await hget(`${B}/api/products?limit=100&order=name`);
   assert.equal(r.status, 200);

@@ -48,6 +48,8 @@ describe('a backend with the defaults', () => {
   });
 
   test('a list miss after a write re-reads that one product; a bump the stream does not explain forces a scan', async () => {
+    // the keeper catches up with earlier writes within a second: start from there
+    await until('caught up', 5000, async () => (await s.stats(b)).catalogue.generation === s.redisCli('GET', '{products}:gen'), 50);
     const st0 = await s.stats(b);
     const w = await send('PATCH', `${b.url}/api/products/${ID}`, { price: 99999 }, token);
     assert.equal(w.status, 200, w.text);
@@ -84,15 +86,16 @@ describe('a backend with the defaults', () => {
   });
 });
 
-test('a write made around the API shows within MIRROR_MAX_AGE + CACHE_TTL (the catalogue is scanned again by age)', { timeout: 30000 }, async () => {
-  const b = await s.startBackend({ MIRROR_MAX_AGE: '2', CACHE_TTL: '1' });
+test('a write made around the API shows within MIRROR_MAX_AGE + CACHE_TTL + L1_MAX_AGE_MS (the catalogue is scanned again by age)', { timeout: 30000 }, async () => {
+  // the in-process cache serves its copy of a list at most L1_MAX_AGE_MS
+  const b = await s.startBackend({ MIRROR_MAX_AGE: '2', CACHE_TTL: '1', L1_MAX_AGE_MS: '1000' });
   try {
     await built(b);
     const name = `Around The API ${Date.now()}`;
     s.mongosh(`db.products.updateOne({_id: ObjectId('${ID}')}, {$set: {name: '${name}', name_lc: '${name.toLowerCase()}'}})`);
     const t0 = Date.now();
     await until('the list shows it', 10000, async () => (await get(`${b.url}/api/products?q=around+the+api`)).body.count === 1, 100);
-    assert.ok(Date.now() - t0 <= 3500, `${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 <= 4500, `${Date.now() - t0} ms`);
   } finally {
     await b.proc.stop();
     s.backends.length = 0;

@@ -232,6 +232,9 @@ describe('normalised compose files', () => {
       assert.equal(arg('--maxmemory-policy'), 'volatile-lru', file);
       assert.equal(arg('--save'), '', file);
       assert.equal(arg('--appendonly'), 'no', file);
+      // the in-process cache's ordering argument needs these (README: In-process cache)
+      assert.equal(arg('--io-threads'), '1', file);
+      assert.match(arg('--client-output-buffer-limit'), /^pubsub \d+kb 0 0$/, file);
     }
   });
 

@@ -117,7 +117,9 @@ test('Redis stopped: reads are served from MongoDB (BYPASS), ready is warn, Redi
 });
 
 test('Redis hung (SIGSTOP), REDIS_TIMEOUT_MS=100: reads BYPASS fast, ready warn within its time box, recovers on SIGCONT', T, async (t) => {
-  const b = await s.startBackend({ REDIS_TIMEOUT_MS: '100' });
+  // the Redis path on its own (L1_BYTES=0): tests/l1.test.mjs has the
+  // in-process cache with a hung Redis (off within REDIS_DEAD_MS / 2)
+  const b = await s.startBackend({ REDIS_TIMEOUT_MS: '100', L1_BYTES: '0' });
   const cached = freshProduct();
   const list = freshList();
   await warmUp(b, cached);
@@ -159,7 +161,7 @@ test('Redis hung (SIGSTOP), REDIS_TIMEOUT_MS=100: reads BYPASS fast, ready warn 
 });
 
 test('Redis slow for 300 ms (DEBUG SLEEP): reads BYPASS, the connection stays, nothing cached is thrown away; a write waits and is not deferred', T, async (t) => {
-  const b = await s.startBackend({ THREADS: '1', REDIS_TIMEOUT_MS: '100', REDIS_DEAD_MS: '1000' });
+  const b = await s.startBackend({ THREADS: '1', REDIS_TIMEOUT_MS: '100', REDIS_DEAD_MS: '1000', L1_BYTES: '0' }); // the Redis path
   const cached = freshProduct();
   await warmUp(b, cached);
   const floor = s.redisCli('GET', '{products}:floor');
@@ -191,7 +193,7 @@ test('Redis slow for 300 ms (DEBUG SLEEP): reads BYPASS, the connection stays, n
 });
 
 test('Redis silent past REDIS_DEAD_MS (DEBUG SLEEP 1.5 s): the connection is dropped and the floor raised on reconnection', T, async () => {
-  const b = await s.startBackend({ THREADS: '1', REDIS_TIMEOUT_MS: '100', REDIS_DEAD_MS: '600' });
+  const b = await s.startBackend({ THREADS: '1', REDIS_TIMEOUT_MS: '100', REDIS_DEAD_MS: '600', L1_BYTES: '0' }); // the Redis path
   const cached = freshProduct();
   await warmUp(b, cached);
   const floor = Number(s.redisCli('GET', '{products}:floor') || 0);

@@ -11,6 +11,7 @@
 
 #include "cache/cache.h"
 #include "cache/flight.h"
+#include "cache/local.h"
 #include "config.h"
 #include "store/mongo_pool.h"
 
@@ -30,7 +31,8 @@ typedef struct app_thread app_thread_t;
  * only (metrics_add: no lock), summed by /metrics and /api/stats. The
  * responses themselves are counted by server/respond (t->http). */
 typedef struct {
-    metrics_counter_t cache_hits; /* the Redis layer's outcomes */
+    metrics_counter_t cache_hits;       /* the Redis layer's outcomes (hits answered by Redis) */
+    metrics_counter_t cache_hits_local; /* hits the in-process cache answered (Redis not asked) */
     metrics_counter_t cache_misses;
     metrics_counter_t cache_bypass;
     metrics_counter_t memory_hits;    /* list and categories misses answered by the in-memory catalogue */
@@ -86,6 +88,7 @@ struct app {
     mongo_pool_t *mirror_store; /* one thread for its keeper's scans and catch-ups */
     mongo_pool_t *login_store;  /* sign-ins: user lookup + Argon2id, on threads of their own at low CPU priority */
     flight_table_t *flights;
+    local_t *local; /* the in-process cache; NULL when L1_BYTES is 0 */
     cache_shared_t cache_shared;
     flow_feed_shared_t feed;
     _Atomic unsigned logins_running; /* sign-ins past parsing, not yet answered (bounded by LOGIN_QUEUE_MAX + LOGIN_WORKERS) */

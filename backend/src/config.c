@@ -223,6 +223,18 @@ static void opt_compute_threads(config_t *cfg)
     cfg->threads = cores > 0 ? (unsigned)cores : 1;
 }
 
+/* L1_BYTES when unset: on (4 MiB) when Redis is reached over loopback or a
+ * unix socket, where invalidations are delivered before a writer's reply
+ * (README: "In-process cache"); off elsewhere. */
+static void opt_compute_l1_bytes(config_t *cfg)
+{
+    unsigned char a[16];
+    int loopback = cfg->redis_unix[0] != '\0' || strcmp(cfg->redis_host, "localhost") == 0 ||
+                   (inet_pton(AF_INET, cfg->redis_host, a) == 1 && a[0] == 127) ||
+                   (inet_pton(AF_INET6, cfg->redis_host, a) == 1 && memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0);
+    cfg->l1_bytes = loopback ? 4u << 20 : 0;
+}
+
 static const opt_t options[] = {
     OPT_S("HOST", "127.0.0.1", 1, host, "listen address (IPv4 or IPv6 literal)", opt_parse_host),
     OPT_U("PORT", "3000", 1, 65535, port, "listen port"),
@@ -247,6 +259,11 @@ static const opt_t options[] = {
         "largest catalogue each process holds in memory to answer list and categories misses (0: off; larger: the store answers)"),
     OPT_U("MIRROR_MAX_AGE", "300", 1, 86400, mirror_max_age_s,
           "seconds after which that copy is scanned again (bounds how late a write made around the API shows)"),
+    {"L1_BYTES", NULL, OPT_UINT, 0, 1ul << 30, FIELD(l1_bytes),
+     "bytes of the in-process cache in front of Redis (0: off; default 4 MiB when Redis is on loopback or a unix socket, else 0)",
+     .compute = opt_compute_l1_bytes},
+    OPT_U("L1_MAX_AGE_MS", "10000", 1, 86400000, l1_max_age_ms,
+          "how long the in-process cache serves its copy of a list or the categories before asking Redis again"),
     OPT_U("CHANGES_MAX", "10000", 100, 10000000, changes_max, "entries kept (about) in the Redis change stream {products}:changes"),
     OPT_U("SSE_MAX_CLIENTS", "1000", 0, 1000000, sse_max_clients,
           "change feed streams (GET /api/changes) open at once per process; beyond: 503 + Retry-After (0: the feed is off)"),
@@ -286,6 +303,8 @@ static const opt_t options[] = {
     OPT_U("DEBUG_STORE_DELAY_MS", "0", 0, 60000, debug_store_delay_ms, "tests only: hold every MongoDB job this long"),
     OPT_U("DEBUG_FILL_DELAY_MS", "0", 0, 60000, debug_fill_delay_ms,
           "tests only: hold every cache fill this long after MongoDB answered"),
+    OPT_U("DEBUG_LOOKUP_DELAY_MS", "0", 0, 60000, debug_lookup_delay_ms,
+          "tests only: hold every Redis hit this long before it is answered and copied into the in-process cache"),
     OPT_U("DEBUG_CLAIM_HOLD_MS", "0", 0, 600000, debug_claim_hold_ms,
           "tests only: hold every update or delete this long after its claim"),
     {"BENCH_BYPASS_CACHE", "0", OPT_BOOL, 0, 1, FIELD(bench_bypass_cache), "benchmarks only: skip Redis on every read"},

@@ -34,6 +34,8 @@ typedef struct {
     unsigned sse_max_clients;      /* change feed streams per process (0: the feed is off) */
     size_t sse_buffer_max;         /* unsent bytes of one stream before it is cut */
     unsigned sse_ping_s;           /* seconds between the streams' ": ping" comments */
+    size_t l1_bytes;               /* the in-process cache's bound (0: off) */
+    unsigned l1_max_age_ms;        /* oldest L1 copy of an untracked key (a list, the categories) served */
     size_t max_body_bytes;
     unsigned drain_timeout_ms;
     char currency[4];
@@ -69,6 +71,7 @@ typedef struct {
     /* test and bench switches, never reachable from a request */
     unsigned debug_store_delay_ms;
     unsigned debug_fill_delay_ms;
+    unsigned debug_lookup_delay_ms;
     unsigned debug_claim_hold_ms;
     unsigned write_retry_ms;
     unsigned redis_dead_ms;

@@ -252,6 +252,8 @@ static int start_stores(app_t *app)
         return 2;
     }
     app->flights = flight_table_create();
+    if (app->cfg.l1_bytes != 0)
+        app->local = local_create(&app->cfg);
     if (app->cfg.mirror_max_products != 0) {
         app->mirror = mirror_create(app->cfg.mirror_max_products, (uint64_t)app->cfg.mirror_max_age_s * 1000, app->cfg.currency);
         /* its scans (seconds at 20,000 products) on a thread of their own,

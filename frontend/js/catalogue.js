@@ -353,7 +353,7 @@ export function createCatalogue({ navigate, openProduct, cardActions = () => nul
 
   const cardOf = (id) => grid.querySelector(`.card[data-id="${CSS.escape(id)}"]`);
 
-  // in place, highlighted; the focus stays on the same control
+  // in place, highlighted, the focus kept
   function replaceProduct(p) {
     const i = products.findIndex((x) => x.id === p.id);
     const old = cardOf(p.id);
@@ -377,7 +377,7 @@ export function createCatalogue({ navigate, openProduct, cardActions = () => nul
     old.remove();
     total = Math.max(0, total - 1);
     if (products.length) renderCount();
-    else apply(state, { force: true }); // the page is empty: what is left
+    else apply(state, { force: true });
     if (hadFocus) (next?.querySelector('.card-open') || heading).focus();
   }
 

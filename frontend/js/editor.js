@@ -11,8 +11,7 @@ import { sentence } from './format.js';
 import { check, FIELDS } from './rules.js';
 
 // reauth(problem) → Promise<boolean>: the sign-in dialog, over this one;
-// saved({ id, deleted, created, product, text }) after a write (product: the
-// written product, as the write answered); onClose({ opener, id }).
+// saved({ id, deleted, created, product, text }) after a write; onClose({ opener, id }).
 export function createEditor({ reauth, saved, onClose }) {
   const dialog = byId('editor');
   const form = byId('editor-form');

@@ -1,13 +1,9 @@
-// The list follows the change feed (GET /api/changes, Server-Sent Events):
-// a changed product is updated in place, a deleted one leaves, a created one
-// is counted in the "new products" bar, a reset reloads the view.
-// Ordering rule: events follow the order the invalidations ran, not always
-// the commits': an event (or a product read for one) whose version is at or
-// below the one shown is ignored. The admin's own saves are applied from
-// the write's answer, so their events change nothing.
-// A dropped stream is reopened by the browser (Last-Event-ID); after a
-// non-stream answer (503, 502) EventSource gives up: a new one follows
-// after a back-off with ?after=<last id>, or a reload when no id is known.
+// The list follows the change feed (/api/changes): updates in place,
+// deletes, new products counted in a bar, a reset reloads. An event (or a
+// product read for one) at or below the version shown is ignored: events
+// follow the invalidations' order, not always the commits'. After a
+// non-stream answer EventSource gives up: reopen after a back-off with
+// ?after=<last id>, or reload when no id is known.
 import { api } from './api.js';
 
 const TYPES = ['product.created', 'product.updated', 'product.deleted', 'reset'];
@@ -27,7 +23,7 @@ export function createLive({ catalogue, status, reload }) {
     if (shown === null || data.version <= shown || (reading.get(data.id) || 0) >= data.version) return;
     reading.set(data.id, data.version);
     try {
-      const { body } = await api(`/api/products/${encodeURIComponent(data.id)}`);
+      const { body } = await api(`/api/products/${data.id}`);
       const now = catalogue.shownVersion(data.id);
       if (now !== null && body.version > now) catalogue.replaceProduct(body);
     } catch (e) {
@@ -53,7 +49,7 @@ export function createLive({ catalogue, status, reload }) {
   }
 
   function open() {
-    source = new EventSource(lastId ? `/api/changes?after=${encodeURIComponent(lastId)}` : '/api/changes');
+    source = new EventSource(`/api/changes${lastId ? `?after=${lastId}` : ''}`);
     source.addEventListener('open', () => {
       delay = 1000;
       state('connected');
@@ -63,7 +59,7 @@ export function createLive({ catalogue, status, reload }) {
     for (const type of TYPES) source.addEventListener(type, (e) => onEvent(type, e));
     source.addEventListener('error', () => {
       state('reconnecting');
-      if (source.readyState !== EventSource.CLOSED) return; // the browser retries
+      if (source.readyState !== 2) return; // CONNECTING: the browser retries
       source = null;
       blind = !lastId;
       setTimeout(open, delay);

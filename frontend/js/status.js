@@ -1,11 +1,12 @@
 // The status panel: /health/ready (backend, Redis, MongoDB with their
 // response times) and /api/stats (how many backend processes answered;
-// cache hit ratio; request rate and mean latency from the change of the
+// cache hit ratio, hits per layer, the in-process cache's entries, bytes
+// and evictions; request rate and mean latency from the change of the
 // counters between two polls), every 5 s, with inline-SVG charts of the
 // last 5 minutes. The figures are the whole deployment's ("deployment":
 // every process that wrote its counters to Redis in the last 3 s), or the
-// answering process's alone while Redis cannot say. And the page's own
-// change feed (connected or reconnecting, the last event).
+// answering process's alone while Redis cannot say; the in-process cache's
+// are the answering process's. And the page's change feed.
 //
 // /health/ready answers 200 "pass", 200 "warn" (Redis down: served from
 // MongoDB without the cache) or 503 "fail" with the same body (MongoDB down).
@@ -30,6 +31,7 @@ export function createStatus() {
     mongodb: byId('status-mongodb'),
     feed: byId('status-feed'),
     hit: byId('status-hit-ratio'),
+    local: byId('status-local'),
     rate: byId('status-rate'),
     latency: byId('status-latency'),
   };
@@ -135,15 +137,17 @@ export function createStatus() {
     const body = r.body;
     if (r.error || !r.ok || !body || typeof body.requests !== 'number') {
       const why = r.error ? r.error.title : (body && body.title) || `HTTP ${r.status}`;
-      for (const row of [rows.backends, rows.hit, rows.rate, rows.latency]) setRow(row, null, `Not available (${why})`);
+      for (const row of [rows.backends, rows.hit, rows.local, rows.rate, rows.latency]) setRow(row, null, `Not available (${why})`);
       return;
     }
     renderBackends(body.deployment);
     const s = body.deployment || body;
     const c = s.cache || {};
     const lookups = (c.hits || 0) + (c.misses || 0);
+    const layers = typeof c.hits_local === 'number' ? ` (${number(c.hits_local)} from memory, ${number(c.hits_redis || 0)} from Redis)` : '';
     setRow(rows.hit, null, lookups ? `${decimal1((c.hit_ratio || 0) * 100)} %` : 'No cache lookups yet',
-      ` – ${number(c.hits || 0)} hits, ${number(c.misses || 0)} misses${c.bypass ? `, ${number(c.bypass)} served around the cache` : ''} since ${body.deployment ? 'the backends started' : 'the backend started'}${body.cache && body.cache.redis_connected === false ? '; Redis is disconnected' : ''}.`);
+      ` – ${number(c.hits || 0)} hits${layers}, ${number(c.misses || 0)} misses${c.bypass ? `, ${number(c.bypass)} served around the cache` : ''} since ${body.deployment ? 'the backends started' : 'the backend started'}${body.cache && body.cache.redis_connected === false ? '; Redis is disconnected' : ''}.`);
+    renderLocal(body.cache && body.cache.local);
 
     const now = performance.now();
     const sample = { t: now, requests: s.requests, latency: s.latency_us_total || 0 };
@@ -164,6 +168,17 @@ export function createStatus() {
     points = points.filter((p) => now - p.t <= WINDOW_MS);
     rateChart.draw(points.map((p) => ({ t: p.t, v: p.rate })), now, (v) => `${decimal1(v)} requests/s`);
     latencyChart.draw(points.filter((p) => p.latency !== null).map((p) => ({ t: p.t, v: p.latency })), now, (v) => `${millis(v)} ms`);
+  }
+
+  // the in-process cache in front of Redis: null when it is off
+  function renderLocal(l) {
+    const mb = (b) => `${decimal1(b / 1048576)} MB`;
+    if (!l) {
+      setRow(rows.local, null, 'Off', ' – every hit is read from Redis.');
+      return;
+    }
+    setRow(rows.local, null, l.tracking ? `${number(l.entries)} entries, ${mb(l.bytes)} of ${mb(l.max_bytes)}` : 'Paused, waiting for Redis',
+      ` – ${number(l.evictions)} evicted to make room, emptied ${number(l.flushes)} times since the backend started.`);
   }
 
   async function poll() {
@@ -193,11 +208,11 @@ export function createStatus() {
     }
   }
 
-  // state: connecting | connected | reconnecting; last: { type, at } of the last event, or null
+  // state: connecting | connected | reconnecting; last: { type, at } or null
   function feed(state, last) {
-    const seen = last ? ` – last change ${clock(last.at)} (${last.type}).` : ' – no change since the page opened.';
+    const seen = last ? ` – last change ${clock(last.at)} (${last.type}).` : ' – no change yet.';
     if (state === 'connected') setRow(rows.feed, 'ok', 'Connected', seen);
-    else if (state === 'reconnecting') setRow(rows.feed, 'warn', 'Reconnecting…', ' – changes made meanwhile show once it is back.');
+    else if (state === 'reconnecting') setRow(rows.feed, 'warn', 'Reconnecting…', ' – changes show once it is back.');
     else setRow(rows.feed, 'unknown', 'Connecting…');
   }
 

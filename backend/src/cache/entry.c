@@ -76,6 +76,8 @@ int entry_decode(const char *buf, size_t len, entry_view_t *view)
     view->link_len = ll;
     view->body = p + el + ll;
     view->body_len = bl;
+    view->raw = buf;
+    view->raw_len = len;
     return 0;
 }
 

@@ -24,6 +24,8 @@ typedef struct {
     size_t link_len;
     const char *body;
     size_t body_len;
+    const char *raw; /* the whole stored bytes the view was decoded from */
+    size_t raw_len;
 } entry_view_t;
 
 /* Encodes an entry. Returns a malloc'd buffer (caller frees) and its length

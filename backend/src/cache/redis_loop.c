@@ -40,6 +40,8 @@ struct redis_loop {
     int logged_down; /* log one line per outage, not one per retry */
     int was_ready;   /* a connection was ready before: the next ready one is a reconnection */
     char where[300]; /* host:port or unix:path, for the log (REDIS_URL may hold a password) */
+    redis_loop_error_cb on_error;
+    void *error_data;
 };
 
 typedef struct {
@@ -407,6 +409,9 @@ static void on_cmd_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     rl_cmd_t *cmd = privdata;
     redis_loop_t *rl = cmd->rl;
+    redisReply *reply = r;
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR && rl->on_error != NULL)
+        rl->on_error(rl->error_data, reply->str, reply->len);
     if (h2o_timeout_is_linked(&cmd->timeout))
         h2o_timeout_unlink(&cmd->timeout);
     if (cmd->answered) {
@@ -434,6 +439,12 @@ int redis_loop_send(redis_loop_t *rl, int patient, redis_loop_cb cb, void *data,
     }
     h2o_timeout_link(rl->ctx->loop, patient ? &rl->dead_timeout : &rl->cmd_timeout, &cmd->timeout);
     return 0;
+}
+
+void redis_loop_on_error(redis_loop_t *rl, redis_loop_error_cb cb, void *data)
+{
+    rl->on_error = cb;
+    rl->error_data = data;
 }
 
 const redis_loop_counters_t *redis_loop_counters(const redis_loop_t *rl)

@@ -97,6 +97,13 @@ static inline int redis_loop_call(redis_loop_t *rl, int patient, redis_loop_cb c
     redis_loop_call((rl), (patient), (cb), (data), sizeof((redis_arg_t[]){__VA_ARGS__}) / sizeof(redis_arg_t),                     \
                     (redis_arg_t[]){__VA_ARGS__})
 
+/* Called on the loop with every error reply a command gets (MOVED,
+ * READONLY...), before the command's own callback: for a module that must
+ * notice the server changing role. One per connection; cb NULL removes it. */
+typedef void (*redis_loop_error_cb)(void *data, const char *err, size_t len);
+
+void redis_loop_on_error(redis_loop_t *rl, redis_loop_error_cb cb, void *data);
+
 /* Counters of this loop's connection (written by the loop only, read from any thread). */
 typedef struct {
     metrics_counter_t late;       /* replies later than REDIS_TIMEOUT_MS (the command was answered NULL) */

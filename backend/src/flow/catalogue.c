@@ -1,5 +1,6 @@
 #include "flow/catalogue.h"
 #include "xalloc.h"
+#include "log.h"
 
 #include "app.h"
 
@@ -58,7 +59,8 @@ static void on_keeper_done(store_job_t *base)
 {
     keeper_job_t *job = (keeper_job_t *)base;
     if (job->pj.result != STORE_OK && job->pj.error[0] != '\0')
-        fprintf(stderr, "catalogue: %s\n", job->pj.error);
+        LOG(LOG_WARN, "catalogue_sync_failed",
+            "the in-memory catalogue could not be brought up to date; the store answers meanwhile", LOG_S("error", job->pj.error));
     job->thread->catalogue.busy = 0;
     products_job_clear(&job->pj);
     free(job);

@@ -22,15 +22,17 @@
 typedef enum { OUTCOME_HIT, OUTCOME_MISS, OUTCOME_BYPASS } outcome_t;
 static const char *const outcome_names[] = {[OUTCOME_HIT] = "HIT", [OUTCOME_MISS] = "MISS", [OUTCOME_BYPASS] = "BYPASS"};
 
-/* One descriptor per read kind: its Redis key prefix and its store job. */
+/* One descriptor per read kind: its Redis key prefix, its store job, its
+ * class in the in-process cache. */
 static const struct {
     const char *prefix;
     products_job_kind_t job;
     int floor; /* product entries also obey the floor */
+    local_class_t local;
 } kinds[] = {
-    [FLOW_READ_PRODUCT] = {CACHE_PRODUCT_PREFIX, STORE_GET_PRODUCT, 1},
-    [FLOW_READ_LIST] = {CACHE_LIST_PREFIX, STORE_LIST_PRODUCTS, 0},
-    [FLOW_READ_CATEGORIES] = {CACHE_CATEGORIES_KEY, STORE_CATEGORIES, 0},
+    [FLOW_READ_PRODUCT] = {CACHE_PRODUCT_PREFIX, STORE_GET_PRODUCT, 1, LOCAL_PRODUCT},
+    [FLOW_READ_LIST] = {CACHE_LIST_PREFIX, STORE_LIST_PRODUCTS, 0, LOCAL_LIST},
+    [FLOW_READ_CATEGORIES] = {CACHE_CATEGORIES_KEY, STORE_CATEGORIES, 0, LOCAL_CATEGORIES},
 };
 
 /* One request's read; on the heap because Redis replies and flight results
@@ -45,6 +47,8 @@ typedef struct {
     const char *subject; /* the tail of key: the product id, or the canonical query */
     query_t *query;      /* a list's parsed query (owned), what its store job runs: never the key parsed back */
     uint64_t gen;        /* the generation the lookup saw (0: unknown, Redis bypassed) */
+    uint64_t ticket;     /* taken from the in-process cache before the lookup was sent (0: no fill) */
+    const char *layer;   /* which layer answered a HIT: "local" or "redis" */
     h2o_timeout_entry_t timeout;
     char key[]; /* the Redis key; allocated with the read */
 } rt_t;
@@ -88,6 +92,8 @@ static void answer_entry(rt_t *rt, const entry_view_t *v)
     request_t *r = rt->op.r;
     rt->answered = 1;
     respond_header(r, "x-cache", outcome_names[rt->outcome], strlen(outcome_names[rt->outcome]));
+    if (rt->outcome == OUTCOME_HIT)
+        respond_header(r, "x-cache-layer", rt->layer, strlen(rt->layer));
     if (v->status == 404) {
         answer_not_found(rt);
         return;
@@ -323,6 +329,9 @@ static void decide(rt_t *rt, cache_status_t status, uint64_t gen, const entry_vi
     if (status == CACHE_HIT) {
         APP_STAT_ADD(t, cache_hits, 1);
         rt->outcome = OUTCOME_HIT;
+        rt->layer = "redis";
+        if (t->app->local != NULL) /* filled from Redis hits: a fill's own SET invalidates its entry */
+            local_fill(t->app->local, rt->key, strlen(rt->key), kinds[rt->kind].local, rt->ticket, view);
         answer_entry(rt, view);
         return;
     }
@@ -337,12 +346,59 @@ static void decide(rt_t *rt, cache_status_t status, uint64_t gen, const entry_vi
     join_flight(rt);
 }
 
+/* A Redis hit held by DEBUG_LOOKUP_DELAY_MS (tests: a reply that races an
+ * invalidation), with a copy of its bytes; it keeps the lookup's reference. */
+typedef struct {
+    h2o_timeout_entry_t entry; /* first */
+    rt_t *rt;
+    size_t len;
+    char bytes[];
+} held_t;
+
+static void on_held(h2o_timeout_entry_t *entry)
+{
+    held_t *h = (held_t *)entry;
+    rt_t *rt = h->rt;
+    entry_view_t v;
+    if (rt->op.r != NULL && entry_decode(h->bytes, h->len, &v) == 0)
+        decide(rt, CACHE_HIT, v.gen, &v);
+    free(h);
+    respond_op_unref(&rt->op);
+}
+
 static void on_lookup(void *data, cache_status_t status, uint64_t gen, const entry_view_t *view)
 {
     rt_t *rt = data;
+    if (rt->op.r != NULL && status == CACHE_HIT && rt->thread->app->cfg.debug_lookup_delay_ms != 0) {
+        held_t *h = xcalloc(1, sizeof(*h) + view->raw_len);
+        h->entry.cb = on_held;
+        h->rt = rt;
+        h->len = view->raw_len;
+        memcpy(h->bytes, view->raw, view->raw_len);
+        h2o_timeout_link(rt->thread->ctx.loop, &rt->thread->read.lookup_delay_timeout, &h->entry);
+        return;
+    }
     if (rt->op.r != NULL)
         decide(rt, status, gen, view);
     respond_op_unref(&rt->op); /* the lookup's reference */
+}
+
+/* Answers from the in-process cache when it holds the key; otherwise takes
+ * the ticket that lets the Redis lookup about to be sent fill it. */
+static int answer_local(rt_t *rt)
+{
+    app_thread_t *t = rt->thread;
+    if (t->app->local == NULL)
+        return 0;
+    local_entry_t *e = local_lookup(t->app->local, rt->key, strlen(rt->key), &rt->ticket);
+    if (e == NULL)
+        return 0;
+    APP_STAT_ADD(t, cache_hits_local, 1); /* cache_hits counts Redis's */
+    rt->outcome = OUTCOME_HIT;
+    rt->layer = "local";
+    answer_entry(rt, &e->view);
+    local_entry_release(e);
+    return 1;
 }
 
 void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const query_t *q)
@@ -375,6 +431,8 @@ void flow_read_start(request_t *r, flow_read_kind_t kind, const char *id, const 
     /* while a write of this process is not yet invalidated, Redis may hold
      * what it replaced */
     if (!t->app->cfg.bench_bypass_cache && !cache_is_dirty(t->cache)) {
+        if (answer_local(rt))
+            return;
         respond_op_ref(&rt->op); /* the lookup's */
         if (cache_lookup_gen(t->cache, rt->key, kinds[kind].floor, on_lookup, rt) == 0)
             return;
@@ -390,4 +448,5 @@ void flow_read_init_thread(app_thread_t *t)
     h2o_multithread_register_receiver(t->ctx.queue, &t->read.flight_receiver, on_flight_result);
     h2o_timeout_init(t->ctx.loop, &t->read.wait_timeout, t->app->cfg.mongo_timeout_ms);
     h2o_timeout_init(t->ctx.loop, &t->read.fill_delay_timeout, t->app->cfg.debug_fill_delay_ms);
+    h2o_timeout_init(t->ctx.loop, &t->read.lookup_delay_timeout, t->app->cfg.debug_lookup_delay_ms);
 }

@@ -47,7 +47,8 @@ static void sum_thread(const app_thread_t *t, flow_stats_t *out)
                 out->responses[c] += metrics_get(&t->http.responses[route][m][c]);
         out->latency_us_total += metrics_get(&t->http.duration[route].sum_us);
     }
-    out->cache_hits += metrics_get(&t->stats.cache_hits);
+    out->cache_hits_local += metrics_get(&t->stats.cache_hits_local);
+    out->cache_hits += metrics_get(&t->stats.cache_hits) + metrics_get(&t->stats.cache_hits_local);
     out->cache_misses += metrics_get(&t->stats.cache_misses);
     out->cache_bypass += metrics_get(&t->stats.cache_bypass);
     out->flight_leaders += metrics_get(&t->stats.flight_leaders);
@@ -89,10 +90,11 @@ static char *field_json(app_t *app)
     char *buf = xmalloc(512);
     snprintf(buf, 512,
              "{\"uptime_s\":%lld,\"requests\":%llu,\"responses_4xx\":%llu,\"responses_5xx\":%llu,\"latency_us_total\":%llu,"
-             "\"hits\":%llu,\"misses\":%llu,\"bypass\":%llu,\"not_modified\":%llu}",
+             "\"hits\":%llu,\"hits_local\":%llu,\"misses\":%llu,\"bypass\":%llu,\"not_modified\":%llu}",
              (long long)(clock_wall_s() - app->started_at), (unsigned long long)s.requests, (unsigned long long)s.responses[3],
              (unsigned long long)s.responses[4], (unsigned long long)s.latency_us_total, (unsigned long long)s.cache_hits,
-             (unsigned long long)s.cache_misses, (unsigned long long)s.cache_bypass, (unsigned long long)s.responses[2]);
+             (unsigned long long)s.cache_hits_local, (unsigned long long)s.cache_misses, (unsigned long long)s.cache_bypass,
+             (unsigned long long)s.responses[2]);
     return buf;
 }
 
@@ -165,6 +167,7 @@ static void add_field(flow_stats_deployment_t *d, const char *value, size_t len)
         d->responses_5xx += (uint64_t)num(o, "responses_5xx");
         d->latency_us_total += (uint64_t)num(o, "latency_us_total");
         d->cache_hits += (uint64_t)num(o, "hits");
+        d->cache_hits_local += (uint64_t)num(o, "hits_local");
         d->cache_misses += (uint64_t)num(o, "misses");
         d->cache_bypass += (uint64_t)num(o, "bypass");
         d->not_modified += (uint64_t)num(o, "not_modified");

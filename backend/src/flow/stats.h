@@ -23,7 +23,8 @@ typedef struct {
     uint64_t responses[5]; /* by status class, 1xx..5xx */
     uint64_t requests;     /* answered */
     uint64_t latency_us_total;
-    uint64_t cache_hits, cache_misses, cache_bypass;
+    uint64_t cache_hits, cache_misses, cache_bypass; /* hits of either layer */
+    uint64_t cache_hits_local;                       /* of which the in-process cache answered */
     uint64_t flight_leaders, flight_joiners;
     uint64_t store_jobs, store_errors, store_rejected, store_passes, login_jobs;
     uint64_t memory_hits, memory_misses;
@@ -41,7 +42,7 @@ void flow_stats_sum(app_t *app, flow_stats_t *out);
 typedef struct {
     unsigned fresh, known;
     uint64_t requests, responses_4xx, responses_5xx, latency_us_total;
-    uint64_t cache_hits, cache_misses, cache_bypass, not_modified;
+    uint64_t cache_hits, cache_hits_local, cache_misses, cache_bypass, not_modified;
     int64_t uptime_s;
 } flow_stats_deployment_t;
 

@@ -83,9 +83,9 @@ static const struct {
     const char *layer, *outcome;
     size_t offset; /* in app_stats_t */
 } cache_rows[] = {
-    {"redis", "hit", offsetof(app_stats_t, cache_hits)},      {"redis", "miss", offsetof(app_stats_t, cache_misses)},
-    {"redis", "bypass", offsetof(app_stats_t, cache_bypass)}, {"memory", "hit", offsetof(app_stats_t, memory_hits)},
-    {"memory", "miss", offsetof(app_stats_t, memory_misses)},
+    {"local", "hit", offsetof(app_stats_t, cache_hits_local)}, {"redis", "hit", offsetof(app_stats_t, cache_hits)},
+    {"redis", "miss", offsetof(app_stats_t, cache_misses)},    {"redis", "bypass", offsetof(app_stats_t, cache_bypass)},
+    {"memory", "hit", offsetof(app_stats_t, memory_hits)},     {"memory", "miss", offsetof(app_stats_t, memory_misses)},
 };
 
 /* A counter of app_stats_t (at offset) summed over threads. */

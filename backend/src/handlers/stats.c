@@ -50,6 +50,30 @@ static void add_feed(cJSON *root, app_t *app)
     cJSON_AddNumberToObject(r, "epoch", (double)fs.epoch);
 }
 
+/* The in-process cache: whether it serves, and what it holds; null when
+ * L1_BYTES is 0. */
+static void add_local(cJSON *c, local_t *l)
+{
+    if (l == NULL) {
+        cJSON_AddNullToObject(c, "local");
+        return;
+    }
+    local_stats_t ls;
+    local_stats(l, &ls);
+    cJSON *o = cJSON_AddObjectToObject(c, "local");
+    cJSON_AddBoolToObject(o, "tracking", ls.on);
+    cJSON_AddNumberToObject(o, "entries", (double)ls.table.entries);
+    cJSON_AddNumberToObject(o, "bytes", (double)ls.table.bytes);
+    cJSON_AddNumberToObject(o, "max_bytes", (double)ls.table.max_bytes);
+    cJSON_AddNumberToObject(o, "index_bytes", (double)ls.table.bucket_bytes);
+    cJSON_AddNumberToObject(o, "evictions", (double)ls.table.evictions);
+    cJSON_AddNumberToObject(o, "expired", (double)ls.table.expired);
+    cJSON_AddNumberToObject(o, "fills_refused", (double)ls.table.refused);
+    cJSON_AddNumberToObject(o, "flushes", (double)ls.flushes);
+    cJSON_AddNumberToObject(o, "tracking_losses", (double)ls.losses);
+    cJSON_AddNumberToObject(o, "lock_waits", (double)ls.lock_waits);
+}
+
 /* The deployment's figures (flow/stats.h) as the "deployment" member, or null. */
 static void add_deployment(cJSON *root, const flow_stats_deployment_t *d)
 {
@@ -67,6 +91,8 @@ static void add_deployment(cJSON *root, const flow_stats_deployment_t *d)
     cJSON_AddNumberToObject(o, "latency_us_total", (double)d->latency_us_total);
     cJSON *c = cJSON_AddObjectToObject(o, "cache");
     cJSON_AddNumberToObject(c, "hits", (double)d->cache_hits);
+    cJSON_AddNumberToObject(c, "hits_local", (double)d->cache_hits_local);
+    cJSON_AddNumberToObject(c, "hits_redis", (double)(d->cache_hits - d->cache_hits_local));
     cJSON_AddNumberToObject(c, "misses", (double)d->cache_misses);
     cJSON_AddNumberToObject(c, "bypass", (double)d->cache_bypass);
     cJSON_AddNumberToObject(c, "not_modified", (double)d->not_modified);
@@ -88,6 +114,8 @@ static void add_process(cJSON *root, request_t *r)
     cJSON_AddNumberToObject(root, "latency_us_total", (double)s.latency_us_total);
     cJSON *c = cJSON_AddObjectToObject(root, "cache");
     cJSON_AddNumberToObject(c, "hits", (double)s.cache_hits);
+    cJSON_AddNumberToObject(c, "hits_local", (double)s.cache_hits_local);
+    cJSON_AddNumberToObject(c, "hits_redis", (double)(s.cache_hits - s.cache_hits_local));
     cJSON_AddNumberToObject(c, "misses", (double)s.cache_misses);
     cJSON_AddNumberToObject(c, "bypass", (double)s.cache_bypass);
     cJSON_AddNumberToObject(c, "not_modified", (double)s.responses[2]);
@@ -96,6 +124,7 @@ static void add_process(cJSON *root, request_t *r)
     cJSON_AddBoolToObject(c, "redis_connected", cache_is_connected(r->thread->cache));
     cJSON_AddNumberToObject(c, "redis_late_replies", (double)s.redis_late);
     cJSON_AddNumberToObject(c, "redis_reconnects_for_silence", (double)s.redis_drops);
+    add_local(c, app->local);
     cJSON *st = cJSON_AddObjectToObject(root, "store");
     cJSON_AddNumberToObject(st, "jobs", (double)s.store_jobs);
     cJSON_AddNumberToObject(st, "errors", (double)s.store_errors);

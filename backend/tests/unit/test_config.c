@@ -41,6 +41,9 @@ static const char *const all_vars[] = {"HOST",
                                        "DEBUG_STORE_DELAY_MS",
                                        "DEBUG_FILL_DELAY_MS",
                                        "DEBUG_CLAIM_HOLD_MS",
+                                       "DEBUG_LOOKUP_DELAY_MS",
+                                       "L1_BYTES",
+                                       "L1_MAX_AGE_MS",
                                        "BENCH_BYPASS_CACHE"};
 
 static void unset_all(void)
@@ -89,6 +92,9 @@ static void test_every_field(void)
                                          {"DEBUG_STORE_DELAY_MS", "7"},
                                          {"DEBUG_FILL_DELAY_MS", "8"},
                                          {"DEBUG_CLAIM_HOLD_MS", "9"},
+                                         {"DEBUG_LOOKUP_DELAY_MS", "10"},
+                                         {"L1_BYTES", "1048577"},
+                                         {"L1_MAX_AGE_MS", "10001"},
                                          {"BENCH_BYPASS_CACHE", "true"}};
     config_t c;
     char err[256];
@@ -117,6 +123,42 @@ static void test_every_field(void)
     CHECK(c.ncors_origins == 1 && c.cors_any == 1);
     CHECK_STR(c.cors_origins[0], "https://a.example");
     CHECK(c.debug_store_delay_ms == 7 && c.debug_fill_delay_ms == 8 && c.debug_claim_hold_ms == 9 && c.bench_bypass_cache == 1);
+    CHECK(c.debug_lookup_delay_ms == 10 && c.l1_bytes == 1048577 &&
+          c.l1_max_age_ms == 10001); /* explicit: kept for a remote Redis */
+    unset_all();
+}
+
+/* L1_BYTES unset: 4 MiB when Redis is on loopback or a unix socket (where
+ * invalidations arrive before a writer's reply), 0 anywhere else. */
+static void test_l1_default(void)
+{
+    static const struct {
+        const char *url;
+        size_t bytes;
+    } cases[] = {
+        {NULL, 4u << 20}, /* the default REDIS_URL, 127.0.0.1 */
+        {"redis://127.0.0.2:6380/0", 4u << 20},
+        {"redis://[::1]:6380", 4u << 20},
+        {"redis://localhost", 4u << 20},
+        {"unix:///run/redis.sock", 4u << 20},
+        {"redis://redis:6379/0", 0},
+        {"redis://10.0.0.5", 0},
+        {"redis://[::2]:6379", 0},
+    };
+    config_t c;
+    char err[256];
+    unset_all();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].url)
+            setenv("REDIS_URL", cases[i].url, 1);
+        CHECK(config_load(&c, err, sizeof(err)) == 0);
+        if (c.l1_bytes != cases[i].bytes)
+            fprintf(stderr, "REDIS_URL %s: L1_BYTES %zu\n", cases[i].url ? cases[i].url : "(default)", c.l1_bytes);
+        CHECK(c.l1_bytes == cases[i].bytes && c.l1_max_age_ms == 10000);
+    }
+    setenv("L1_BYTES", "0", 1);
+    unsetenv("REDIS_URL");
+    CHECK(config_load(&c, err, sizeof(err)) == 0 && c.l1_bytes == 0);
     unset_all();
 }
 
@@ -186,6 +228,7 @@ int main(void)
 {
     test_every_field();
     test_defaults();
+    test_l1_default();
     test_messages();
 
     config_t c;
