@@ -234,8 +234,8 @@ static void block_signals(sigset_t *sigs)
 static int start_stores(app_t *app)
 {
     char err[512];
+    mongo_pool_capture_logs(); /* first: mongoc_init itself may warn */
     mongoc_init();
-    mongo_pool_capture_logs();
     app->store = mongo_pool_create(&app->cfg, err, sizeof(err));
     if (app->store == NULL) {
         fprintf(stderr, "catalog-backend: configuration error: %s\n", err);
@@ -364,6 +364,11 @@ static void *cjson_alloc(size_t n)
 
 int main(int argc, char **argv)
 {
+    /* before any mongoc_init: libmongoc's counters in /dev/shm/mongoc-<pid>
+     * serve only its mongoc-stat tool, and the segment outlives a process
+     * that ends with _exit or a signal (one file per run, and a later
+     * process given the same pid warns) */
+    setenv("MONGOC_DISABLE_SHM", "1", 0);
     cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = cjson_alloc, .free_fn = free});
     char route_err[160];
     if (server_set_routes(route_tables, route_err, sizeof(route_err)) != 0) {

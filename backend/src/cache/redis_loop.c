@@ -1,4 +1,5 @@
 #include "cache/redis_loop.h"
+#include "cache/redis_loop_int.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -7,42 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define BACKOFF_STEPS 7 /* 50, 100, 200, 400, 800, 1600, 2000 ms */
-
-typedef enum { RL_IDLE, RL_RESOLVING, RL_CONNECTING, RL_READY } rl_state_t;
-
-struct redis_loop {
-    h2o_context_t *ctx;
-    const config_t *cfg;
-    redisAsyncContext *ac;
-    h2o_socket_t *sock;
-    rl_state_t state;
-    unsigned attempt;           /* consecutive failures, for the backoff */
-    h2o_timeout_t cmd_timeout;  /* REDIS_TIMEOUT_MS: a command is answered NULL */
-    h2o_timeout_t dead_timeout; /* REDIS_DEAD_MS: a patient command's reply is missing: drop */
-    h2o_timeout_t late_timeout; /* REDIS_DEAD_MS - REDIS_TIMEOUT_MS: a late reply is still missing: drop */
-    unsigned late;              /* commands answered NULL whose reply has not come yet */
-    redis_loop_counters_t counters;
-    h2o_timeout_t backoff[BACKOFF_STEPS];
-    h2o_timeout_entry_t retry_entry;
-    h2o_timeout_t now_timeout; /* 0 ms: the next address, outside hiredis' callbacks; write batching */
-    h2o_timeout_entry_t flush_entry;
-    int in_flush;
-    /* the addresses of the last resolution, tried in order before backing off */
-    char addrs[8][INET6_ADDRSTRLEN];
-    uint16_t ports[8];
-    unsigned naddrs, addr_idx;
-    h2o_timeout_t connect_timeout; /* bounds connect + AUTH + SELECT: hiredis has none */
-    h2o_timeout_entry_t connect_entry;
-    redis_loop_ready_cb on_ready;
-    void *ready_data;
-    int logged_down; /* log one line per outage, not one per retry */
-    int was_ready;   /* a connection was ready before: the next ready one is a reconnection */
-    char where[300]; /* host:port or unix:path, for the log (REDIS_URL may hold a password) */
-    redis_loop_error_cb on_error;
-    void *error_data;
-};
 
 typedef struct {
     h2o_timeout_entry_t timeout; /* first: the timeout callback recovers the struct */
@@ -54,82 +19,6 @@ typedef struct {
 
 static void start_connect(redis_loop_t *rl);
 static void log_down(redis_loop_t *rl, const char *why);
-
-/* ---- the hiredis <-> h2o_socket_t adapter ---- */
-
-static void on_readable(h2o_socket_t *sock, const char *err)
-{
-    redisAsyncContext *ac = sock->data;
-    /* may free ac (and close sock) on EOF: touch nothing afterwards */
-    redisAsyncHandleRead(ac);
-}
-
-static void on_writable(h2o_socket_t *sock, const char *err)
-{
-    redisAsyncContext *ac = sock->data;
-    redisAsyncHandleWrite(ac);
-}
-
-static void ev_add_read(void *privdata)
-{
-    redis_loop_t *rl = privdata;
-    if (!h2o_socket_is_reading(rl->sock))
-        h2o_socket_read_start(rl->sock, on_readable);
-}
-
-static void ev_del_read(void *privdata)
-{
-    redis_loop_t *rl = privdata;
-    if (h2o_socket_is_reading(rl->sock))
-        h2o_socket_read_stop(rl->sock);
-}
-
-/* Commands queued by hiredis are written once per loop iteration (a 0 ms
- * timeout runs after the iteration's I/O): the commands of every request
- * of the iteration go out in one write, and the socket's epoll interest is
- * not switched to EPOLLOUT and back for each. Only a connect, or a write
- * the kernel could not take whole, waits for writability. */
-static void on_flush(h2o_timeout_entry_t *entry)
-{
-    redis_loop_t *rl = H2O_STRUCT_FROM_MEMBER(redis_loop_t, flush_entry, entry);
-    if (rl->ac == NULL)
-        return;
-    rl->in_flush = 1;
-    redisAsyncHandleWrite(rl->ac); /* may drop the connection: touch only rl afterwards */
-    rl->in_flush = 0;
-}
-
-static void ev_add_write(void *privdata)
-{
-    redis_loop_t *rl = privdata;
-    if (!rl->in_flush && rl->ac != NULL && (rl->ac->c.flags & REDIS_CONNECTED)) {
-        if (!h2o_timeout_is_linked(&rl->flush_entry))
-            h2o_timeout_link(rl->ctx->loop, &rl->now_timeout, &rl->flush_entry);
-        return;
-    }
-    if (!h2o_socket_is_writing(rl->sock))
-        h2o_socket_notify_write(rl->sock, on_writable);
-}
-
-static void ev_del_write(void *privdata)
-{
-    /* h2o 2.2.5 cannot cancel a write notification; hiredis only calls this
-     * after the notification fired, so there is nothing to undo */
-}
-
-static void ev_cleanup(void *privdata)
-{
-    redis_loop_t *rl = privdata;
-    if (h2o_timeout_is_linked(&rl->flush_entry))
-        h2o_timeout_unlink(&rl->flush_entry);
-    if (rl->sock == NULL)
-        return;
-    redisAsyncContext *ac = rl->sock->data;
-    h2o_socket_close(rl->sock); /* closes the fd */
-    rl->sock = NULL;
-    ac->c.fd = -1; /* so redisFree does not close it a second time */
-    ac->ev.data = NULL;
-}
 
 /* ---- connection life cycle ---- */
 
@@ -272,15 +161,7 @@ static void connect_to(redis_loop_t *rl, const char *ip, uint16_t port)
     }
     rl->ac = ac;
     ac->data = rl;
-    rl->sock = h2o_evloop_socket_create(rl->ctx->loop, ac->c.fd, H2O_SOCKET_FLAG_DONT_READ);
-    rl->sock->data = ac;
-    /* the hooks first: setting the connect callback fires addWrite at once */
-    ac->ev.data = rl;
-    ac->ev.addRead = ev_add_read;
-    ac->ev.delRead = ev_del_read;
-    ac->ev.addWrite = ev_add_write;
-    ac->ev.delWrite = ev_del_write;
-    ac->ev.cleanup = ev_cleanup;
+    redis_loop_attach(rl, ac); /* first: setting the connect callback fires addWrite at once */
     rl->state = RL_CONNECTING;
     h2o_timeout_link(rl->ctx->loop, &rl->connect_timeout, &rl->connect_entry);
     redisAsyncSetConnectCallback(ac, on_connect);
@@ -361,7 +242,7 @@ redis_loop_t *redis_loop_create(h2o_context_t *ctx, const config_t *cfg, redis_l
         h2o_timeout_init(ctx->loop, &rl->backoff[i], steps[i]);
     rl->retry_entry.cb = on_retry;
     h2o_timeout_init(ctx->loop, &rl->now_timeout, 0);
-    rl->flush_entry.cb = on_flush;
+    rl->flush_entry.cb = redis_loop_on_flush;
     h2o_timeout_init(ctx->loop, &rl->connect_timeout, cfg->redis_timeout_ms > 1000 ? cfg->redis_timeout_ms : 1000);
     rl->connect_entry.cb = on_connect_timeout;
     start_connect(rl);

@@ -48,6 +48,16 @@ void flow_catalogue_prepare(app_thread_t *t, products_job_t *pj, uint64_t gen, f
     cache_changes(t->cache, base, MIRROR_PATCH_MAX + 1, on_changes, p);
 }
 
+void flow_catalogue_count(app_thread_t *t, const products_job_t *pj, int answered)
+{
+    if (pj->mirror == NULL || !answered)
+        return;
+    if (pj->gen != 0)
+        APP_STAT_ADD(t, memory_hits, 1);
+    else
+        APP_STAT_ADD(t, memory_misses, 1);
+}
+
 /* ---- the keeper: builds the mirror ahead of readers ---- */
 
 typedef struct {

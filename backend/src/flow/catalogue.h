@@ -30,6 +30,11 @@ typedef void (*flow_catalogue_then)(void *data);
  * answer (off, too large, Redis failed). */
 void flow_catalogue_prepare(app_thread_t *t, products_job_t *pj, uint64_t gen, flow_catalogue_then then, void *data);
 
+/* Counts what the in-memory layer did for a finished job that asked it
+ * (answered: the job did not fail): a hit when it answered, a miss when
+ * the store had to. */
+void flow_catalogue_count(app_thread_t *t, const products_job_t *pj, int answered);
+
 /* Sets up this module's per-thread state; starts the keeper on thread 0. */
 void flow_catalogue_init_thread(app_thread_t *t);
 

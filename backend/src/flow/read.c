@@ -206,12 +206,7 @@ static void on_store_done(store_job_t *base)
     rt_job_t *job = (rt_job_t *)base;
     app_thread_t *t = job->leader;
     APP_STAT_ADD(t, store_passes, job->pj.passes);
-    if (job->pj.mirror != NULL && job->status != 503) { /* the in-memory layer was asked */
-        if (job->pj.gen != 0)
-            APP_STAT_ADD(t, memory_hits, 1);
-        else
-            APP_STAT_ADD(t, memory_misses, 1);
-    }
+    flow_catalogue_count(t, &job->pj, job->status != 503);
     if (job->status == 503) {
         APP_STAT_ADD(t, store_errors, 1);
         LOG(LOG_ERROR, "store_failed", job->pj.error[0] != '\0' ? job->pj.error : "no answer within MONGO_TIMEOUT_MS",
