@@ -3,6 +3,7 @@
 #include "clock.h"
 
 #include "model/listing.h"
+#include "store/products_store.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -119,40 +120,34 @@ static void publish(mirror_t *m, const change_batch_t *b)
     atomic_store(&m->gen, b->gen);
 }
 
-/* Reads the categories collection ({slug, name}; a name defaults to the
- * slug). Returns 0 or -1 with err set. */
+typedef struct {
+    mirror_category_t *cats;
+    size_t n, cap;
+} categories_t;
+
+static void add_category(void *data, const char *slug, const char *name)
+{
+    categories_t *c = data;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->cats = xrealloc(c->cats, c->cap * sizeof(*c->cats));
+    }
+    c->cats[c->n++] = (mirror_category_t){xstrdup(slug), xstrdup(name)};
+}
+
+/* Reads the categories collection. Returns 0 or -1 with err set. */
 static int read_categories(mongoc_collection_t *categories, mirror_category_t **out, size_t *n, char *err, size_t errlen)
 {
-    bson_t filter = BSON_INITIALIZER;
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(categories, &filter, NULL, NULL);
-    const bson_t *doc;
-    size_t cap = 0;
-    *out = NULL;
-    *n = 0;
-    while (mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t it;
-        const char *slug = NULL, *name = NULL;
-        if (bson_iter_init_find(&it, doc, "slug") && BSON_ITER_HOLDS_UTF8(&it))
-            slug = bson_iter_utf8(&it, NULL);
-        if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it))
-            name = bson_iter_utf8(&it, NULL);
-        if (slug == NULL)
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            *out = xrealloc(*out, cap * sizeof(**out));
-        }
-        (*out)[(*n)++] = (mirror_category_t){xstrdup(slug), xstrdup(name ? name : slug)};
-    }
+    categories_t c = {0};
     bson_error_t e;
-    int failed = mongoc_cursor_error(cur, &e);
-    if (failed) {
+    if (products_store_each_category(categories, add_category, &c, &e) != 0) {
         set_err(err, errlen, e.message);
-        free_categories(*out, *n);
+        free_categories(c.cats, c.n);
+        return -1;
     }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(&filter);
-    return failed ? -1 : 0;
+    *out = c.cats;
+    *n = c.n;
+    return 0;
 }
 
 /* Scans the whole collection (and the categories) into a new listing and

@@ -226,12 +226,11 @@ static cJSON *add_category(cJSON *bySlug, const char *slug, const char *name)
     return c;
 }
 
-/* Fills bySlug with {slug, name, count: 0} for each category document.
- * Returns 0, or -1 with the job's error set. */
-static int category_names(products_job_t *job, mongoc_collection_t *categories, cJSON *bySlug)
+int products_store_each_category(mongoc_collection_t *categories, void (*cb)(void *data, const char *slug, const char *name),
+                                 void *data, bson_error_t *err)
 {
-    bson_t empty = BSON_INITIALIZER;
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(categories, &empty, NULL, NULL);
+    bson_t filter = BSON_INITIALIZER;
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(categories, &filter, NULL, NULL);
     const bson_t *doc;
     while (mongoc_cursor_next(cur, &doc)) {
         bson_iter_t it;
@@ -240,11 +239,19 @@ static int category_names(products_job_t *job, mongoc_collection_t *categories, 
             slug = bson_iter_utf8(&it, NULL);
         if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it))
             name = bson_iter_utf8(&it, NULL);
-        if (slug != NULL && cJSON_GetObjectItemCaseSensitive(bySlug, slug) == NULL)
-            add_category(bySlug, slug, name ? name : slug);
+        if (slug != NULL)
+            cb(data, slug, name ? name : slug);
     }
-    bson_destroy(&empty);
-    return finish_cursor(job, cur);
+    int failed = mongoc_cursor_error(cur, err);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    return failed ? -1 : 0;
+}
+
+static void add_name(void *data, const char *slug, const char *name)
+{
+    if (cJSON_GetObjectItemCaseSensitive(data, slug) == NULL)
+        add_category(data, slug, name);
 }
 
 /* Sets a slug's count, adding the slug (named by itself) when no category
@@ -305,12 +312,6 @@ static void categories_body(products_job_t *job, cJSON *bySlug)
  * or a $group over products; a slug used by products but missing from the
  * collection is shown with its slug as name, a category without products
  * with count 0. */
-static void add_name(void *data, const char *slug, const char *name)
-{
-    if (cJSON_GetObjectItemCaseSensitive(data, slug) == NULL)
-        add_category(data, slug, name);
-}
-
 static void run_categories(products_job_t *job, mongoc_collection_t *products, mongoc_collection_t *categories)
 {
     cJSON *bySlug = cJSON_CreateObject();
@@ -319,8 +320,13 @@ static void run_categories(products_job_t *job, mongoc_collection_t *products, m
         job->gen = 0;
         use = 0;
     }
-    if (use == 0)
-        ok = category_names(job, categories, bySlug) == 0 && category_counts_from_store(job, products, bySlug) == 0;
+    if (use == 0) {
+        bson_error_t err;
+        ok = products_store_each_category(categories, add_name, bySlug, &err) == 0;
+        if (!ok)
+            set_error(job, &err);
+        ok = ok && category_counts_from_store(job, products, bySlug) == 0;
+    }
     if (ok)
         categories_body(job, bySlug);
     cJSON_Delete(bySlug);

@@ -56,6 +56,12 @@ void products_job_init(products_job_t *job, products_job_kind_t kind, unsigned t
 /* Frees the job's outputs (not the job). */
 void products_job_clear(products_job_t *job);
 
+/* Calls cb once per document of the categories collection with its slug
+ * and name (the slug when it has none; documents without a slug are
+ * skipped). Returns 0, or -1 with *err set. */
+int products_store_each_category(mongoc_collection_t *categories, void (*cb)(void *data, const char *slug, const char *name),
+                                 void *data, bson_error_t *err);
+
 /* Builds the list filter for a query into *filter (initialised by caller).
  * Exposed for tests and the bare-client benchmark. */
 void products_store_list_filter(const query_t *q, bson_t *filter);

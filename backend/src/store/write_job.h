@@ -68,11 +68,6 @@ int write_job_is_duplicate(const bson_error_t *e);
  * matches, -1 on a read error (the job failed with what, when job is not NULL). */
 int write_job_find_one(write_job_t *job, mongoc_collection_t *coll, const bson_t *filter, bson_t *out, const char *what);
 
-/* Finds one document matching filter: returns 1 with a copy in *out (an
- * initialised bson_t, replaced; caller destroys it either way), 0 when none
- * matches, -1 on a read error (the job failed with what, when job is not NULL). */
-int write_job_find_one(write_job_t *job, mongoc_collection_t *coll, const bson_t *filter, bson_t *out, const char *what);
-
 /* Finds the product with _id id; returns 1 with a copy in *out (caller
  * destroys it either way), 0 when absent, -1 with the job failed ("find"). */
 int write_job_find_product(write_job_t *job, mongoc_collection_t *coll, const bson_oid_t *id, bson_t *out);
