@@ -87,6 +87,17 @@ test('K concurrent distinct cold misses (K = the store workers) all answer 200',
   const qs = ['order=price&offset=500', 'category=home-kitchen&order=name', 'min_price=20&max_price=30&order=-price', 'q=edition&offset=40'];
   const rs = await Promise.all(qs.slice(0, K).map((q) => get(`${b.url}/api/products?${q}`)));
   for (const [i, r] of rs.entries()) assert.equal(r.status, 200, `${qs[i]}: ${r.text}`);
+  // the same right after a write: every one of them needs the catalogue caught up first
+  const token = await login(b.url);
+  const w = await send('PATCH', `${b.url}/api/products/66000000000000000000270f`, { price: 0.5 }, token);
+  assert.equal(w.status, 200, w.text);
+  const after = await Promise.all(qs.slice(0, K).map((q) => get(`${b.url}/api/products?${q}&limit=7`)));
+  for (const [i, r] of after.entries()) {
+    assert.equal(r.status, 200, `${qs[i]} after a write: ${r.text}`);
+    assert.equal(r.headers.get('x-cache'), 'MISS');
+  }
+  const cheapest = await get(`${b.url}/api/products?order=price&limit=1`);
+  assert.equal(cheapest.body.products[0].id, '66000000000000000000270f', 'the write is in the pages');
 });
 
 test('paging through one filter and order costs no store pass, and the pages are the store\'s', { timeout: 120000 }, async () => {
