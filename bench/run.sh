@@ -13,6 +13,9 @@
 #   - the miss path (BENCH_BYPASS_CACHE=1, every request a different page)
 #     beside bench-mongo-bare running the same queries with the same worker
 #     count
+#   - the same hits with the load generator on a core of its own (wrk on
+#     CPU 0; one-thread backend, ceilings and Express on CPU 1), where p99
+#     is the server's and not wrk's scheduling (2+ cores)
 #   - the backend's RSS idle and under 512 connections
 # Prints figures; never fails on a number.
 set -euo pipefail
@@ -38,6 +41,7 @@ trap cleanup EXIT
 redis_port=$(free_port); mongo_port=$(free_port); api_port=$(free_port); miss_port=$(free_port)
 ceil_port=$(free_port); nginx_port=$(free_port); nginx_ceil_port=$(free_port); nginx_nokeep_port=$(free_port)
 ceil_product_port=$(free_port); express_port=$(free_port)
+pin_api_port=$(free_port); pin_ceil_port=$(free_port); pin_ceil_product_port=$(free_port); pin_express_port=$(free_port)
 
 start_redis "$redis_port" "$work/redis" "$work/log/redis.log"
 pids+=($!)
@@ -75,6 +79,20 @@ pids+=($!)
 wait_port "$ceil_product_port"
 wait_port "$express_port"
 
+# the pinned set: every server on CPU 1 with one thread, wrk on CPU 0
+pinned=$([ "$(nproc)" -ge 2 ] && echo 1 || echo 0)
+if [ "$pinned" = 1 ]; then
+  env "${common[@]}" THREADS=1 PORT="$pin_api_port" taskset -c 1 "$bin/catalog-backend" >"$work/log/api-pinned.log" 2>&1 &
+  pids+=($!)
+  taskset -c 1 "$bin/bench-ceiling" "$pin_ceil_port" 1 "$work/list.json" >"$work/log/ceiling-pinned.log" 2>&1 &
+  pids+=($!)
+  taskset -c 1 "$bin/bench-ceiling" "$pin_ceil_product_port" 1 "$work/product.json" >"$work/log/ceiling-product-pinned.log" 2>&1 &
+  pids+=($!)
+  taskset -c 1 node "$root/bench/express-seed/server.mjs" "$pin_express_port" "$redis_port" "$work/list.json" >"$work/log/express-pinned.log" 2>&1 &
+  pids+=($!)
+  for p in "$pin_api_port" "$pin_ceil_port" "$pin_ceil_product_port" "$pin_express_port"; do wait_port "$p"; done
+fi
+
 for pair in "nginx:$nginx_port:$api_port" "nginx-ceiling:$nginx_ceil_port:$ceil_port" "nginx-nokeep:$nginx_nokeep_port:$api_port"; do
   IFS=: read -r name port upstream <<<"$pair"
   NGINX_STATE=$work/$name NGINX_PORT=$port BACKEND_PORTS=$upstream FRONTEND_ROOT=$root/frontend NGINX_WORKERS=${NGINX_WORKERS:-2} \
@@ -99,7 +117,7 @@ measure_c() {
 measure() {
   local url=$1
   shift
-  wrk -t1 -c"${WRK_CONNECTIONS:-64}" -d"${dur}s" --latency "$@" "$url" 2>&1 | awk '
+  ${WRK_PIN:+taskset -c "$WRK_PIN"} wrk -t1 -c"${WRK_CONNECTIONS:-64}" -d"${dur}s" --latency "$@" "$url" 2>&1 | awk '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
     $1 == "Requests/sec:" { rps = $2 }
@@ -150,6 +168,34 @@ row "ceiling direct (h2o, same bytes)" "$cp_rps" "$cp_50" "$cp_99"
 row "backend direct" "$p_rps" "$p_50" "$p_99" "${p_bad#0}"
 echo "  ratio direct   backend/ceiling = $(ratio "$p_rps" "$cp_rps")   (target >= 0.80)"
 echo
+
+if [ "$pinned" = 1 ]; then
+  # warm the pinned backend's two entries (the L1 fills from Redis hits)
+  for u in /api/products /api/products/$id /api/products /api/products/$id; do curl -sf "http://127.0.0.1:$pin_api_port$u" -o /dev/null; done
+  declare -A pin
+  for r in $(seq 1 "$rounds"); do
+    for k in "ceil:$pin_ceil_port/api/products" "api:$pin_api_port/api/products" "ceil_product:$pin_ceil_product_port/api/products" \
+      "api_product:$pin_api_port/api/products/$id" "express:$pin_express_port/api/products"; do
+      pin[${k%%:*}]+="$(WRK_PIN=0 measure "http://127.0.0.1:${k#*:}")"$'\n'
+    done
+  done
+  for k in ceil api ceil_product api_product express; do pin[$k]=$(printf '%s' "${pin[$k]}" | grep . | best); done
+  read -r qc_rps qc_50 qc_99 _ <<<"${pin[ceil]}"
+  read -r qa_rps qa_50 qa_99 qa_bad <<<"${pin[api]}"
+  read -r qcp_rps qcp_50 qcp_99 _ <<<"${pin[ceil_product]}"
+  read -r qp_rps qp_50 qp_99 qp_bad <<<"${pin[api_product]}"
+  read -r qe_rps qe_50 qe_99 qe_bad <<<"${pin[express]}"
+  echo "the load generator on a core of its own (wrk on CPU 0; each server one thread on CPU 1)"
+  row "ceiling, list bytes" "$qc_rps" "$qc_50" "$qc_99"
+  row "backend, cached list" "$qa_rps" "$qa_50" "$qa_99" "${qa_bad#0}"
+  row "ceiling, product bytes" "$qcp_rps" "$qcp_50" "$qcp_99"
+  row "backend, cached product" "$qp_rps" "$qp_50" "$qp_99" "${qp_bad#0}"
+  row "Express + node-redis, list bytes" "$qe_rps" "$qe_50" "$qe_99" "${qe_bad#0}"
+  echo "  ratio list     backend/ceiling = $(ratio "$qa_rps" "$qc_rps")   product $(ratio "$qp_rps" "$qcp_rps")"
+  echo "  ratio list     backend/Express = $(ratio "$qa_rps" "$qe_rps")   (expected >= 20)"
+  echo "  p99 at 64 connections: list ${qa_99} ms, product ${qp_99} ms (target <= 2 ms; the ceiling's own ${qc_99} ms)"
+  echo
+fi
 
 # what answered the hits: the in-process cache or Redis, and how often a
 # loop thread found the L1's lock taken by the other
