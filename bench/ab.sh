@@ -21,7 +21,7 @@ trap cleanup EXIT
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
 
-redis_port=$(free_port); mongo_port=$(free_port); a_port=$(free_port); b_port=$(free_port)
+read -r redis_port mongo_port a_port b_port <<<"$(free_ports 4)"
 start_redis "$redis_port" "$work/redis" "$work/redis.log"
 pids+=($!)
 start_ferretdb "$mongo_port" "$work/ferretdb" "$work/ferretdb.log"

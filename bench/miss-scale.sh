@@ -72,7 +72,7 @@ start_backend() { # PORT REDIS_PORT MONGO_PORT [VAR=VALUE...]
 for n in ${BENCH_SIZES:-230 2000 20000}; do
   d=$work/$n
   mkdir -p "$d"
-  rp=$(free_port); mp=$(free_port); ap=$(free_port); bp=$(free_port)
+  read -r rp mp ap bp <<<"$(free_ports 4)"
   start_redis "$rp" "$d/redis" "$d/redis.log"; pids+=($!)
   start_ferretdb "$mp" "$d/fdb" "$d/fdb.log"; pids+=($!)
   wait_port "$rp" redis; wait_port "$mp" ferretdb

@@ -38,10 +38,8 @@ trap cleanup EXIT
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
 
-redis_port=$(free_port); mongo_port=$(free_port); api_port=$(free_port); miss_port=$(free_port)
-ceil_port=$(free_port); nginx_port=$(free_port); nginx_ceil_port=$(free_port); nginx_nokeep_port=$(free_port)
-ceil_product_port=$(free_port); express_port=$(free_port)
-pin_api_port=$(free_port); pin_ceil_port=$(free_port); pin_ceil_product_port=$(free_port); pin_express_port=$(free_port)
+read -r redis_port mongo_port api_port miss_port ceil_port nginx_port nginx_ceil_port nginx_nokeep_port \
+  ceil_product_port express_port pin_api_port pin_ceil_port pin_ceil_product_port pin_express_port <<<"$(free_ports 14)"
 
 start_redis "$redis_port" "$work/redis" "$work/log/redis.log"
 pids+=($!)
@@ -173,7 +171,7 @@ if [ "$pinned" = 1 ]; then
   # warm the pinned backend's two entries (the L1 fills from Redis hits)
   for u in /api/products /api/products/$id /api/products /api/products/$id; do curl -sf "http://127.0.0.1:$pin_api_port$u" -o /dev/null; done
   declare -A pin
-  for r in $(seq 1 "$rounds"); do
+  for _ in $(seq 1 "$rounds"); do
     for k in "ceil:$pin_ceil_port/api/products" "api:$pin_api_port/api/products" "ceil_product:$pin_ceil_product_port/api/products" \
       "api_product:$pin_api_port/api/products/$id" "express:$pin_express_port/api/products"; do
       pin[${k%%:*}]+="$(WRK_PIN=0 measure "http://127.0.0.1:${k#*:}")"$'\n'

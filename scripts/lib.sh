@@ -9,10 +9,22 @@ lib_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # port_free PORT: true when nothing listens on 127.0.0.1:PORT
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# free_port: prints a port nothing listens on
-free_port() {
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+# free_ports N: prints N distinct ports nothing listens on, on one line (all
+# held open together while chosen: two separate bind(0) calls can return the
+# same port)
+free_ports() {
+  node -e '
+    const net = require("net");
+    const n = Number(process.argv[1]);
+    const srvs = Array.from({ length: n }, () => net.createServer());
+    let bound = 0;
+    for (const s of srvs) s.listen(0, "127.0.0.1", () => {
+      if (++bound < n) return;
+      console.log(srvs.map((x) => x.address().port).join(" "));
+      for (const x of srvs) x.close();
+    });' "$1"
 }
+free_port() { free_ports 1; }
 
 # wait_port PORT WHAT: waits up to 30 s for the port to open, else exits 1
 wait_port() {
