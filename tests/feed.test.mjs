@@ -314,6 +314,44 @@ describe('faults', () => {
     await Promise.all([f.close(), g.close(), old.close()]);
   });
 
+  test('a write whose outcome is unknown (MongoDB hung once the insert was sent): 503 "may or may not have been applied", and the feed says reset, not created', { timeout: 60000 }, async () => {
+    // a new backend that holds each write 1.5 s once it counts as sent
+    // (after the category check, before the insert goes out): the token's
+    // user is looked up (a job), then the insert is submitted (a job);
+    // MongoDB is stopped inside the hold, so the insert goes out to a
+    // server that does not answer within MONGO_TIMEOUT_MS
+    const w = await s.startBackend({ DEBUG_SENT_HOLD_MS: '1500' });
+    try {
+      const f = openFeed(b.port);
+      await f.started();
+      const name = 'Feed unknown outcome';
+      const jobs = (await s.stats(w)).store.jobs;
+      const pending = send('POST', `${w.url}/api/products`, { name, price: 2, category: 'books' }, token);
+      await until('the insert submitted', 5000, async () => (await s.stats(w)).store.jobs >= jobs + 2, 20);
+      await sleep(500); // its category checked: now in the hold
+      s.mongo.signal('SIGSTOP');
+      let r;
+      try {
+        r = await pending;
+      } finally {
+        s.mongo.signal('SIGCONT');
+      }
+      assertProblem(assert, r, 503, { type: '/problems/service-unavailable', detail: /may or may not have been applied/ });
+      assert.equal(r.headers.get('retry-after'), '1');
+      await f.until('the reset', 5000, () => f.events.length >= 1);
+      assert.deepEqual(f.events.map((e) => [e.event, e.data.reason]), [['reset', 'unknown-outcome']]);
+      const entry = stream(s).at(-1); // names the product: the in-memory catalogue reads it again
+      assert.deepEqual([entry.ev, entry.v], ['unknown', ''], JSON.stringify(entry));
+      assert.match(entry.id, /^[0-9a-f]{24}$/);
+      // it was applied once MongoDB went on: a reader that reloads sees it
+      await until('the product stored', 10000, async () => (await get(`${b.url}/api/products?q=${encodeURIComponent(name)}`)).body.count === 1);
+      await f.close();
+    } finally {
+      await w.proc.stop();
+      s.backends.splice(s.backends.indexOf(w), 1);
+    }
+  });
+
   test('Redis down: a new stream answers 503 problem with Retry-After', async () => {
     await s.redis.stop();
     try {

@@ -307,6 +307,8 @@ static const opt_t options[] = {
           "tests only: hold every Redis hit this long before it is answered and copied into the in-process cache"),
     OPT_U("DEBUG_CLAIM_HOLD_MS", "0", 0, 600000, debug_claim_hold_ms,
           "tests only: hold every update or delete this long after its claim"),
+    OPT_U("DEBUG_SENT_HOLD_MS", "0", 0, 60000, debug_sent_hold_ms,
+          "tests only: hold every create, update or delete this long once it counts as sent, before its command goes out"),
     {"BENCH_BYPASS_CACHE", "0", OPT_BOOL, 0, 1, FIELD(bench_bypass_cache), "benchmarks only: skip Redis on every read"},
 };
 

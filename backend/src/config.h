@@ -73,6 +73,7 @@ typedef struct {
     unsigned debug_fill_delay_ms;
     unsigned debug_lookup_delay_ms;
     unsigned debug_claim_hold_ms;
+    unsigned debug_sent_hold_ms;
     unsigned write_retry_ms;
     unsigned redis_dead_ms;
     int bench_bypass_cache;

@@ -219,6 +219,7 @@ static void on_authorized(respond_op_t *op, const token_claims_t *claims)
     write_job_init(job, job->kind, app->cfg.mongo_timeout_ms);
     job->currency = app->cfg.currency;
     job->debug_hold_ms = app->cfg.debug_claim_hold_ms;
+    job->debug_sent_hold_ms = app->cfg.debug_sent_hold_ms;
     job->budget_ms = app->cfg.write_retry_ms;
     if (flow_write_submit(&w->flow, answer) != 0)
         respond_unavailable(r, "too many requests are waiting for the product database", 1);

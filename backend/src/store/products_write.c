@@ -21,6 +21,23 @@ void write_job_clear(write_job_t *job)
     job->json = NULL;
 }
 
+/* Tests only (DEBUG_*_HOLD_MS): stalls this worker ms milliseconds; 0 does nothing. */
+static void debug_hold(unsigned ms)
+{
+    if (ms != 0) {
+        struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000};
+        nanosleep(&d, NULL);
+    }
+}
+
+/* From here on a failure leaves the outcome unknown (the command may reach
+ * MongoDB and be applied): the answer says so and the cache is invalidated. */
+static void mark_sent(write_job_t *job)
+{
+    job->sent = 1;
+    debug_hold(job->debug_sent_hold_ms);
+}
+
 /* Shapes a stored document into the job's JSON output. */
 static int take_doc(write_job_t *job, const bson_t *doc)
 {
@@ -131,7 +148,7 @@ static void run_create(write_job_t *job, mongoc_database_t *db)
     BSON_APPEND_DATE_TIME(&doc, "updated_at", now);
     BSON_APPEND_INT64(&doc, "version", 1);
     bson_error_t err;
-    job->sent = 1;
+    mark_sent(job);
     bool ok = mongoc_collection_insert_one(products, &doc, NULL, NULL, &err);
     if (ok) {
         take_doc(job, &doc);
@@ -254,7 +271,7 @@ static int apply_claimed(write_job_t *job, mongoc_collection_t *coll, int64_t v,
     bson_t filter = BSON_INITIALIZER, reply;
     version_filter(coll, &job->id, v, has_version, &filter);
     bson_error_t err;
-    job->sent = 1;
+    mark_sent(job);
     int done = 0;
     if (job->kind == WRITE_DELETE) {
         bool ok = mongoc_collection_delete_one(coll, &filter, NULL, &reply, &err);
@@ -326,10 +343,7 @@ static int attempt_claimed(write_job_t *job, mongoc_collection_t *coll, mongoc_c
     case CLAIMS_WON:
         break;
     }
-    if (job->debug_hold_ms != 0) {
-        struct timespec d = {job->debug_hold_ms / 1000, (long)(job->debug_hold_ms % 1000) * 1000000};
-        nanosleep(&d, NULL);
-    }
+    debug_hold(job->debug_hold_ms);
     if (clock_wall_ms() - job->claim_at > CLAIMS_LEASE_MS / 2) {
         /* held so long that another writer may soon take it over: give up
          * unsent, and give the version back (nothing was written, so the

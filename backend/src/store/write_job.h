@@ -35,9 +35,10 @@ typedef struct {
     size_t if_match_n;
     char idem_key[336]; /* "<user>\n<Idempotency-Key>" (64 + 1 + 255), empty when none */
     char body_sha256[65];
-    unsigned budget_ms;     /* how long a write without If-Match retries behind other writers */
-    unsigned debug_hold_ms; /* DEBUG_CLAIM_HOLD_MS */
-    int sent;               /* a mutating command went to MongoDB (its outcome may be unknown on error) */
+    unsigned budget_ms;          /* how long a write without If-Match retries behind other writers */
+    unsigned debug_hold_ms;      /* DEBUG_CLAIM_HOLD_MS */
+    unsigned debug_sent_hold_ms; /* DEBUG_SENT_HOLD_MS */
+    int sent;                    /* a mutating command went to MongoDB (its outcome may be unknown on error) */
     /* the claim this job won (see claims.c) */
     char claim_id[48];
     int64_t claim_at;
