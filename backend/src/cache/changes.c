@@ -3,6 +3,8 @@
 #include "cache/cache.h"
 #include "xalloc.h"
 
+#include <bson/bson.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -29,20 +31,6 @@ typedef struct {
     unsigned max;
 } changes_t;
 
-static int hex_byte(const char *s, uint8_t *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 2; i++) {
-        char ch = s[i];
-        unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 16;
-        if (d == 16)
-            return -1;
-        v = v * 16 + d;
-    }
-    *out = (uint8_t)v;
-    return 0;
-}
-
 /* Reads one entry {id, [field, value, ...]}; returns 0 or -1 (malformed:
  * treated as a reset by the caller). */
 static int parse_entry(const redisReply *e, change_t *c)
@@ -60,10 +48,11 @@ static int parse_entry(const redisReply *e, change_t *c)
             c->gen = entry_parse_gen(v->str, v->len);
         else if (strcmp(k->str, "reset") == 0)
             c->reset = 1;
-        else if (strcmp(k->str, "id") == 0 && v->len == 24) {
+        else if (strcmp(k->str, "id") == 0 && bson_oid_is_valid(v->str, v->len)) {
+            bson_oid_t oid;
+            bson_oid_init_from_string(&oid, v->str);
+            memcpy(c->id, oid.bytes, sizeof(c->id));
             has_id = 1;
-            for (int b = 0; b < 12 && has_id; b++)
-                has_id = hex_byte(v->str + 2 * b, &c->id[b]) == 0;
         }
     }
     return c->gen != 0 && (c->reset || has_id) ? 0 : -1;
