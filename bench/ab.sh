@@ -10,27 +10,14 @@ a_bin=${1:?usage: bench/ab.sh OLD_BINARY [NEW_BINARY]}
 b_bin=${2:-$root/backend/build/release/catalog-backend}
 dur=${BENCH_SECONDS:-5}
 rounds=${BENCH_ROUNDS:-4}
-work=$(mktemp -d /tmp/catalog-ab.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
+bench_setup ab
 
 read -r redis_port mongo_port a_port b_port <<<"$(free_ports 4)"
-start_redis "$redis_port" "$work/redis" "$work/redis.log"
-pids+=($!)
-start_ferretdb "$mongo_port" "$work/ferretdb" "$work/ferretdb.log"
-pids+=($!)
-wait_port "$redis_port" redis
-wait_port "$mongo_port" ferretdb
-mongo_init "mongodb://127.0.0.1:$mongo_port/" catalog >/dev/null
-common=(HOST=127.0.0.1 THREADS="${THREADS:-2}" MONGO_URI="mongodb://127.0.0.1:$mongo_port/" REDIS_URL="redis://127.0.0.1:$redis_port/0"
-  JWT_SECRET=bench-only-jwt-secret-0123456789abcdef ADMIN_USERNAME=admin ADMIN_PASSWORD=bench-only-admin-password)
+bench_stores "$redis_port" "$mongo_port" "$work"
+bench_env "$redis_port" "$mongo_port"
+common=("${bench_backend_env[@]}" THREADS="${THREADS:-2}")
 env "${common[@]}" PORT="$a_port" "$a_bin" >"$work/a.log" 2>&1 &
 pids+=($!)
 env "${common[@]}" PORT="$b_port" "$b_bin" >"$work/b.log" 2>&1 &

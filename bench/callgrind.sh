@@ -12,29 +12,16 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || set -- "$root/backend/build/release/catalog-backend"
-work=$(mktemp -d /tmp/catalog-callgrind.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
+bench_setup callgrind
 
 read -r redis_port mongo_port port <<<"$(free_ports 3)"
-start_redis "$redis_port" "$work/redis" "$work/redis.log"
-pids+=($!)
-start_ferretdb "$mongo_port" "$work/ferretdb" "$work/ferretdb.log"
-pids+=($!)
-wait_port "$redis_port" redis
-wait_port "$mongo_port" ferretdb
-mongo_init "mongodb://127.0.0.1:$mongo_port/" catalog >/dev/null
+bench_stores "$redis_port" "$mongo_port" "$work"
+bench_env "$redis_port" "$mongo_port"
 read -ra extra <<<"${BENCH_ENV:-}"
-common=(HOST=127.0.0.1 PORT="$port" THREADS=1 MONGO_URI="mongodb://127.0.0.1:$mongo_port/" REDIS_URL="redis://127.0.0.1:$redis_port/0"
-  REDIS_TIMEOUT_MS=2000 REDIS_DEAD_MS=4000 JWT_SECRET=bench-only-jwt-secret-0123456789abcdef ADMIN_USERNAME=admin
-  ADMIN_PASSWORD=bench-only-admin-password GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=2147483647 "${extra[@]}")
+common=("${bench_backend_env[@]}" PORT="$port" THREADS=1 REDIS_TIMEOUT_MS=2000 REDIS_DEAD_MS=4000
+  GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=2147483647 "${extra[@]}")
 
 # instructions BINARY PATH N: total instructions of a backend run answering N requests to PATH
 instructions() {

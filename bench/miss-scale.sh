@@ -16,19 +16,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/backend/build/release/catalog-backend
 samples=${BENCH_SAMPLES:-5}
-work=$(mktemp -d /tmp/catalog-scale.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
+bench_setup scale
 mongosh=$root/node_modules/.bin/mongosh
-secret=bench-only-jwt-secret-0123456789abcdef
-password=bench-only-admin-password
+password=$bench_password
 
 shapes=("" "order=price" "category=books" "min_price=10&max_price=50" "q=mug" "CATEGORIES")
 # the mongosh find of each shape: the backend's filter and sort
@@ -61,10 +53,10 @@ reads() {
 }
 
 start_backend() { # PORT REDIS_PORT MONGO_PORT [VAR=VALUE...]
-  local p=$1 r=$2 m=$3
+  local p=$1
+  bench_env "$2" "$3"
   shift 3
-  env HOST=127.0.0.1 PORT="$p" THREADS=2 MONGO_URI="mongodb://127.0.0.1:$m/" REDIS_URL="redis://127.0.0.1:$r/0" \
-    JWT_SECRET=$secret ADMIN_PASSWORD=$password "$@" "$bin" >"$d/backend-$p.log" 2>&1 &
+  env "${bench_backend_env[@]}" PORT="$p" THREADS=2 "$@" "$bin" >"$d/backend-$p.log" 2>&1 &
   pids+=($!)
   wait_port "$p"
 }
@@ -73,10 +65,7 @@ for n in ${BENCH_SIZES:-230 2000 20000}; do
   d=$work/$n
   mkdir -p "$d"
   read -r rp mp ap bp <<<"$(free_ports 4)"
-  start_redis "$rp" "$d/redis" "$d/redis.log"; pids+=($!)
-  start_ferretdb "$mp" "$d/fdb" "$d/fdb.log"; pids+=($!)
-  wait_port "$rp" redis; wait_port "$mp" ferretdb
-  SEED_PRODUCTS=$n mongo_init "mongodb://127.0.0.1:$mp/" catalog >/dev/null
+  SEED_PRODUCTS=$n bench_stores "$rp" "$mp" "$d"
   start_backend "$ap" "$rp" "$mp"
   start_backend "$bp" "$rp" "$mp" MIRROR_MAX_PRODUCTS=0
   for _ in $(seq 1 600); do [ "$(stat "$ap" "d['catalogue']['scans']")" -ge 1 ] && break; sleep 0.1; done

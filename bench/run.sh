@@ -25,34 +25,18 @@ dur=${BENCH_SECONDS:-5}
 rounds=${BENCH_ROUNDS:-2}
 threads=${THREADS:-2}
 workers=${MONGO_WORKERS:-4}
-work=$(mktemp -d /tmp/catalog-bench.XXXXXX)
-mkdir -p "$work/log"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
+bench_setup bench
+mkdir -p "$work/log"
 
 read -r redis_port mongo_port api_port miss_port ceil_port nginx_port nginx_ceil_port nginx_nokeep_port \
   ceil_product_port express_port pin_api_port pin_ceil_port pin_ceil_product_port pin_express_port <<<"$(free_ports 14)"
 
-start_redis "$redis_port" "$work/redis" "$work/log/redis.log"
-pids+=($!)
-start_ferretdb "$mongo_port" "$work/ferretdb" "$work/log/ferretdb.log"
-pids+=($!)
-wait_port "$redis_port" redis
-wait_port "$mongo_port" ferretdb
-mongo_init "mongodb://127.0.0.1:$mongo_port/" catalog >/dev/null
-
-admin_pw=bench-only-admin-password
-common=(HOST=127.0.0.1 THREADS="$threads" MONGO_WORKERS="$workers" MONGO_URI="mongodb://127.0.0.1:$mongo_port/"
-  REDIS_URL="redis://127.0.0.1:$redis_port/0" JWT_SECRET=bench-only-jwt-secret-0123456789abcdef
-  ADMIN_USERNAME=admin ADMIN_PASSWORD="$admin_pw")
+bench_stores "$redis_port" "$mongo_port" "$work/store"
+bench_env "$redis_port" "$mongo_port"
+admin_pw=$bench_password
+common=("${bench_backend_env[@]}" THREADS="$threads" MONGO_WORKERS="$workers")
 env "${common[@]}" PORT="$api_port" "$bin/catalog-backend" >"$work/log/api.log" 2>&1 &
 api_pid=$!
 pids+=($api_pid)

@@ -51,3 +51,40 @@ start_ferretdb() {
 mongo_init() {
   MONGO_DB=$2 "$lib_root/node_modules/.bin/mongosh" "$1" --quiet --file "$lib_root/mongo-init/init.js"
 }
+
+# The benchmarks' shared set-up (bench/*.sh).
+
+# bench_setup NAME: a scratch folder in $work and an empty list of children
+# in $pids; on exit every child is stopped and the folder removed
+bench_setup() {
+  work=$(mktemp -d "/tmp/catalog-$1.XXXXXX")
+  pids=()
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+
+# bench_stores REDIS_PORT MONGO_PORT DIR: Redis and FerretDB in DIR, up and
+# seeded by mongo-init (SEED_PRODUCTS from the environment); both in $pids
+bench_stores() {
+  mkdir -p "$3"
+  start_redis "$1" "$3/redis" "$3/redis.log"
+  pids+=($!)
+  start_ferretdb "$2" "$3/ferretdb" "$3/ferretdb.log"
+  pids+=($!)
+  wait_port "$1" redis
+  wait_port "$2" ferretdb
+  mongo_init "mongodb://127.0.0.1:$2/" catalog >/dev/null
+}
+
+# bench_env REDIS_PORT MONGO_PORT: sets bench_backend_env, what every bench
+# backend is started with (bench-only secrets; add PORT, THREADS, ...)
+bench_password=bench-only-admin-password
+bench_env() {
+  # shellcheck disable=SC2034 # read by the bench scripts that source this
+  bench_backend_env=(HOST=127.0.0.1 MONGO_URI="mongodb://127.0.0.1:$2/" REDIS_URL="redis://127.0.0.1:$1/0"
+    JWT_SECRET=bench-only-jwt-secret-0123456789abcdef ADMIN_USERNAME=admin ADMIN_PASSWORD="$bench_password")
+}
