@@ -173,6 +173,25 @@ describe('one process', () => {
     assert.equal(empty.headers.connection, 'close');
     await empty.close();
   });
+
+  test('a stream is counted in /metrics when it starts (2xx), and kept out of the duration histogram', async () => {
+    const metric = async (name) => {
+      const text = await (await fetch(`${b.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`) && l.includes('route="/api/changes"')
+        && (!l.includes('method=') || l.includes('method="GET"')) && (!l.includes('status_class=') || l.includes('status_class="2xx"')));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const started = () => metric('catalog_http_requests_total');
+    const observed = () => metric('catalog_http_request_duration_seconds_count');
+    const [n0, d0] = [await started(), await observed()];
+    const f = openFeed(b.port);
+    await f.started();
+    assert.equal(await started(), n0 + 1, 'counted while it is open');
+    await f.close();
+    await sleep(100);
+    assert.equal(await started(), n0 + 1, 'once');
+    assert.equal(await observed(), d0, 'no duration observed for a stream');
+  });
 });
 
 describe('two processes', () => {

@@ -120,21 +120,32 @@ static void log_request(request_t *r, int status, size_t bytes, uint64_t took_us
         LOG_S("remote_addr", addr), LOG_SN("user_agent", ua.base ? ua.base : "", ua.len));
 }
 
-/* Bookkeeping of every response: counters by route, method and status
- * class, the duration, the request's log line when sampled, and
+/* Counts a response by route, method and status class, and logs the
+ * request's line when sampled; returns how long it took so far. */
+static uint64_t count_response(request_t *r, int status, size_t bytes)
+{
+    app_thread_t *t = r->thread;
+    unsigned cls = status >= 100 && status < 600 ? (unsigned)status / 100 - 1 : 4;
+    uint64_t took = clock_mono_us() - r->started_us;
+    metrics_add(&t->http.responses[r->route][r->method][cls], 1);
+    if (log_requests_wanted() && log_request_sampled(rand_next(&t->rand_state)))
+        log_request(r, status, bytes, took);
+    return took;
+}
+
+/* Bookkeeping of every response: counted, its duration observed, and
  * Connection: close once a drain has begun (also for requests that
  * arrived before it). */
 static void finish_stats(request_t *r, int status, size_t bytes)
 {
-    app_thread_t *t = r->thread;
-    if (t->draining)
+    if (r->thread->draining)
         r->req->http1_is_persistent = 0;
-    unsigned cls = status >= 100 && status < 600 ? (unsigned)status / 100 - 1 : 4;
-    uint64_t took = clock_mono_us() - r->started_us;
-    metrics_add(&t->http.responses[r->route][r->method][cls], 1);
-    metrics_observe(&t->http.duration[r->route], took);
-    if (log_requests_wanted() && log_request_sampled(rand_next(&t->rand_state)))
-        log_request(r, status, bytes, took);
+    metrics_observe(&r->thread->http.duration[r->route], count_response(r, status, bytes));
+}
+
+void respond_stream_started(request_t *r)
+{
+    count_response(r, r->req->res.status, 0);
 }
 
 void respond_body(request_t *r, int status, const char *content_type, const char *etag, size_t etag_len, const char *body,

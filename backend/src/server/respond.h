@@ -97,4 +97,9 @@ h2o_iovec_t respond_request_header(request_t *r, const char *name);
 /* Adds a response header by name (value copied). */
 void respond_header(request_t *r, const char *name, const char *value, size_t len);
 
+/* A streamed response (the change feed) has sent its status: counted and
+ * logged like any answer, at its start; its duration is its lifetime, so
+ * it stays out of the request duration histogram. */
+void respond_stream_started(request_t *r);
+
 #endif

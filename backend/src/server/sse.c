@@ -107,6 +107,7 @@ void sse_start(sse_stream_t *s, request_t *r)
         setsockopt(r->conn->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     }
     server_watch_peer(r, on_peer, s);
+    respond_stream_started(r);
     h2o_start_response(req, &s->generator);
 }
 
