@@ -47,7 +47,10 @@ int log_request_sampled(uint64_t rnd);
 
 /* Writes one line: level, event (a short snake_case name), msg (a
  * sentence for people; may be NULL) and n fields. Strings are escaped as
- * JSON; a line is cut at 4 KiB. */
+ * JSON, invalid UTF-8 becomes U+FFFD; a line stays under 4 KiB and valid
+ * JSON: a string past 2 KiB (or the line's room) is cut at a whole
+ * character with "…", a field that no longer fits is left out, and such a
+ * line ends with "truncated":true. */
 void log_event(log_level_t level, const char *event, const char *msg, const log_field_t *fields, size_t n);
 
 /* log_event with the fields listed (at least one). */
