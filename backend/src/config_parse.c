@@ -118,8 +118,19 @@ int config_parse_redis_url(config_t *cfg, const char *url, char *err, size_t err
         cfg->redis_db = (unsigned)db;
     }
     return 0;
-bad:
-    snprintf(err, errlen, "REDIS_URL: expected redis://[[user]:password@]host[:port][/db] or unix:///path, got '%s'", url);
+bad:;
+    /* the URL as given, but never what may be a password: the part before
+     * the last '@' of the authority is shown as *** */
+    const char *host = url, *sl = strstr(url, "://");
+    const char *auth = sl ? sl + 3 : url, *auth_stop = auth + strcspn(auth, "/");
+    for (const char *q = auth; q < auth_stop; q++)
+        if (*q == '@')
+            host = q + 1;
+    if (host == url)
+        snprintf(err, errlen, "REDIS_URL: expected redis://[[user]:password@]host[:port][/db] or unix:///path, got '%s'", url);
+    else
+        snprintf(err, errlen, "REDIS_URL: expected redis://[[user]:password@]host[:port][/db] or unix:///path, got '%.*s***@%s'",
+                 (int)(auth - url), url, host);
     return -1;
 }
 

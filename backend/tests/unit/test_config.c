@@ -197,6 +197,13 @@ static void test_messages(void)
         {"MONGO_URI", "http://x", "MONGO_URI: expected mongodb://… or mongodb+srv://…"},
         {"MONGO_DB", "a.b", "MONGO_DB: 'a.b' is not a valid database name"},
         {"REDIS_URL", "http://x", "REDIS_URL: expected redis://[[user]:password@]host[:port][/db] or unix:///path, got 'http://x'"},
+        /* a password is never echoed, also when the rest is wrong */
+        {"REDIS_URL", "redis://:hunter2-secret@127.0.0.1:6379/16",
+         "REDIS_URL: expected redis://[[user]:password@]host[:port][/db] or unix:///path, got 'redis://***@127.0.0.1:6379/16'"},
+        {"REDIS_URL", "redis://hunter2@h",
+         "REDIS_URL: expected redis://[[user]:password@]host[:port][/db] or unix:///path, got 'redis://***@h'"},
+        {"REDIS_URL", "rediss://u:p@w@h/0",
+         "REDIS_URL: expected redis://[[user]:password@]host[:port][/db] or unix:///path, got 'rediss://***@h/0'"},
         {"CURRENCY", "usd", "CURRENCY: expected a three-letter ISO 4217 code such as USD, got 'usd'"},
         {"JWT_SECRET", "", "JWT_SECRET: must be 32..511 bytes (got 0); e.g. openssl rand -hex 32"},
         {"JWT_SECRET_PREVIOUS", "short", "JWT_SECRET_PREVIOUS: must be 32..511 bytes (got 5); e.g. openssl rand -hex 32"},
