@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http2 from 'node:http2';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openFeed } from './lib/sse.mjs';
@@ -174,6 +175,31 @@ describe('one process', () => {
     await empty.close();
   });
 
+  test('an Idempotency-Key retry answered with the first product is no event (nothing was written); the next write is', async () => {
+    const f = openFeed(b.port);
+    await f.started();
+    const key = `feed-retry-${Date.now()}`;
+    const body = { name: 'Feed retried lamp', price: 4, category: 'books' };
+    const first = await send('POST', `${b.url}/api/products`, body, token, { 'Idempotency-Key': key });
+    assert.equal(first.status, 201, first.text);
+    assert.equal((await send('DELETE', `${b.url}/api/products/${first.body.id}`, undefined, token)).status, 204);
+    const retry = await send('POST', `${b.url}/api/products`, body, token, { 'Idempotency-Key': key });
+    assert.equal(retry.status, 201, retry.text);
+    assert.equal(retry.headers.get('idempotency-replayed'), 'true');
+    assert.deepEqual(stream(s).slice(-3).map((e) => [e.ev, e.id]), [['created', first.body.id], ['deleted', first.body.id], ['replayed', first.body.id]],
+      'the retry still invalidates (its own answer must not outrun the first attempt\'s invalidation)');
+    const cur = (await get(`${b.url}/api/products/${ids[2]}`)).body;
+    assert.equal((await send('PATCH', `${b.url}/api/products/${ids[2]}`, { stock: cur.stock + 1 }, token)).status, 200);
+    await f.until('the patch', 5000, () => f.events.some((e) => e.data.id === ids[2]));
+    assert.deepEqual(f.events.map((e) => [e.event, e.data.id]),
+      [['product.created', first.body.id], ['product.deleted', first.body.id], ['product.updated', ids[2]]]);
+    // a client resuming from before the retry skips it too
+    const again = openFeed(b.port, { lastEventId: f.events[0].id });
+    await again.until('the two after', 5000, () => again.events.length === 2);
+    assert.deepEqual(again.events.map((e) => e.event), ['product.deleted', 'product.updated']);
+    await Promise.all([f.close(), again.close()]);
+  });
+
   test('a stream is counted in /metrics when it starts (2xx), and kept out of the duration histogram', async () => {
     const metric = async (name) => {
       const text = await (await fetch(`${b.url}/metrics`)).text();
@@ -307,6 +333,54 @@ describe('faults', () => {
     await f.close();
   });
 
+  test('a client resuming before the process\'s reader has its place waits for it: an entry appended meanwhile is not lost', async () => {
+    // a proxy in front of Redis holds the reader's connection (named
+    // catalog-feed) for 800 ms from its first command; every other
+    // connection of the new process goes through at once
+    const proxy = await holdFeedReader(s.redisPort, 800);
+    let w;
+    try {
+      w = await s.startBackend({ REDIS_URL: `redis://127.0.0.1:${proxy.port}/0`, REDIS_DEAD_MS: '3000' });
+      const tip = stream(s).at(-1);
+      const f = openFeed(w.port, { lastEventId: tip ? eventId(s, tip) : `${epochOf(s)}:0-0` });
+      await write(30); // through another process, while the reader is held
+      await f.started();
+      assert.equal(f.status, 200);
+      await f.until('the write made before the reader started', 5000, () => f.events.length === 1);
+      assert.equal(f.events[0].event, 'product.updated');
+      assert.ok(proxy.held >= 1, 'the reader was held');
+      await f.close();
+    } finally {
+      if (w) {
+        await w.proc.stop();
+        s.backends.splice(s.backends.indexOf(w), 1);
+      }
+      proxy.close();
+    }
+  });
+
+  test('FLUSHALL (the reader\'s connection survives it): the reader finds the new epoch without a write, says reset, and new streams stay open', async () => {
+    const f = openFeed(b.port);
+    await f.started();
+    await write(40);
+    await f.until('one', 5000, () => f.events.length === 1);
+    const oldEpoch = epochOf(s);
+    s.redisCli('FLUSHALL');
+    await f.until('a reset, with no write after the FLUSHALL', 5000, () => f.events.some((e) => e.event === 'reset'));
+    const reset = f.events.find((e) => e.event === 'reset');
+    assert.equal(reset.data.reason, 'epoch');
+    assert.notEqual(epochOf(s), oldEpoch);
+    assert.ok(reset.id.startsWith(`${epochOf(s)}:`));
+    const g = openFeed(b.port);
+    await g.started();
+    await sleep(1500);
+    assert.equal(g.ended, false, 'a new stream is not closed again and again until the next write');
+    await until('writes invalidate again', 5000, async () => (await send('PATCH', `${b.url}/api/products/${id}`, { stock: 41 }, token)).headers.get('x-cache-invalidation') === null);
+    await g.until('the write', 5000, () => g.events.some((e) => e.event === 'product.updated'));
+    await f.until('the write', 5000, () => f.events.at(-1).event === 'product.updated');
+    await Promise.all([f.close(), g.close()]);
+  });
+
   test('Redis restarted without persistence: a new epoch; clients are told to reload (reset), then follow the new stream', async () => {
     const f = openFeed(b.port);
     await f.started();
@@ -382,6 +456,42 @@ describe('faults', () => {
     }
   });
 });
+
+// A TCP proxy to Redis that holds the data of a connection naming itself
+// catalog-feed (the feed's reader) for ms from its first command; others
+// pass at once. { port, held, close() }.
+async function holdFeedReader(redisPort, ms) {
+  const conns = new Set();
+  const p = { port: 0, held: 0 };
+  const srv = net.createServer((c) => {
+    const up = net.connect(redisPort, '127.0.0.1');
+    conns.add(c).add(up);
+    let until = 0;
+    const queue = [];
+    const flush = () => { while (queue.length) up.write(queue.shift()); };
+    c.on('data', (d) => {
+      if (until === 0 && d.includes('catalog-feed')) {
+        until = Date.now() + ms;
+        p.held++;
+        setTimeout(flush, ms);
+      }
+      if (Date.now() < until) queue.push(d);
+      else up.write(d);
+    });
+    up.on('data', (d) => c.write(d));
+    for (const [a, z] of [[c, up], [up, c]]) {
+      a.on('error', () => z.destroy());
+      a.on('close', () => z.destroy());
+    }
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  p.port = srv.address().port;
+  p.close = () => {
+    for (const c of conns) c.destroy();
+    srv.close();
+  };
+  return p;
+}
 
 // Appends n stream entries in one script, each made as the invalidation
 // script makes one (a generation bump and an update of product id) — the

@@ -32,14 +32,19 @@ typedef struct {
     h2o_linklist_t link; /* in thread->feed.streams from the response's start to its end */
     feed_pos_t pos;      /* the last event the client has (epoch 0: none, before the first read) */
     sub_state_t state;
-    int more; /* the last replay round was full: another follows once it is written */
+    int more;                 /* the last replay round was full: another follows once it is written */
+    h2o_timeout_entry_t wait; /* linked while waiting for the reader's first start */
+    uint64_t wait_until;      /* until when (monotonic ms) */
 } sub_t;
 
+/* The text of one event, shared by the streams it goes to; a replayed
+ * write's entry is an item with no text (it moves a stream's place and
+ * sends nothing). NULL when the event does not format. */
 static flow_feed_item_t *item_new(const feed_event_t *e)
 {
     char buf[1024];
     size_t len = feed_event_format(e, buf, sizeof(buf));
-    if (len == 0)
+    if (len == 0 && e->type != FEED_REPLAYED)
         return NULL;
     flow_feed_item_t *it = xmalloc(sizeof(*it) + len);
     atomic_init(&it->refs, 1);
@@ -60,8 +65,10 @@ static void item_release(void *p)
 /* Queues it on sub's stream (a reference of its own) and moves sub's place. */
 static void push_item(sub_t *sub, flow_feed_item_t *it)
 {
-    atomic_fetch_add(&it->refs, 1);
     sub->pos = it->pos;
+    if (it->len == 0)
+        return;
+    atomic_fetch_add(&it->refs, 1);
     if (sse_push(&sub->sse, it->text, it->len, item_release, it) == 0)
         atomic_fetch_add_explicit(&sub->thread->feed.sent, 1, memory_order_relaxed);
 }
@@ -222,6 +229,33 @@ static void on_hello(void *data, feed_replay_t *rep)
     respond_op_unref(&sub->op);
 }
 
+/* The first read, once the process's reader has taken its place in the
+ * stream: before that, a client's own place could come before the
+ * reader's, and the entries in between would reach neither (a start-up
+ * with Redis slow or down). Waits up to REDIS_DEAD_MS for it, then 503.
+ * Holds the first read's reference. */
+static void hello(sub_t *sub)
+{
+    app_thread_t *t = sub->thread;
+    const feed_source_t *src = t->app->threads[0].feed.source;
+    if (sub->op.r == NULL) {
+        respond_op_unref(&sub->op);
+    } else if (src != NULL && atomic_load(&feed_source_stats(src)->epoch) != 0) {
+        if (feed_source_replay(cache_redis(t->cache), sub->pos.epoch ? &sub->pos : NULL, round_max(t), on_hello, sub) != 0)
+            on_hello(sub, NULL);
+    } else if (clock_mono_ms() < sub->wait_until && !t->draining) {
+        h2o_timeout_link(t->ctx.loop, &t->feed.wait_timeout, &sub->wait);
+    } else {
+        respond_unavailable(sub->op.r, "the change feed is starting on this server; retry in a moment", FEED_RETRY_AFTER_S);
+        respond_op_unref(&sub->op);
+    }
+}
+
+static void on_wait(h2o_timeout_entry_t *entry)
+{
+    hello(H2O_STRUCT_FROM_MEMBER(sub_t, wait, entry));
+}
+
 static void sub_destroy(respond_op_t *op)
 {
     sub_t *sub = (sub_t *)op;
@@ -247,10 +281,11 @@ void flow_feed_subscribe(request_t *r, const feed_pos_t *after)
     if (after != NULL)
         sub->pos = *after;
     sse_init(&sub->sse, cfg->sse_buffer_max, on_drained, on_end);
+    sub->wait.cb = on_wait;
     respond_op_attach(&sub->op, r, sub_destroy);
     respond_op_ref(&sub->op); /* the first read's */
-    if (feed_source_replay(cache_redis(t->cache), after, round_max(t), on_hello, sub) != 0)
-        on_hello(sub, NULL);
+    sub->wait_until = clock_mono_ms() + cfg->redis_dead_ms;
+    hello(sub);
 }
 
 /* ---- the live flow: batches from the reader ---- */
@@ -376,6 +411,7 @@ void flow_feed_init_thread(app_thread_t *t)
     h2o_timeout_init(t->ctx.loop, &ft->ping_timeout, t->app->cfg.sse_ping_s * 1000);
     ft->ping.cb = on_ping;
     h2o_timeout_link(t->ctx.loop, &ft->ping_timeout, &ft->ping);
+    h2o_timeout_init(t->ctx.loop, &ft->wait_timeout, 20);
     if (t->index == 0 && t->app->cfg.sse_max_clients != 0)
         ft->source = feed_source_create(&t->ctx, &t->app->cfg, on_events, t->app);
 }

@@ -40,9 +40,10 @@ typedef struct {
     uint64_t epoch;     /* the epoch of the last event handed out (0: none yet) */
     h2o_timeout_t ping_timeout;
     h2o_timeout_entry_t ping;
-    feed_source_t *source; /* thread 0: the process's reader */
-    _Atomic size_t live;   /* subscribers in the live flow */
-    _Atomic uint64_t sent; /* events written to subscribers (replays included) */
+    h2o_timeout_t wait_timeout; /* a new subscriber waiting for the reader's first start */
+    feed_source_t *source;      /* thread 0: the process's reader */
+    _Atomic size_t live;        /* subscribers in the live flow */
+    _Atomic uint64_t sent;      /* events written to subscribers (replays included) */
     _Atomic uint64_t cut_slow;
 } flow_feed_thread_t;
 

@@ -35,14 +35,17 @@ static void on_invalidated(void *data, int ok)
     respond_op_unref(&w->op);
 }
 
-/* The change feed's event of a settled write: what it did, or "unknown"
- * for one that failed after it was sent (it may have been applied). */
+/* The change feed's event of a settled write: what it did, "unknown" for
+ * one that failed after it was sent (it may have been applied), or
+ * "replayed" for an Idempotency-Key retry answered with the first
+ * attempt's product (no event: that attempt had its own). */
 static void describe_change(const write_job_t *job, change_write_t *w)
 {
     static const char *const types[] = {
         [WRITE_CREATE] = "created", [WRITE_REPLACE] = "updated", [WRITE_PATCH] = "updated", [WRITE_DELETE] = "deleted"};
     int ok = job->result == WRITE_OK;
-    *w = (change_write_t){.type = ok ? types[job->kind] : "unknown", .version = ok ? job->version : 0, .at_ms = clock_wall_ms()};
+    const char *type = !ok ? "unknown" : job->replayed ? "replayed" : types[job->kind];
+    *w = (change_write_t){.type = type, .version = ok ? job->version : 0, .at_ms = clock_wall_ms()};
     if (ok && (job->kind == WRITE_REPLACE || job->kind == WRITE_PATCH))
         product_field_names(job->changed, w->fields);
 }

@@ -19,7 +19,8 @@ typedef struct {
 /* What a write tells the change stream beside its invalidation (the event
  * the change feed sends for it). */
 typedef struct {
-    const char *type; /* "created", "updated", "deleted", or "unknown": failed after it was sent (may have been applied) */
+    const char *type; /* "created", "updated", "deleted", "replayed" (an Idempotency-Key retry: no event), or "unknown":
+                         failed after it was sent (may have been applied) */
     int64_t version;  /* the product's version after the write (a delete: the deleted version + 1); 0 when unknown */
     int64_t at_ms;    /* when MongoDB acknowledged it (ms since the epoch) */
     char fields[64];  /* updates: the changed fields' API names, comma-separated ("price,stock"); else empty */

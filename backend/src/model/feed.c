@@ -86,7 +86,8 @@ static uint64_t field_u64(const char *v, size_t len)
 
 void feed_event_field(feed_event_t *e, const char *name, size_t nlen, const char *val, size_t vlen)
 {
-    static const char *const types[] = {[FEED_CREATED] = "created", [FEED_UPDATED] = "updated", [FEED_DELETED] = "deleted"};
+    static const char *const types[] = {
+        [FEED_CREATED] = "created", [FEED_UPDATED] = "updated", [FEED_DELETED] = "deleted", [FEED_REPLAYED] = "replayed"};
 #define IS(s) (nlen == sizeof(s) - 1 && memcmp(name, s, nlen) == 0)
     if (IS("gen")) {
         e->gen = field_u64(val, vlen);
@@ -107,7 +108,7 @@ void feed_event_field(feed_event_t *e, const char *name, size_t nlen, const char
         memcpy(e->fields, val, vlen);
         e->fields[vlen] = '\0';
     } else if (IS("ev")) {
-        for (int t = FEED_CREATED; t <= FEED_DELETED; t++)
+        for (int t = FEED_CREATED; t <= FEED_REPLAYED; t++)
             if (vlen == strlen(types[t]) && memcmp(val, types[t], vlen) == 0)
                 e->type = (feed_type_t)t;
     }
@@ -163,6 +164,8 @@ size_t feed_event_format(const feed_event_t *e, char *buf, size_t cap)
     if (e->at_ms != 0)
         snprintf(when, sizeof(when), ",\"at\":\"%s\"", at);
     int n;
+    if (e->type == FEED_REPLAYED)
+        return 0;
     if (e->type == FEED_RESET) {
         if (e->product[0] != '\0')
             snprintf(product, sizeof(product), ",\"id\":\"%s\"", e->product);

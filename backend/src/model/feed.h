@@ -35,7 +35,10 @@ int feed_sid_format(const feed_pos_t *p, char *buf);
 /* Orders two places of one epoch by their stream entry id: <0, 0, >0. */
 int feed_sid_cmp(const feed_pos_t *a, const feed_pos_t *b);
 
-typedef enum { FEED_CREATED, FEED_UPDATED, FEED_DELETED, FEED_RESET } feed_type_t;
+/* FEED_REPLAYED: an entry with no event for clients — an Idempotency-Key
+ * retry answered with the first attempt's product (nothing was written;
+ * its invalidation only makes sure the first one's is not outrun). */
+typedef enum { FEED_CREATED, FEED_UPDATED, FEED_DELETED, FEED_REPLAYED, FEED_RESET } feed_type_t;
 
 /* Why a reset was sent (the clients reload their view). */
 #define FEED_REASON_OUTAGE "outage"                   /* the cache's floor raise: which products changed is not known */
@@ -66,7 +69,8 @@ void feed_event_field(feed_event_t *e, const char *name, size_t nlen, const char
 
 /* Settles e's type once its fields are read: created, updated or deleted
  * when the entry said so and named a product; a reset otherwise (a floor
- * raise, a write of unknown outcome, an entry from an older writer). */
+ * raise, a write of unknown outcome, an entry from an older writer);
+ * replayed when it said so (no event: feed_event_format writes nothing). */
 void feed_event_end(feed_event_t *e);
 
 /* A reset at pos, made here (not read from an entry). */
@@ -76,7 +80,8 @@ void feed_event_reset(feed_event_t *e, const feed_pos_t *pos, const char *reason
  * product.<type>" or "event: reset", "id: <event id>", "data: <JSON>"
  * ({"id","version","catalog_version","at"} plus "fields" on updates; a
  * reset: {"reason"}, with "catalog_version", "at" and "id" when known),
- * then a blank line. Returns the length, or 0 when it does not fit. */
+ * then a blank line. Returns the length, or 0 when it does not fit (or e
+ * is FEED_REPLAYED, which clients never see). */
 size_t feed_event_format(const feed_event_t *e, char *buf, size_t cap);
 
 #endif
