@@ -263,7 +263,7 @@ static const opt_t options[] = {
      "bytes of the in-process cache in front of Redis (0: off; default 4 MiB when Redis is on loopback or a unix socket, else 0)",
      .compute = opt_compute_l1_bytes},
     OPT_U("L1_MAX_AGE_MS", "10000", 1, 86400000, l1_max_age_ms,
-          "how long the in-process cache serves its copy of a list or the categories before asking Redis again"),
+          "how long the in-process cache serves its copy of an entry before asking Redis again"),
     OPT_U("CHANGES_MAX", "10000", 100, 10000000, changes_max, "entries kept (about) in the Redis change stream {products}:changes"),
     OPT_U("SSE_MAX_CLIENTS", "1000", 0, 1000000, sse_max_clients,
           "change feed streams (GET /api/changes) open at once per process; beyond: 503 + Retry-After (0: the feed is off)"),

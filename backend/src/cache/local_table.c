@@ -107,7 +107,7 @@ local_entry_t *local_table_get(local_table_t *t, const char *key, size_t key_len
     local_entry_t *e = find(t, key, key_len, hash_key(key, key_len));
     if (e == NULL)
         return NULL;
-    if (max_age_ms != 0 && e->cls != LOCAL_PRODUCT && now_ms - e->born_ms >= max_age_ms) {
+    if (max_age_ms != 0 && now_ms - e->born_ms >= max_age_ms) {
         t->st.expired++;
         unlink_entry(t, e);
         return NULL;

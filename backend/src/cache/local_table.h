@@ -60,8 +60,10 @@ void local_table_free(local_table_t *t);
 uint64_t local_table_ticket(const local_table_t *t);
 
 /* Returns the entry of key with a reference for the caller (release it with
- * local_entry_release), or NULL. An entry of a list or the categories older
- * than max_age_ms at now_ms is dropped and not returned (0: no age limit). */
+ * local_entry_release), or NULL. An entry older than max_age_ms at now_ms
+ * is dropped and not returned (0: no age limit) — products too: Redis
+ * reports a key's expiry only once something touches it, and L1 hits
+ * never do. */
 local_entry_t *local_table_get(local_table_t *t, const char *key, size_t key_len, uint64_t now_ms, uint64_t max_age_ms);
 
 /* Drops one reference; frees the entry when it was the last (any thread). */

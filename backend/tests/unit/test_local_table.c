@@ -112,8 +112,9 @@ static void test_age_and_refs(void)
     local_entry_t *e = local_table_get(t, "l:a", 3, 1500, 1000);
     CHECK(e != NULL);
     CHECK(local_table_get(t, "l:a", 3, 2000, 1000) == NULL);      /* a list 1000 ms old: asked of Redis again */
-    local_entry_t *p = local_table_get(t, "p:1", 3, 99000, 1000); /* products are tracked: no age */
+    local_entry_t *p = local_table_get(t, "p:1", 3, 1500, 1000);
     CHECK(p != NULL);
+    CHECK(local_table_get(t, "p:1", 3, 2000, 1000) == NULL); /* a product too: its expiry in Redis is not reported until touched */
     local_table_clear(t);
     CHECK(e->view.body_len == 10 && e->view.body[0] == 'l'); /* still readable by its holder */
     local_entry_release(e);
