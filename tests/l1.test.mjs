@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { freePort, login, sanitized, send, sleep, startStack, until, waitPort } from './lib/stack.mjs';
 
@@ -450,6 +451,73 @@ describe('bounded by L1_BYTES; a backlog of invalidations is never served around
       await F.proc.stop();
       s.backends.splice(s.backends.indexOf(F), 1);
       s.redisCli('FLUSHALL'); // the flood's keys fill most of maxmemory
+    }
+  });
+});
+
+// One command at a time over a unix socket (each its own round trip, so
+// each invalidation it causes is its own write(2) to every subscriber).
+async function unixClient(sock) {
+  const c = net.connect(sock);
+  await new Promise((r, j) => c.once('connect', r).once('error', j));
+  let buf = '';
+  let waiting = null;
+  c.on('data', (d) => {
+    buf += d;
+    if (waiting && buf.includes('\r\n')) {
+      const w = waiting;
+      waiting = null;
+      const line = buf.slice(0, buf.indexOf('\r\n'));
+      buf = '';
+      w(line);
+    }
+  });
+  return {
+    cmd: (args) => new Promise((r) => {
+      waiting = r;
+      c.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+    }),
+    close: () => c.destroy(),
+  };
+}
+
+describe('over a unix socket', () => {
+  test('a backlog Redis holds for a stalled process after ~280 small messages (~20 KB, under the TCP bound of 32 KB) is taken as lost tracking: the write behind it is never served around', async () => {
+    const U = await s.startBackend({ REDIS_URL: `unix://${s.redisSocket}` }); // L1 on by default over a unix socket
+    const cli = await unixClient(s.redisSocket);
+    try {
+      await tracking(U);
+      const p = await createProduct('L1 unix backlog', { stock: 1 });
+      const url = `${U.url}/api/products/${p.id}`;
+      assert.equal(layer(await warm(url)), 'local');
+      const losses = (await local(U)).tracking_losses;
+      const sub = clientId(U, 'l1-subscriber');
+      const held = () => {
+        const line = s.redisCli('CLIENT', 'LIST', 'ID', sub);
+        return Number(line.match(/ obl=(\d+)/)[1]) + Number(line.match(/ oll=(\d+)/)[1]) > 0;
+      };
+      U.proc.signal('SIGSTOP');
+      let sent = 0;
+      try {
+        while (sent < 3000 && !(sent % 10 === 0 && sent > 0 && held())) {
+          assert.equal(await cli.cmd(['SET', `{products}:product:unix${sent}`, 'x', 'EX', '60']), '+OK');
+          sent++;
+        }
+        assert.ok(held(), `Redis keeps output for the stalled subscriber after ${sent} messages`);
+        console.log(`# unix socket: Redis kept output for the stalled subscriber after ${sent} messages`);
+        assert.equal((await patch(A, p.id, { stock: 2 })).status, 200); // its invalidation queues behind
+      } finally {
+        U.proc.signal('SIGCONT');
+      }
+      const g = await req('GET', url);
+      assert.equal(g.body.stock, 2, `after the backlog: served ${layer(g)} stock ${g.body.stock} (${sent} messages held it)`);
+      assert.ok((await local(U)).tracking_losses > losses, 'the backlog was taken as lost tracking');
+      await tracking(U);
+      await until('local hits again', 10000, async () => layer(await warm(url)) === 'local');
+    } finally {
+      cli.close();
+      await U.proc.stop();
+      s.backends.splice(s.backends.indexOf(U), 1);
     }
   });
 });

@@ -164,6 +164,9 @@ class Stack {
     this.nginxes = [];
   }
 
+  // The same Redis over a unix socket (REDIS_URL unix://…)
+  get redisSocket() { return path.join(this.dir, 'redis.sock'); }
+
   async boot() {
     this.redisPort = await freePort();
     await this.startRedis();
@@ -182,6 +185,8 @@ class Stack {
       path.join(root, 'scripts/redis-local.conf'), '--port', String(this.redisPort), '--dir', path.join(this.dir, 'redis'),
       // tests stall Redis with DEBUG SLEEP (from loopback only)
       '--enable-debug-command', 'local',
+      // and reach it over a unix socket too (redisSocket)
+      '--unixsocket', this.redisSocket, '--unixsocketperm', '700',
     ], {}, this.logDir);
     await waitPort(this.redisPort);
   }

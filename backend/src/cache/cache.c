@@ -18,6 +18,12 @@ static const char FILL_GEN_LUA[] = "if redis.call('GET', KEYS[1]) == ARGV[1] the
 
 struct cache {
     redis_loop_t *redis;
+    /* the invalidation scripts' own connection: its replies are a few bytes,
+     * so Redis never holds unsent output for it — with a list reply over
+     * 64 KB pending on the data connection, a bump's reply there could go
+     * out from the write handler before beforeSleep sends the
+     * invalidations (README, "Delivery order") */
+    redis_loop_t *writes;
     const config_t *cfg;
     cache_shared_t *shared;
     char fill_sha[41];
@@ -186,6 +192,7 @@ cache_t *cache_create(h2o_context_t *ctx, const config_t *cfg, cache_shared_t *s
     h2o_timeout_init(ctx->loop, &c->retry_timeout, CACHE_RETRY_MS);
     c->retry_entry.cb = on_retry;
     c->redis = redis_loop_create(ctx, cfg, on_ready, c);
+    c->writes = redis_loop_create(ctx, cfg, NULL, NULL);
     return c;
 }
 
@@ -200,7 +207,7 @@ void cache_invalidate(cache_t *c, const char *product_key, uint64_t epoch, const
     /* while an earlier invalidation is owed, only a floor settles it */
     if (atomic_load(&c->shared->dirty_epoch) != 0)
         product_key = NULL;
-    if (send_bump(c, c->redis, product_key, epoch, product_key ? w : NULL, cb, data) != 0) {
+    if (send_bump(c, c->writes, product_key, epoch, product_key ? w : NULL, cb, data) != 0) {
         owe(c, epoch);
         cb(data, 0);
     }
@@ -214,6 +221,11 @@ const cache_counters_t *cache_counters(const cache_t *c)
 redis_loop_t *cache_redis(cache_t *c)
 {
     return c->redis;
+}
+
+redis_loop_t *cache_writes_redis(cache_t *c)
+{
+    return c->writes;
 }
 
 /* Parses a generation; returns 0 when it is not valid (CACHE_GEN_IS_VALID_LUA's rule). */

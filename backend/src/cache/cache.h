@@ -143,6 +143,9 @@ const cache_counters_t *cache_counters(const cache_t *c);
 /* The Redis connection, for small commands of other modules (auth). */
 redis_loop_t *cache_redis(cache_t *c);
 
+/* The connection the write invalidations go on (nothing else is sent on it). */
+redis_loop_t *cache_writes_redis(cache_t *c);
+
 /* PINGs Redis; cb gets a reply or NULL (not connected, timeout); called at
  * once when not connected. */
 void cache_ping(cache_t *c, redis_loop_cb cb, void *data);

@@ -140,7 +140,7 @@ void local_drain(local_t *l)
     }
     if (!ok)
         local_lose(l, n < 0 ? "the subscriber's connection closed" : "an unexpected reply on the subscriber");
-    else if (n >= BURST_BYTES)
+    else if (n >= (l->addr.ss_family == AF_UNIX ? BURST_BYTES_UNIX : BURST_BYTES))
         local_lose(l, "a burst of invalidations: Redis may hold more of them for the subscriber");
     else if (read_tracking(l) == 0 && check_alive(l) == 0)
         l->partial = tracking_reader_partial(l->sub.reader);

@@ -14,6 +14,10 @@
 #define TICK_MS 10            /* thread 0 reads the connections at least this often */
 #define SETUP_TIMEOUT_MS 2000 /* connect + set-up, else retried */
 #define BURST_BYTES 32768     /* one drain reading this much: Redis may hold more for us (README) */
+/* The same over a unix socket, whose receive buffer does not bound what is
+ * in flight: Redis's send buffer counts each small message at its kernel
+ * size (~0.7–1 KB), so it holds output back after ~280 messages, ~20 KB. */
+#define BURST_BYTES_UNIX 8192
 #define SUB_RCVBUF (1 << 20)  /* the subscriber's receive buffer (the kernel caps it at rmem_max) */
 #define CHANNEL "__redis__:invalidate"
 

@@ -61,9 +61,10 @@ static void sum_thread(const app_thread_t *t, flow_stats_t *out)
     out->memory_misses += metrics_get(&t->stats.memory_misses);
     out->login_jobs += metrics_get(&t->stats.login_jobs);
     const redis_loop_counters_t *rc = redis_loop_counters(cache_redis(t->cache));
-    out->redis_late += metrics_get(&rc->late);
-    out->redis_drops += metrics_get(&rc->drops);
-    out->redis_reconnects += metrics_get(&rc->reconnects);
+    const redis_loop_counters_t *wc = redis_loop_counters(cache_writes_redis(t->cache));
+    out->redis_late += metrics_get(&rc->late) + metrics_get(&wc->late);
+    out->redis_drops += metrics_get(&rc->drops) + metrics_get(&wc->drops);
+    out->redis_reconnects += metrics_get(&rc->reconnects) + metrics_get(&wc->reconnects);
     out->redis_ready += metrics_gauge_get(&rc->ready);
     out->floor_raises += metrics_get(&cache_counters(t->cache)->floor_raises);
     out->invalidations_deferred += metrics_get(&t->write.deferred);

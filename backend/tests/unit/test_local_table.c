@@ -111,7 +111,7 @@ static void test_age_and_refs(void)
     put(t, "p:1", LOCAL_PRODUCT, local_table_ticket(t), 10, 1000);
     local_entry_t *e = local_table_get(t, "l:a", 3, 1500, 1000);
     CHECK(e != NULL);
-    CHECK(local_table_get(t, "l:a", 3, 2000, 1000) == NULL);      /* a list 1000 ms old: asked of Redis again */
+    CHECK(local_table_get(t, "l:a", 3, 2000, 1000) == NULL); /* a list 1000 ms old: asked of Redis again */
     local_entry_t *p = local_table_get(t, "p:1", 3, 1500, 1000);
     CHECK(p != NULL);
     CHECK(local_table_get(t, "p:1", 3, 2000, 1000) == NULL); /* a product too: its expiry in Redis is not reported until touched */
