@@ -18,7 +18,7 @@
  * in flight: Redis's send buffer counts each small message at its kernel
  * size (~0.7–1 KB), so it holds output back after ~280 messages, ~20 KB. */
 #define BURST_BYTES_UNIX 8192
-#define SUB_RCVBUF (1 << 20)  /* the subscriber's receive buffer (the kernel caps it at rmem_max) */
+#define SUB_RCVBUF (1 << 20) /* the subscriber's receive buffer (the kernel caps it at rmem_max) */
 #define CHANNEL "__redis__:invalidate"
 
 typedef enum { L_DOWN, L_RESOLVING, L_CONNECTING, L_SETUP, L_ON, L_LOST, L_STATES } lstate_t;

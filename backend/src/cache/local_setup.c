@@ -234,6 +234,9 @@ static void step_setup(local_t *l)
         l->state = L_ON;
         l->attempt = 0;
         l->why[0] = '\0';
+        local_drain(l); /* the messages read during set-up, and whether half of one is left */
+        if (l->state != L_ON)
+            return;
         atomic_store_explicit(&l->on, 1, memory_order_release);
         LOG(LOG_INFO, "l1_tracking_on", "the in-process cache serves", LOG_I("subscriber_id", l->sub_id));
     } else if (clock_mono_ms() > l->deadline_ms) {
@@ -252,8 +255,14 @@ static void step_on(local_t *l)
 {
     local_drain(l);
     uint64_t now = clock_mono_ms();
-    if (l->state != L_ON || l->ping_sent_ms != 0 || now - l->alive_ms < l->alive_limit_ms / 2)
+    if (l->state != L_ON)
         return;
+    if (l->ping_sent_ms != 0 || now - l->alive_ms < l->alive_limit_ms / 2) {
+        /* the rest of a ROLE the socket did not take at once */
+        if (l->ping_sent_ms != 0 && tracking_conn_flush(&l->trk) < 0)
+            local_lose(l, "the tracking connection closed");
+        return;
+    }
     tracking_conn_command(&l->trk, 1, (const char *[]){"ROLE"});
     if (tracking_conn_flush(&l->trk) < 0)
         local_lose(l, "the tracking connection closed");
