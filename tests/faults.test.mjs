@@ -270,6 +270,47 @@ test('Redis refusing writes (OOM): reads are 200 (MISS, not stored), never a 5xx
   await warmUp(b, l);
 });
 
+test('Redis reachable but refusing the invalidation (OOM): the write is 2xx deferred at once, its process reads around Redis, another serves the old entry at most CACHE_TTL + L1_MAX_AGE_MS', T, async () => {
+  // two processes with short bounds, so the test measures them
+  const env = { CACHE_TTL: '3', L1_MAX_AGE_MS: '1000' };
+  const w = await s.startBackend(env);
+  const r = await s.startBackend(env);
+  const path = freshProduct();
+  try {
+    const before = (await warmUp(r, path)).body.stock;
+    await warmUp(w, path);
+    s.redisCli('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    s.redisCli('CONFIG', 'SET', 'maxmemory', '1');
+    let stale = 0;
+    try {
+      const t0 = Date.now();
+      const p = await send('PATCH', w.url + path, { stock: before + 1 }, mintToken());
+      assert.equal(p.status, 200, p.text);
+      assert.equal(p.headers.get('x-cache-invalidation'), 'deferred');
+      assert.ok(Date.now() - t0 < 900, 'an error reply is not waited out like a silent Redis');
+      const own = await getFresh(w.url + path);
+      assert.deepEqual([own.body.stock, own.headers.get('x-cache')], [before + 1, 'BYPASS']);
+      await until('the other process serves the write', 10000, async () => {
+        const g = await getFresh(r.url + path);
+        stale = Date.now() - t0;
+        return g.body.stock === before + 1;
+      }, 50);
+      console.log(`# Redis refusing the invalidation: the other process served the old entry for ${stale} ms (CACHE_TTL 3 s + L1_MAX_AGE_MS 1 s)`);
+      assert.ok(stale <= 3000 + 1000 + 1000, `served old for ${stale} ms`);
+    } finally {
+      s.redisCli('CONFIG', 'SET', 'maxmemory', '64mb');
+      s.redisCli('CONFIG', 'SET', 'maxmemory-policy', 'volatile-lru');
+    }
+    // the writer's retries land once Redis takes writes again: cached again
+    await warmUp(w, path);
+  } finally {
+    for (const b of [w, r]) {
+      await b.proc.stop();
+      s.backends.splice(s.backends.indexOf(b), 1);
+    }
+  }
+});
+
 // The store path (MIRROR_MAX_PRODUCTS=0): with the catalogue in memory,
 // uncached lists do not need MongoDB (the test after these).
 test('MongoDB hung (SIGSTOP): cached keys HIT, others 503 + Retry-After within MONGO_TIMEOUT_MS, ready fail; recovers on SIGCONT', T, async (t) => {
