@@ -112,17 +112,25 @@ row() { printf '  %-44s %9s req/s   p50 %6s ms   p99 %6s ms%s\n' "$1" "$2" "$3" 
 echo "catalog bench: $(nproc) cores, backend THREADS=$threads MONGO_WORKERS=$workers, wrk -t1 -c64 -d${dur}s," \
   "list body $(wc -c <"$work/list.json") bytes, $rounds interleaved rounds (best shown)"
 echo
+# interleaved NAME KEY=URL...: $rounds rounds, each measuring every URL in
+# turn (so a busy moment hits all alike); NAME[KEY] = the best round's
+# "rps p50 p99 non-2xx"
+interleaved() {
+  local -n out=$1
+  shift
+  local pair
+  for _ in $(seq 1 "$rounds"); do
+    for pair in "$@"; do out[${pair%%=*}]+="$(measure "${pair#*=}")"$'\n'; done
+  done
+  for pair in "$@"; do out[${pair%%=*}]=$(printf '%s' "${out[${pair%%=*}]}" | grep . | best); done
+}
+
+here=http://127.0.0.1
 declare -A res
-for r in $(seq 1 "$rounds"); do
-  res[ceil_direct]+="$(measure "http://127.0.0.1:$ceil_port/api/products")"$'\n'
-  res[api_direct]+="$(measure "http://127.0.0.1:$api_port/api/products")"$'\n'
-  res[ceil_nginx]+="$(measure "http://127.0.0.1:$nginx_ceil_port/api/products")"$'\n'
-  res[api_nginx]+="$(measure "http://127.0.0.1:$nginx_port/api/products")"$'\n'
-  res[ceil_product]+="$(measure "http://127.0.0.1:$ceil_product_port/api/products")"$'\n'
-  res[api_product]+="$(measure "http://127.0.0.1:$api_port/api/products/$id")"$'\n'
-  res[express]+="$(measure "http://127.0.0.1:$express_port/api/products")"$'\n'
-done
-for k in ceil_direct api_direct ceil_nginx api_nginx ceil_product api_product express; do res[$k]=$(printf '%s' "${res[$k]}" | grep . | best); done
+interleaved res "ceil_direct=$here:$ceil_port/api/products" "api_direct=$here:$api_port/api/products" \
+  "ceil_nginx=$here:$nginx_ceil_port/api/products" "api_nginx=$here:$nginx_port/api/products" \
+  "ceil_product=$here:$ceil_product_port/api/products" "api_product=$here:$api_port/api/products/$id" \
+  "express=$here:$express_port/api/products"
 read -r cd_rps cd_50 cd_99 _ <<<"${res[ceil_direct]}"
 read -r ad_rps ad_50 ad_99 ad_bad <<<"${res[api_direct]}"
 read -r cn_rps cn_50 cn_99 _ <<<"${res[ceil_nginx]}"
@@ -155,13 +163,9 @@ if [ "$pinned" = 1 ]; then
   # warm the pinned backend's two entries (the L1 fills from Redis hits)
   for u in /api/products /api/products/$id /api/products /api/products/$id; do curl -sf "http://127.0.0.1:$pin_api_port$u" -o /dev/null; done
   declare -A pin
-  for _ in $(seq 1 "$rounds"); do
-    for k in "ceil:$pin_ceil_port/api/products" "api:$pin_api_port/api/products" "ceil_product:$pin_ceil_product_port/api/products" \
-      "api_product:$pin_api_port/api/products/$id" "express:$pin_express_port/api/products"; do
-      pin[${k%%:*}]+="$(WRK_PIN=0 measure "http://127.0.0.1:${k#*:}")"$'\n'
-    done
-  done
-  for k in ceil api ceil_product api_product express; do pin[$k]=$(printf '%s' "${pin[$k]}" | grep . | best); done
+  WRK_PIN=0 interleaved pin "ceil=$here:$pin_ceil_port/api/products" "api=$here:$pin_api_port/api/products" \
+    "ceil_product=$here:$pin_ceil_product_port/api/products" "api_product=$here:$pin_api_port/api/products/$id" \
+    "express=$here:$pin_express_port/api/products"
   read -r qc_rps qc_50 qc_99 _ <<<"${pin[ceil]}"
   read -r qa_rps qa_50 qa_99 qa_bad <<<"${pin[api]}"
   read -r qcp_rps qcp_50 qcp_99 _ <<<"${pin[ceil_product]}"
