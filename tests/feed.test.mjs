@@ -408,12 +408,12 @@ describe('faults', () => {
   });
 
   test('a write whose outcome is unknown (MongoDB hung once the insert was sent): 503 "may or may not have been applied", and the feed says reset, not created', { timeout: 60000 }, async () => {
-    // a new backend that holds each write 1.5 s once it counts as sent
+    // a new backend that holds each write 3 s once it counts as sent
     // (after the category check, before the insert goes out): the token's
     // user is looked up (a job), then the insert is submitted (a job);
     // MongoDB is stopped inside the hold, so the insert goes out to a
     // server that does not answer within MONGO_TIMEOUT_MS
-    const w = await s.startBackend({ DEBUG_SENT_HOLD_MS: '1500' });
+    const w = await s.startBackend({ DEBUG_SENT_HOLD_MS: '3000' });
     try {
       const f = openFeed(b.port);
       await f.started();
@@ -421,7 +421,7 @@ describe('faults', () => {
       const jobs = (await s.stats(w)).store.jobs;
       const pending = send('POST', `${w.url}/api/products`, { name, price: 2, category: 'books' }, token);
       await until('the insert submitted', 5000, async () => (await s.stats(w)).store.jobs >= jobs + 2, 20);
-      await sleep(500); // its category checked: now in the hold
+      await sleep(1000); // its category checked (a find of one document): now in the hold
       s.mongo.signal('SIGSTOP');
       let r;
       try {
