@@ -4,45 +4,17 @@
 // old document back; a Redis outage during writes leaves nothing stale
 // once Redis is back. All against real Redis, FerretDB and backends.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { get, login, send, sleep, startStack, until } from './lib/stack.mjs';
+import { get, login, send, sleep, startStack, until, createProduct as createProductVia, keepAliveClient } from './lib/stack.mjs';
 
 let s;
 let A;
 let B;
 let token;
-const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+const client = keepAliveClient({ maxSockets: 8, timeoutMs: 10000 });
+const req = client.req;
 
-// keep-alive GET/PATCH through node's http (fetch would pool per origin too,
-// but this keeps the 2000+ requests cheap and bounded)
-function req(method, url, body, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const h = { ...headers };
-    if (data) {
-      h['content-type'] = 'application/json';
-      h['content-length'] = Buffer.byteLength(data);
-    }
-    const r = http.request(url, { method, headers: h, agent }, (res) => {
-      const chunks = [];
-      res.on('data', (d) => chunks.push(d));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : null });
-      });
-    });
-    r.setTimeout(10000, () => r.destroy(new Error(`${method} ${url}: no answer in 10 s`)));
-    r.on('error', reject);
-    r.end(data);
-  });
-}
-
-async function createProduct(name, extra = {}) {
-  const r = await send('POST', `${A.url}/api/products`, { name, price: 10, category: 'books', stock: 1, ...extra }, token);
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-}
+const createProduct = (name, extra) => createProductVia(assert, A.url, token, name, extra);
 
 before(async () => {
   s = await startStack({ backends: 2 });
@@ -50,7 +22,7 @@ before(async () => {
   token = await login(A.url);
 });
 after(async () => {
-  agent.destroy();
+  client.destroy();
   await s?.stop();
 });
 

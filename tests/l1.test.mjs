@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { freePort, login, sanitized, send, sleep, startStack, until, waitPort } from './lib/stack.mjs';
+import { freePort, login, sanitized, send, sleep, startStack, until, waitPort, createProduct as createProductVia, keepAliveClient } from './lib/stack.mjs';
 
 const PAIRS = Number(process.env.PAIRS || 1000);
 const L1 = { L1_BYTES: String(4 << 20), L1_MAX_AGE_MS: '60000' };
@@ -22,32 +22,8 @@ let A;
 let B;
 let C;
 let token;
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-
-// keep-alive request through node's http; body parsed as JSON when there is one
-function req(method, url, body, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const h = { ...headers };
-    if (data) {
-      h['content-type'] = 'application/json';
-      h['content-length'] = Buffer.byteLength(data);
-    }
-    const r = http.request(url, { method, headers: h, agent }, (res) => {
-      const chunks = [];
-      res.on('data', (d) => chunks.push(d));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed = null;
-        try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
-        resolve({ status: res.statusCode, headers: res.headers, body: parsed });
-      });
-    });
-    r.setTimeout(15000, () => r.destroy(new Error(`${method} ${url}: no answer in 15 s`)));
-    r.on('error', reject);
-    r.end(data);
-  });
-}
+const client = keepAliveClient({ maxSockets: 16, timeoutMs: 15000 });
+const req = client.req;
 
 const layer = (r) => (r.headers['x-cache'] === 'HIT' ? r.headers['x-cache-layer'] : r.headers['x-cache']);
 const local = async (b) => (await s.stats(b)).cache.local;
@@ -81,11 +57,7 @@ function clientId(b, role) {
   return line.match(/^id=(\d+)/)[1];
 }
 
-async function createProduct(name, extra = {}) {
-  const r = await send('POST', `${A.url}/api/products`, { name, price: 10, category: 'books', stock: 1, ...extra }, token);
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-}
+const createProduct = (name, extra) => createProductVia(assert, A.url, token, name, extra);
 
 before(async () => {
   s = await startStack({ backends: 3, backendEnv: L1 });
@@ -94,7 +66,7 @@ before(async () => {
   for (const b of s.backends) await tracking(b);
 });
 after(async () => {
-  agent.destroy();
+  client.destroy();
   await s?.stop();
 });
 

@@ -385,6 +385,44 @@ export async function login(baseUrl, creds = TEST_ADMIN) {
   return r.body.token;
 }
 
+// A keep-alive HTTP client over node's http (thousands of requests stay
+// cheap and bounded): req(method, url, body, headers) resolves to
+// { status, headers, body } (body parsed when it is JSON, else the text);
+// no answer within timeoutMs is an error. destroy() closes its sockets.
+export function keepAliveClient({ maxSockets = 8, timeoutMs = 15000 } = {}) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  const req = (method, url, body, headers = {}) => new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const h = { ...headers };
+    if (data) {
+      h['content-type'] = 'application/json';
+      h['content-length'] = Buffer.byteLength(data);
+    }
+    const r = http.request(url, { method, headers: h, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed = null;
+        try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
+        resolve({ status: res.statusCode, headers: res.headers, body: parsed });
+      });
+    });
+    r.setTimeout(timeoutMs, () => r.destroy(new Error(`${method} ${url}: no answer in ${timeoutMs / 1000} s`)));
+    r.on('error', reject);
+    r.end(data);
+  });
+  return { req, destroy: () => agent.destroy() };
+}
+
+// Creates a product through baseUrl (201 asserted by the caller's assert);
+// returns its body.
+export async function createProduct(assert, baseUrl, token, name, extra = {}) {
+  const r = await send('POST', `${baseUrl}/api/products`, { name, price: 10, category: 'books', stock: 1, ...extra }, token);
+  assert.equal(r.status, 201, r.text);
+  return r.body;
+}
+
 // A JSON write: method, url, body (object, or a string sent as is), token,
 // extra headers. Returns like get().
 export async function send(method, url, body, token, headers = {}) {
