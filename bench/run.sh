@@ -107,7 +107,16 @@ measure() {
     END { printf "%.0f %.2f %.2f %s\n", rps, p50, p99, (bad ? bad : 0) }'
 }
 best() { sort -n -r | head -1; }
-row() { printf '  %-44s %9s req/s   p50 %6s ms   p99 %6s ms%s\n' "$1" "$2" "$3" "$4" "${5:+   non-2xx $5}"; }
+# row LABEL "rps p50 p99 non-2xx": one line of figures
+row() {
+  local rps p50 p99 bad
+  read -r rps p50 p99 bad <<<"$2"
+  bad=${bad#0}
+  printf '  %-44s %9s req/s   p50 %6s ms   p99 %6s ms%s\n' "$1" "$rps" "$p50" "$p99" "${bad:+   non-2xx $bad}"
+}
+# ratio A B: A's req/s over B's (two measurements, or two numbers)
+ratio() { awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+p99() { local _a _b p _c; read -r _a _b p _c <<<"$1"; echo "$p"; }
 
 echo "catalog bench: $(nproc) cores, backend THREADS=$threads MONGO_WORKERS=$workers, wrk -t1 -c64 -d${dur}s," \
   "list body $(wc -c <"$work/list.json") bytes, $rounds interleaved rounds (best shown)"
@@ -131,32 +140,24 @@ interleaved res "ceil_direct=$here:$ceil_port/api/products" "api_direct=$here:$a
   "ceil_nginx=$here:$nginx_ceil_port/api/products" "api_nginx=$here:$nginx_port/api/products" \
   "ceil_product=$here:$ceil_product_port/api/products" "api_product=$here:$api_port/api/products/$id" \
   "express=$here:$express_port/api/products"
-read -r cd_rps cd_50 cd_99 _ <<<"${res[ceil_direct]}"
-read -r ad_rps ad_50 ad_99 ad_bad <<<"${res[api_direct]}"
-read -r cn_rps cn_50 cn_99 _ <<<"${res[ceil_nginx]}"
-read -r an_rps an_50 an_99 an_bad <<<"${res[api_nginx]}"
 echo "cached default list (X-Cache: HIT)"
-row "ceiling direct (h2o, same bytes)" "$cd_rps" "$cd_50" "$cd_99"
-row "backend direct" "$ad_rps" "$ad_50" "$ad_99" "${ad_bad#0}"
-row "ceiling through nginx" "$cn_rps" "$cn_50" "$cn_99"
-row "backend through nginx" "$an_rps" "$an_50" "$an_99" "${an_bad#0}"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-read -r ex_rps ex_50 ex_99 ex_bad <<<"${res[express]}"
-row "Express + node-redis (seed's shape, same bytes)" "$ex_rps" "$ex_50" "$ex_99" "${ex_bad#0}"
-echo "  ratio direct   backend/ceiling = $(ratio "$ad_rps" "$cd_rps")   (target >= 0.80)"
-echo "  ratio nginx    backend/ceiling = $(ratio "$an_rps" "$cn_rps")   (target >= 0.85)"
-echo "  ratio direct   backend/Express = $(ratio "$ad_rps" "$ex_rps")   (expected >= 20)"
-read -r nk_rps nk_50 nk_99 nk_bad <<<"$(measure "http://127.0.0.1:$nginx_nokeep_port/api/products")"
-row "backend through nginx, no upstream keepalive" "$nk_rps" "$nk_50" "$nk_99" "${nk_bad#0}"
-echo "  upstream keepalive gain          = $(ratio "$an_rps" "$nk_rps")x"
+row "ceiling direct (h2o, same bytes)" "${res[ceil_direct]}"
+row "backend direct" "${res[api_direct]}"
+row "ceiling through nginx" "${res[ceil_nginx]}"
+row "backend through nginx" "${res[api_nginx]}"
+row "Express + node-redis (seed's shape, same bytes)" "${res[express]}"
+echo "  ratio direct   backend/ceiling = $(ratio "${res[api_direct]}" "${res[ceil_direct]}")   (target >= 0.80)"
+echo "  ratio nginx    backend/ceiling = $(ratio "${res[api_nginx]}" "${res[ceil_nginx]}")   (target >= 0.85)"
+echo "  ratio direct   backend/Express = $(ratio "${res[api_direct]}" "${res[express]}")   (expected >= 20)"
+nokeep=$(measure "http://127.0.0.1:$nginx_nokeep_port/api/products")
+row "backend through nginx, no upstream keepalive" "$nokeep"
+echo "  upstream keepalive gain          = $(ratio "${res[api_nginx]}" "$nokeep")x"
 echo
 
-read -r cp_rps cp_50 cp_99 _ <<<"${res[ceil_product]}"
-read -r p_rps p_50 p_99 p_bad <<<"${res[api_product]}"
 echo "cached product by id ($(wc -c <"$work/product.json") bytes)"
-row "ceiling direct (h2o, same bytes)" "$cp_rps" "$cp_50" "$cp_99"
-row "backend direct" "$p_rps" "$p_50" "$p_99" "${p_bad#0}"
-echo "  ratio direct   backend/ceiling = $(ratio "$p_rps" "$cp_rps")   (target >= 0.80)"
+row "ceiling direct (h2o, same bytes)" "${res[ceil_product]}"
+row "backend direct" "${res[api_product]}"
+echo "  ratio direct   backend/ceiling = $(ratio "${res[api_product]}" "${res[ceil_product]}")   (target >= 0.80)"
 echo
 
 if [ "$pinned" = 1 ]; then
@@ -166,20 +167,16 @@ if [ "$pinned" = 1 ]; then
   WRK_PIN=0 interleaved pin "ceil=$here:$pin_ceil_port/api/products" "api=$here:$pin_api_port/api/products" \
     "ceil_product=$here:$pin_ceil_product_port/api/products" "api_product=$here:$pin_api_port/api/products/$id" \
     "express=$here:$pin_express_port/api/products"
-  read -r qc_rps qc_50 qc_99 _ <<<"${pin[ceil]}"
-  read -r qa_rps qa_50 qa_99 qa_bad <<<"${pin[api]}"
-  read -r qcp_rps qcp_50 qcp_99 _ <<<"${pin[ceil_product]}"
-  read -r qp_rps qp_50 qp_99 qp_bad <<<"${pin[api_product]}"
-  read -r qe_rps qe_50 qe_99 qe_bad <<<"${pin[express]}"
   echo "the load generator on a core of its own (wrk on CPU 0; each server one thread on CPU 1)"
-  row "ceiling, list bytes" "$qc_rps" "$qc_50" "$qc_99"
-  row "backend, cached list" "$qa_rps" "$qa_50" "$qa_99" "${qa_bad#0}"
-  row "ceiling, product bytes" "$qcp_rps" "$qcp_50" "$qcp_99"
-  row "backend, cached product" "$qp_rps" "$qp_50" "$qp_99" "${qp_bad#0}"
-  row "Express + node-redis, list bytes" "$qe_rps" "$qe_50" "$qe_99" "${qe_bad#0}"
-  echo "  ratio list     backend/ceiling = $(ratio "$qa_rps" "$qc_rps")   product $(ratio "$qp_rps" "$qcp_rps")"
-  echo "  ratio list     backend/Express = $(ratio "$qa_rps" "$qe_rps")   (expected >= 20)"
-  echo "  p99 at 64 connections: list ${qa_99} ms, product ${qp_99} ms (target <= 2 ms; the ceiling's own ${qc_99} ms)"
+  row "ceiling, list bytes" "${pin[ceil]}"
+  row "backend, cached list" "${pin[api]}"
+  row "ceiling, product bytes" "${pin[ceil_product]}"
+  row "backend, cached product" "${pin[api_product]}"
+  row "Express + node-redis, list bytes" "${pin[express]}"
+  echo "  ratio list     backend/ceiling = $(ratio "${pin[api]}" "${pin[ceil]}")   product $(ratio "${pin[api_product]}" "${pin[ceil_product]}")"
+  echo "  ratio list     backend/Express = $(ratio "${pin[api]}" "${pin[express]}")   (expected >= 20)"
+  echo "  p99 at 64 connections: list $(p99 "${pin[api]}") ms, product $(p99 "${pin[api_product]}") ms" \
+    "(target <= 2 ms; the ceiling's own $(p99 "${pin[ceil]}") ms)"
   echo
 fi
 
@@ -192,12 +189,13 @@ echo "hits by layer: $(num hits_local) from the in-process cache, $(num hits_red
   "emptied $(num flushes) times"
 echo
 
-read -r m_rps m_50 m_99 m_bad <<<"$(measure "http://127.0.0.1:$miss_port" -s "$root/bench/wrk-rotate.lua")"
+miss=$(measure "http://127.0.0.1:$miss_port" -s "$root/bench/wrk-rotate.lua")
 read -r _ b_rps _ b_50 _ b_99 _ _ <<<"$("$bin/bench-mongo-bare" "mongodb://127.0.0.1:$mongo_port/" catalog "$workers" "$dur")"
+bare="$b_rps $b_50 $b_99 0"
 echo "miss path (BENCH_BYPASS_CACHE=1, 200 different pages, FerretDB+SQLite)"
-row "bare libmongoc client, $workers threads" "$b_rps" "$b_50" "$b_99"
-row "backend direct, $workers workers" "$m_rps" "$m_50" "$m_99" "${m_bad#0}"
-echo "  ratio          backend/bare    = $(ratio "$m_rps" "$b_rps")   (target >= 0.80)"
+row "bare libmongoc client, $workers threads" "$bare"
+row "backend direct, $workers workers" "$miss"
+echo "  ratio          backend/bare    = $(ratio "$miss" "$bare")   (target >= 0.80)"
 echo
 
 rss() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
@@ -210,16 +208,17 @@ wait $wp || true
 echo "backend RSS"
 echo "  idle (after warm-up)                          ${idle} MB   (target < 20 MB + L1_BYTES)"
 echo "  under 512 connections                         ${loaded} MB   (target < 64 MB)"
-echo "  p99 target at 64 connections: <= 2 ms direct (list ${ad_99} ms, product ${p_99} ms; nginx ${an_99} ms)"
+echo "  p99 target at 64 connections: <= 2 ms direct (list $(p99 "${res[api_direct]}") ms, product $(p99 "${res[api_product]}") ms;" \
+  "nginx $(p99 "${res[api_nginx]}") ms)"
 echo
 
 # admin writes (last: they churn the cache): PATCH over 50 products, 8 connections
 token=$(curl -sf "http://127.0.0.1:$api_port/api/auth/login" -H 'content-type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$admin_pw\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 ids=$(curl -sf "http://127.0.0.1:$api_port/api/products?limit=50" | grep -o '"id":"[0-9a-f]\{24\}"' | cut -d'"' -f4 | paste -sd,)
-read -r w_rps w_50 w_99 w_bad <<<"$(BENCH_TOKEN=$token BENCH_IDS=$ids measure_c 8 "http://127.0.0.1:$api_port" -s "$root/bench/wrk-write.lua")"
+writes=$(BENCH_TOKEN=$token BENCH_IDS=$ids measure_c 8 "http://127.0.0.1:$api_port" -s "$root/bench/wrk-write.lua")
 echo "admin writes (PATCH, findAndModify + invalidation before the answer, 8 connections)"
-row "backend direct" "$w_rps" "$w_50" "$w_99" "${w_bad#0}"
+row "backend direct" "$writes"
 
 # Redis replies later than REDIS_TIMEOUT_MS over the whole run (each such
 # read was served from MongoDB), and connections given up for silence
