@@ -12,6 +12,7 @@
 
 typedef enum { WRITE_CREATE, WRITE_REPLACE, WRITE_PATCH, WRITE_DELETE } write_kind_t;
 #define WRITE_KINDS 4
+_Static_assert(WRITE_DELETE + 1 == WRITE_KINDS, "WRITE_KINDS counts write_kind_t (it sizes counters and name tables)");
 
 typedef enum {
     WRITE_OK,
@@ -23,6 +24,7 @@ typedef enum {
     WRITE_ERROR,                /* the database failed; error says how */
 } write_result_t;
 #define WRITE_RESULTS 7
+_Static_assert(WRITE_ERROR + 1 == WRITE_RESULTS, "WRITE_RESULTS counts write_result_t (it sizes counters and name tables)");
 
 typedef struct {
     store_job_t base; /* first */
