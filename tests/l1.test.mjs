@@ -267,6 +267,35 @@ describe('lost tracking flushes the L1 and turns it off until it is back', () =>
     await trackingAll();
   });
 
+  test('a demoted Redis refusing a write\'s invalidation (READONLY) turns the writer\'s L1 off at once, not at its next ROLE probe', async () => {
+    // REDIS_DEAD_MS 20 s: the ROLE probe comes every 5 s, the write at once
+    const D = await s.startBackend({ ...L1, REDIS_DEAD_MS: '20000' });
+    const port = await freePort();
+    const other = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      await waitPort(port);
+      await tracking(D);
+      const p = await createProduct('L1 readonly', { stock: 1 });
+      const url = `${D.url}/api/products/${p.id}`;
+      assert.equal(layer(await warm(url)), 'local');
+      const before = await local(D);
+      s.redisCli('REPLICAOF', '127.0.0.1', String(port));
+      const t0 = Date.now();
+      const w = await patch(D, p.id, { stock: 2 });
+      assert.equal(w.status, 200);
+      assert.equal(w.headers['x-cache-invalidation'], 'deferred');
+      const after = await local(D);
+      assert.ok(!after.tracking && after.tracking_losses > before.tracking_losses, `${Date.now() - t0} ms: ${JSON.stringify(after)}`);
+      assert.equal((await req('GET', url)).body.stock, 2);
+    } finally {
+      s.redisCli('REPLICAOF', 'NO', 'ONE');
+      other.kill('SIGTERM');
+      await D.proc.stop();
+      s.backends.splice(s.backends.indexOf(D), 1);
+    }
+    await trackingAll();
+  });
+
   test('Redis evicting product keys (maxmemory) drops them from every L1', async () => {
     const p = await createProduct('L1 evicted', { stock: 1 });
     const urls = [A, B, C].map((b) => `${b.url}/api/products/${p.id}`);

@@ -40,8 +40,9 @@ static void *thread_main(void *arg)
     flow_read_init_thread(t);
     flow_ready_init_thread(t);
     t->cache = cache_create(&t->ctx, &t->app->cfg, &t->app->cache_shared);
-    if (t->app->local != NULL) { /* a data connection that sees MOVED/READONLY turns the L1 off */
+    if (t->app->local != NULL) { /* a connection that sees MOVED/READONLY turns the L1 off (a write's bump sees it first) */
         redis_loop_on_error(cache_redis(t->cache), local_on_redis_error, t->app->local);
+        redis_loop_on_error(cache_writes_redis(t->cache), local_on_redis_error, t->app->local);
         if (t->index == 0)
             local_start(t->app->local, &t->ctx);
     }
