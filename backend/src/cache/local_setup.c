@@ -151,6 +151,10 @@ static void open_connections(local_t *l)
     }
     atomic_store(&l->fds[SUB], l->sub.fd);
     atomic_store(&l->fds[TRK], l->trk.fd);
+    /* again, now the new fds are there: a lookup that read the generation
+     * before them may have polled -1 (nothing pending) and must not count
+     * on it once these connections are set up */
+    atomic_fetch_add(&l->conn_gen, 1);
     l->deadline_ms = clock_mono_ms() + SETUP_TIMEOUT_MS;
     l->state = L_CONNECTING;
 }
