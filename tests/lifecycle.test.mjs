@@ -148,6 +148,20 @@ describe('SIGTERM / SIGINT', () => {
     assert.ok(outcomes.exit0 > 0, `some runs got past start-up: ${JSON.stringify(outcomes)}`);
   });
 
+  test('a process killed with SIGKILL leaves no libmongoc counters file (/dev/shm/mongoc-<pid>) behind', T, async () => {
+    const b = await s.startBackend();
+    const pid = b.proc.pid;
+    try {
+      assert.equal((await getFresh(`${b.url}/health`)).status, 200);
+      assert.equal(fs.existsSync(`/dev/shm/mongoc-${pid}`), false, 'unlinked while running (the mapping still works)');
+    } finally {
+      b.proc.signal('SIGKILL');
+      await b.proc.stop();
+      s.backends.splice(s.backends.indexOf(b), 1);
+    }
+    assert.equal(fs.existsSync(`/dev/shm/mongoc-${pid}`), false);
+  });
+
   test('SIGTERM: the in-flight request completes, the listener closes at once, exit 0', T, async (t) => {
     const b = await s.startBackend({ DEBUG_STORE_DELAY_MS: '1500' });
     const p = freshProduct();

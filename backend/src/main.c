@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* --healthcheck: GET /health on HOST:PORT (loopback when HOST is a
@@ -364,11 +365,15 @@ static void *cjson_alloc(size_t n)
 
 int main(int argc, char **argv)
 {
-    /* before any mongoc_init: libmongoc's counters in /dev/shm/mongoc-<pid>
-     * serve only its mongoc-stat tool, and the segment outlives a process
-     * that ends with _exit or a signal (one file per run, and a later
-     * process given the same pid warns) */
-    setenv("MONGOC_DISABLE_SHM", "1", 0);
+    /* libmongoc (Debian's build initialises itself when it is loaded,
+     * before main: MONGOC_DISABLE_SHM set here is read too late) keeps
+     * counters for its mongoc-stat tool in /dev/shm/mongoc-<pid>, which
+     * outlives a process that ends with _exit or a signal: one file per
+     * run, and a later process given the same pid warns. Unlinking the name
+     * leaves the mapping working and nothing behind. */
+    char shm_name[32];
+    snprintf(shm_name, sizeof(shm_name), "/mongoc-%u", (unsigned)getpid());
+    shm_unlink(shm_name);
     cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = cjson_alloc, .free_fn = free});
     char route_err[160];
     if (server_set_routes(route_tables, route_err, sizeof(route_err)) != 0) {
