@@ -205,7 +205,8 @@ describe('one process', () => {
       const text = await (await fetch(`${b.url}/metrics`)).text();
       const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`) && l.includes('route="/api/changes"')
         && (!l.includes('method=') || l.includes('method="GET"')) && (!l.includes('status_class=') || l.includes('status_class="2xx"')));
-      return line ? Number(line.split(' ').at(-1)) : 0;
+      assert.ok(line, `${name} for /api/changes is exposed`);
+      return Number(line.split(' ').at(-1));
     };
     const started = () => metric('catalog_http_requests_total');
     const observed = () => metric('catalog_http_request_duration_seconds_count');
@@ -335,20 +336,22 @@ describe('faults', () => {
 
   test('a client resuming before the process\'s reader has its place waits for it: an entry appended meanwhile is not lost', async () => {
     // a proxy in front of Redis holds the reader's connection (named
-    // catalog-feed) for 800 ms from its first command; every other
-    // connection of the new process goes through at once
-    const proxy = await holdFeedReader(s.redisPort, 800);
+    // catalog-feed) from its first command until the write below is
+    // acknowledged; every other connection of the new process goes through
+    const proxy = await holdFeedReader(s.redisPort);
     let w;
     try {
-      w = await s.startBackend({ REDIS_URL: `redis://127.0.0.1:${proxy.port}/0`, REDIS_DEAD_MS: '3000' });
+      w = await s.startBackend({ REDIS_URL: `redis://127.0.0.1:${proxy.port}/0`, REDIS_DEAD_MS: '5000' });
+      await until('the reader held', 5000, () => proxy.holding);
       const tip = stream(s).at(-1);
       const f = openFeed(w.port, { lastEventId: tip ? eventId(s, tip) : `${epochOf(s)}:0-0` });
       await write(30); // through another process, while the reader is held
+      assert.ok(proxy.holding, 'the write was acknowledged while the reader was held');
+      proxy.release();
       await f.started();
       assert.equal(f.status, 200);
       await f.until('the write made before the reader started', 5000, () => f.events.length === 1);
       assert.equal(f.events[0].event, 'product.updated');
-      assert.ok(proxy.held >= 1, 'the reader was held');
       await f.close();
     } finally {
       if (w) {
@@ -458,24 +461,26 @@ describe('faults', () => {
 });
 
 // A TCP proxy to Redis that holds the data of a connection naming itself
-// catalog-feed (the feed's reader) for ms from its first command; others
-// pass at once. { port, held, close() }.
-async function holdFeedReader(redisPort, ms) {
+// catalog-feed (the feed's reader) from its first command until release();
+// others pass at once. { port, held (connections held so far), holding,
+// release(), close() }.
+async function holdFeedReader(redisPort) {
   const conns = new Set();
-  const p = { port: 0, held: 0 };
+  const flushes = [];
+  const p = { port: 0, held: 0, holding: false };
   const srv = net.createServer((c) => {
     const up = net.connect(redisPort, '127.0.0.1');
     conns.add(c).add(up);
-    let until = 0;
+    let held = false;
     const queue = [];
-    const flush = () => { while (queue.length) up.write(queue.shift()); };
     c.on('data', (d) => {
-      if (until === 0 && d.includes('catalog-feed')) {
-        until = Date.now() + ms;
+      if (!held && p.held === 0 && d.includes('catalog-feed')) {
+        held = true;
         p.held++;
-        setTimeout(flush, ms);
+        p.holding = true;
+        flushes.push(() => { held = false; while (queue.length) up.write(queue.shift()); });
       }
-      if (Date.now() < until) queue.push(d);
+      if (held) queue.push(d);
       else up.write(d);
     });
     up.on('data', (d) => c.write(d));
@@ -486,6 +491,10 @@ async function holdFeedReader(redisPort, ms) {
   });
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
   p.port = srv.address().port;
+  p.release = () => {
+    p.holding = false;
+    for (const f of flushes.splice(0)) f();
+  };
   p.close = () => {
     for (const c of conns) c.destroy();
     srv.close();
