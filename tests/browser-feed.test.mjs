@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { CHROMIUM, collectErrors, haveChromium, launch, pngColors, takeUnexpected } from './lib/browser.mjs';
-import { get, login, root, send, startStack, TEST_ADMIN } from './lib/stack.mjs';
+import { get, login, root, send, startStack, TEST_ADMIN, until } from './lib/stack.mjs';
 
 const artifacts = path.join(root, 'tests/artifacts');
 
@@ -144,11 +144,14 @@ describe('the dashboard follows the change feed', () => {
     s.mongosh(`db.products.updateOne({_id: ObjectId('${id}')}, {$set: {name: 'Stale version 4', name_lc: 'stale version 4', version: NumberLong(4)}})`);
     s.redisCli('DEL', `{products}:product:${id}`);
     const events = (await s.stats(s.backend)).feed.reader.events;
+    await shop.waitForTimeout(1100); // the status panel's "last change" clock (seconds) moves with the next event
+    const seenBefore = await shop.innerText('#status-feed dd');
     s.redisCli('EVAL', `local g = redis.call('INCR', KEYS[1])
       return redis.call('XADD', KEYS[2], '*', 'gen', g, 'id', ARGV[1], 'ev', 'updated', 'v', '4', 'f', 'name', 'ep', redis.call('GET', KEYS[3]), 'at', ARGV[2])`,
     '3', '{products}:gen', '{products}:changes', '{products}:epoch', id, String(Date.now()));
-    for (let i = 0; i < 40 && (await s.stats(s.backend)).feed.reader.events === events; i++) await shop.waitForTimeout(50);
-    await shop.waitForTimeout(1000); // the page had the event; anything it would read comes within this
+    await until('the reader read the version-4 entry', 5000, async () => (await s.stats(s.backend)).feed.reader.events > events);
+    await until('the page had the event', 5000, async () => (await shop.innerText('#status-feed dd')) !== seenBefore);
+    await shop.waitForTimeout(1000); // anything the page would read because of it comes within this
     assert.equal(await attr(shop, id, 'data-version'), '5');
     assert.equal(await cardOf(shop, id).locator('.card-title').innerText(), name5);
     // the store back at version 5, as the page shows it
