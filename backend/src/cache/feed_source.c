@@ -2,6 +2,7 @@
 #include "xalloc.h"
 
 #include "cache/cache.h"
+#include "cache/entry.h"
 #include "clock.h"
 #include "log.h"
 
@@ -39,21 +40,6 @@ static const char REPLAY_LUA[] =
 
 #define READ_COUNT 64 /* entries per XREAD (about 16 KB of events, well below SSE_BUFFER_MAX) */
 #define RETRY_MS 1000 /* after a refused command */
-
-/* Parses an epoch or a whole number reply; 0 when malformed. */
-static uint64_t reply_u64(const redisReply *r)
-{
-    if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 20)
-        return 0;
-    uint64_t v = 0;
-    for (size_t i = 0; i < r->len; i++) {
-        unsigned d = (unsigned)(r->str[i] - '0');
-        if (d > 9 || v > (UINT64_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    return v;
-}
 
 /* Reads stream entries [[id, [field, value, ...]], ...] into out (room for
  * arr->elements). An entry without its own epoch field is of epoch. Returns
@@ -101,7 +87,8 @@ static feed_replay_t *parse_replay(const redisReply *r, unsigned max)
         r->element[2]->type != REDIS_REPLY_STRING || r->element[3]->type != REDIS_REPLY_ARRAY)
         return NULL;
     feed_replay_t *rep = xcalloc(1, sizeof(*rep));
-    rep->tip.epoch = reply_u64(r->element[0]);
+    /* the epoch follows the generation's rule (CACHE_EPOCH_LUA) */
+    rep->tip.epoch = r->element[0]->type == REDIS_REPLY_STRING ? entry_parse_gen(r->element[0]->str, r->element[0]->len) : 0;
     if (rep->tip.epoch == 0 || feed_sid_parse(r->element[1]->str, r->element[1]->len, &rep->tip) != 0) {
         free(rep);
         return NULL;
