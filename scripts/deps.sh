@@ -78,26 +78,20 @@ if [ "$need_go" = 1 ]; then
   version_at_least "$have" 1.24 || { echo "deps: go $have is too old: $go_hint" >&2; exit 1; }
 fi
 
-# npm packages, pinned by package-lock.json
-stamp=$root/node_modules/.lock-stamp
-want=$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "deps: npm ci"
-  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$want" >"$stamp"
-fi
-
-# bench/run.sh's Express + node-redis comparison, pinned by its own lock
-if [ "$what" = bench ]; then
-  seed=$root/bench/express-seed
-  stamp=$seed/node_modules/.lock-stamp
-  want=$(sha256sum "$seed/package-lock.json" | cut -d' ' -f1)
+# npm_ci_locked DIR: npm ci in DIR, pinned by its package-lock.json; again
+# only when the lock file changed (a stamp beside node_modules)
+npm_ci_locked() {
+  local stamp=$1/node_modules/.lock-stamp want
+  want=$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "deps: npm ci (bench/express-seed)"
-    (cd "$seed" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "deps: npm ci in $1"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" >"$stamp"
   fi
-fi
+}
+npm_ci_locked "$root"
+# bench/run.sh's Express + node-redis comparison has its own lock
+[ "$what" != bench ] || npm_ci_locked "$root/bench/express-seed"
 
 [ "$need_go" = 1 ] || exit 0
 # FerretDB, pinned by tools/ferretdb/go.sum; cached in the state folder
