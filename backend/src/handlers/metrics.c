@@ -34,7 +34,7 @@ static uint64_t responses(app_t *app, size_t route, size_t m, size_t c)
 /* Requests by route template, method and status class: every pair a route
  * serves is written (0 included, so rates start at its first request), any
  * other only once it happened (405s, unmatched paths). */
-static void collect_requests(metrics_out_t *o, app_t *app)
+static void collect_requests(metrics_out_t *o, app_t *app, const flow_stats_t *s)
 {
     metrics_family(o, "catalog_http_requests_total", "counter",
                    "Answered requests by route template, method and status class (the backend's own answers; h2o's plain-text "
@@ -57,7 +57,7 @@ static void collect_requests(metrics_out_t *o, app_t *app)
 }
 
 /* Durations by route template, and what is open now. */
-static void collect_durations(metrics_out_t *o, app_t *app)
+static void collect_durations(metrics_out_t *o, app_t *app, const flow_stats_t *s)
 {
     metrics_family(o, "catalog_http_request_duration_seconds", "histogram",
                    "Time from the request's arrival at the backend to its answer, by route template.");
@@ -70,12 +70,10 @@ static void collect_durations(metrics_out_t *o, app_t *app)
             continue;
         metrics_histogram(o, "catalog_http_request_duration_seconds", L({"route", route_name(route)}), &h);
     }
-    flow_stats_t s;
-    flow_stats_sum(app, &s);
     metrics_family(o, "catalog_http_requests_in_flight", "gauge", "Requests received and not yet finished.");
-    metrics_sample(o, "catalog_http_requests_in_flight", NULL, 0, (double)s.inflight);
+    metrics_sample(o, "catalog_http_requests_in_flight", NULL, 0, (double)s->inflight);
     metrics_family(o, "catalog_http_open_connections", "gauge", "Client connections open (nginx keeps idle ones).");
-    metrics_sample(o, "catalog_http_open_connections", NULL, 0, (double)s.open_conns);
+    metrics_sample(o, "catalog_http_open_connections", NULL, 0, (double)s->open_conns);
 }
 
 /* One row per cache layer and outcome: where its per-thread counter is. */
@@ -98,7 +96,7 @@ static uint64_t stat_sum(app_t *app, size_t offset)
 }
 
 /* Cache outcomes by layer, single-flight roles, invalidation trouble. */
-static void collect_cache(metrics_out_t *o, app_t *app)
+static void collect_cache(metrics_out_t *o, app_t *app, const flow_stats_t *s)
 {
     metrics_family(o, "catalog_cache_lookups_total", "counter",
                    "Reads by cache layer and outcome: redis (hit, miss, bypass: served around Redis), then for a list or "
@@ -106,44 +104,40 @@ static void collect_cache(metrics_out_t *o, app_t *app)
     for (size_t i = 0; i < sizeof(cache_rows) / sizeof(cache_rows[0]); i++)
         metrics_sample_u64(o, "catalog_cache_lookups_total", L({"layer", cache_rows[i].layer}, {"outcome", cache_rows[i].outcome}),
                            stat_sum(app, cache_rows[i].offset));
-    flow_stats_t s;
-    flow_stats_sum(app, &s);
     metrics_family(o, "catalog_flight_leaders_total", "counter", "Reads that started the one MongoDB job for their key.");
-    metrics_sample_u64(o, "catalog_flight_leaders_total", NULL, 0, s.flight_leaders);
+    metrics_sample_u64(o, "catalog_flight_leaders_total", NULL, 0, s->flight_leaders);
     metrics_family(o, "catalog_flight_joiners_total", "counter", "Reads that waited for another read's MongoDB job.");
-    metrics_sample_u64(o, "catalog_flight_joiners_total", NULL, 0, s.flight_joiners);
+    metrics_sample_u64(o, "catalog_flight_joiners_total", NULL, 0, s->flight_joiners);
     metrics_family(o, "catalog_flights_in_progress", "gauge", "MongoDB jobs of reads in the air, one per key.");
     metrics_sample(o, "catalog_flights_in_progress", NULL, 0, (double)flight_count(app->flights));
     metrics_family(
         o, "catalog_cache_floor_raises_total", "counter",
         "Floors Redis confirmed (after a reconnection, or settling a deferred invalidation): every cached product retired.");
-    metrics_sample_u64(o, "catalog_cache_floor_raises_total", NULL, 0, s.floor_raises);
+    metrics_sample_u64(o, "catalog_cache_floor_raises_total", NULL, 0, s->floor_raises);
     metrics_family(o, "catalog_cache_invalidations_deferred_total", "counter",
                    "Writes whose invalidation Redis could not take at once (retried; reads bypass Redis meanwhile).");
-    metrics_sample_u64(o, "catalog_cache_invalidations_deferred_total", NULL, 0, s.invalidations_deferred);
+    metrics_sample_u64(o, "catalog_cache_invalidations_deferred_total", NULL, 0, s->invalidations_deferred);
 }
 
 /* The Redis connections of the loop threads. */
-static void collect_redis(metrics_out_t *o, app_t *app)
+static void collect_redis(metrics_out_t *o, app_t *app, const flow_stats_t *s)
 {
-    flow_stats_t s;
-    flow_stats_sum(app, &s);
     metrics_family(o, "catalog_loop_threads", "gauge", "Event-loop threads, each with its own Redis connection.");
     metrics_sample(o, "catalog_loop_threads", NULL, 0, app->cfg.threads);
     metrics_family(o, "catalog_redis_connections_ready", "gauge", "Loop threads whose Redis connection is up and ready.");
-    metrics_sample(o, "catalog_redis_connections_ready", NULL, 0, (double)s.redis_ready);
+    metrics_sample(o, "catalog_redis_connections_ready", NULL, 0, (double)s->redis_ready);
     metrics_family(o, "catalog_redis_reconnects_total", "counter", "Redis connections made ready again after one was lost.");
-    metrics_sample_u64(o, "catalog_redis_reconnects_total", NULL, 0, s.redis_reconnects);
+    metrics_sample_u64(o, "catalog_redis_reconnects_total", NULL, 0, s->redis_reconnects);
     metrics_family(o, "catalog_redis_command_timeouts_total", "counter",
                    "Redis commands not answered within REDIS_TIMEOUT_MS (served from MongoDB; the connection stays).");
-    metrics_sample_u64(o, "catalog_redis_command_timeouts_total", NULL, 0, s.redis_late);
+    metrics_sample_u64(o, "catalog_redis_command_timeouts_total", NULL, 0, s->redis_late);
     metrics_family(o, "catalog_redis_connections_dropped_total", "counter",
                    "Redis connections given up because a reply was missing for REDIS_DEAD_MS.");
-    metrics_sample_u64(o, "catalog_redis_connections_dropped_total", NULL, 0, s.redis_drops);
+    metrics_sample_u64(o, "catalog_redis_connections_dropped_total", NULL, 0, s->redis_drops);
 }
 
 /* Sign-ins by outcome, writes by kind and result. */
-static void collect_auth_writes(metrics_out_t *o, app_t *app)
+static void collect_auth_writes(metrics_out_t *o, app_t *app, const flow_stats_t *s)
 {
     metrics_family(o, "catalog_login_attempts_total", "counter",
                    "Sign-ins by outcome: ok, wrong (user or password), locked (too many failures), crowded, busy, unavailable.");
@@ -165,7 +159,7 @@ static void collect_auth_writes(metrics_out_t *o, app_t *app)
 }
 
 /* The MongoDB worker pools: reads and writes ("store"), sign-ins ("login"). */
-static void collect_store(metrics_out_t *o, app_t *app)
+static void collect_store(metrics_out_t *o, app_t *app, const flow_stats_t *s)
 {
     mongo_pool_stats_t p[2];
     mongo_pool_stats(app->store, &p[0]);
@@ -196,13 +190,11 @@ static void collect_store(metrics_out_t *o, app_t *app)
 
 /* The in-memory catalogue (store/mirror), when it is on, and the store's
  * whole-collection queries it saves. */
-static void collect_catalogue(metrics_out_t *o, app_t *app)
+static void collect_catalogue(metrics_out_t *o, app_t *app, const flow_stats_t *s)
 {
-    flow_stats_t s;
-    flow_stats_sum(app, &s);
     metrics_family(o, "catalog_store_collection_passes_total", "counter",
                    "Queries of list and categories jobs that read the whole collection (count, sorted find, $group).");
-    metrics_sample_u64(o, "catalog_store_collection_passes_total", NULL, 0, s.store_passes);
+    metrics_sample_u64(o, "catalog_store_collection_passes_total", NULL, 0, s->store_passes);
     if (app->mirror == NULL)
         return;
     mirror_stats_t ms;
@@ -228,7 +220,7 @@ static void collect_catalogue(metrics_out_t *o, app_t *app)
 
 /* The change feed (flow/feed): its streams and the process's reader of
  * the change stream. */
-static void collect_feed(metrics_out_t *o, app_t *app)
+static void collect_feed(metrics_out_t *o, app_t *app, const flow_stats_t *s)
 {
     flow_feed_stats_t fs;
     flow_feed_stats(app, &fs);
@@ -252,10 +244,17 @@ static void collect_feed(metrics_out_t *o, app_t *app)
     }
 }
 
-/* The collectors, in the order of the output. */
-static void (*const collectors[])(metrics_out_t *, app_t *) = {
-    collect_requests, collect_durations,   collect_cache, collect_catalogue,       collect_feed,
-    collect_redis,    collect_auth_writes, collect_store, metrics_collect_process,
+/* Process figures (RSS, fds, CPU, start time). */
+static void collect_process(metrics_out_t *o, app_t *app, const flow_stats_t *s)
+{
+    metrics_collect_process(o, app);
+}
+
+/* The collectors, in the order of the output; s: the threads' counters,
+ * summed once per scrape (every family reads the same instant). */
+static void (*const collectors[])(metrics_out_t *, app_t *, const flow_stats_t *) = {
+    collect_requests, collect_durations,   collect_cache, collect_catalogue, collect_feed,
+    collect_redis,    collect_auth_writes, collect_store, collect_process,
 };
 
 /* The readiness checks settled: every family, then the answer. */
@@ -263,8 +262,10 @@ static void answer_metrics(request_t *r, const flow_ready_check_t *redis, const 
 {
     app_t *app = r->thread->app;
     metrics_out_t o = {NULL, 0, 0};
+    flow_stats_t s;
+    flow_stats_sum(app, &s);
     for (size_t i = 0; i < sizeof(collectors) / sizeof(collectors[0]); i++)
-        collectors[i](&o, app);
+        collectors[i](&o, app, &s);
     metrics_collect_ready(&o, redis, mongo);
     h2o_add_header(&r->req->pool, &r->req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     respond_body(r, 200, METRICS_CONTENT_TYPE, NULL, 0, o.buf, o.len);
