@@ -1,6 +1,7 @@
 #include "log.h"
 #include "clock.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -135,6 +136,8 @@ static void put_field(line_t *l, const log_field_t *f)
         rc = f->s == NULL ? put(l, "null", 4) : put_string(l, f->s, f->n == SIZE_MAX ? strlen(f->s) : f->n);
     else if (rc == 0 && f->type == 'i')
         rc = put(l, num, (size_t)snprintf(num, sizeof(num), "%lld", f->i));
+    else if (rc == 0 && !isfinite(f->d)) /* JSON has no NaN or infinity */
+        rc = put(l, "null", 4);
     else if (rc == 0)
         rc = put(l, num, (size_t)snprintf(num, sizeof(num), "%.6g", f->d));
     if (rc != 0) {

@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <unistr.h>
@@ -49,14 +50,16 @@ static const char *str(cJSON *o, const char *key)
 
 static void escapes(void)
 {
-    log_field_t f[] = {LOG_S("q", "a \"quoted\" \\ back\tslash\n\x01"), LOG_I("n", 42), LOG_SN("raw", "ab\0c", 4)};
-    char *line = logged("hello", f, 3);
+    log_field_t f[] = {LOG_S("q", "a \"quoted\" \\ back\tslash\n\x01"), LOG_I("n", 42), LOG_SN("raw", "ab\0c", 4),
+                       LOG_F("nan", NAN), LOG_F("inf", INFINITY)};
+    char *line = logged("hello", f, 5);
     cJSON *o = parse(line);
     CHECK(o != NULL);
     CHECK_STR(str(o, "msg"), "hello");
     CHECK_STR(str(o, "q"), "a \"quoted\" \\ back\tslash\n\x01");
     CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "n")) == 42);
     CHECK(strcmp(str(o, "raw"), "ab") == 0); /* cJSON stops at the escaped NUL */
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "nan")) && cJSON_IsNull(cJSON_GetObjectItem(o, "inf")));
     CHECK(cJSON_GetObjectItem(o, "truncated") == NULL);
     cJSON_Delete(o);
     free(line);
