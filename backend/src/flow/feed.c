@@ -335,8 +335,11 @@ static void hand_out(flow_feed_thread_t *ft, flow_feed_item_t *it)
 
 static void flush_all(flow_feed_thread_t *ft)
 {
-    for (h2o_linklist_t *n = ft->streams.next; n != &ft->streams; n = n->next)
+    /* next taken first: a flush that ends a stream unlinks it */
+    for (h2o_linklist_t *n = ft->streams.next, *next; n != &ft->streams; n = next) {
+        next = n->next;
         sse_flush(&H2O_STRUCT_FROM_MEMBER(sub_t, link, n)->sse);
+    }
 }
 
 static void on_batches(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)

@@ -156,6 +156,8 @@ size_t feed_event_format(const feed_event_t *e, char *buf, size_t cap)
                                         [FEED_UPDATED] = "product.updated",
                                         [FEED_DELETED] = "product.deleted",
                                         [FEED_RESET] = "reset"};
+    if (e->type == FEED_REPLAYED)
+        return 0;
     char id[FEED_ID_MAX], at[32], fields[160] = "", gen[48] = "", when[48] = "", product[40] = "";
     feed_pos_format(&e->pos, id);
     product_format_time(e->at_ms, at);
@@ -164,8 +166,6 @@ size_t feed_event_format(const feed_event_t *e, char *buf, size_t cap)
     if (e->at_ms != 0)
         snprintf(when, sizeof(when), ",\"at\":\"%s\"", at);
     int n;
-    if (e->type == FEED_REPLAYED)
-        return 0;
     if (e->type == FEED_RESET) {
         if (e->product[0] != '\0')
             snprintf(product, sizeof(product), ",\"id\":\"%s\"", e->product);
