@@ -102,6 +102,30 @@ test('a write made around the API shows within MIRROR_MAX_AGE + CACHE_TTL + L1_M
   }
 });
 
+test('a category added around the API (mongosh) is filterable and listed within MIRROR_MAX_AGE + CACHE_NEGATIVE_TTL (the catalogue holds the categories too; the 400 for an unknown one is cached like a "not found")', { timeout: 30000 }, async () => {
+  const b = await s.startBackend({ MIRROR_MAX_AGE: '2', CACHE_TTL: '1', CACHE_NEGATIVE_TTL: '1', L1_MAX_AGE_MS: '1000' });
+  const slug = `around-${Date.now()}`;
+  try {
+    await built(b);
+    s.redisCli('DEL', '{products}:categories'); // cached by an earlier backend with the default CACHE_TTL (300 s)
+    assert.equal((await get(`${b.url}/api/products?category=${slug}`)).status, 400, 'an unknown category before');
+    assert.ok(!(await get(`${b.url}/api/categories`)).body.categories.some((x) => x.slug === slug));
+    s.mongosh(`db.categories.insertOne({slug: '${slug}', name: 'Around the API'})`);
+    const t0 = Date.now();
+    let seen = '';
+    await until(() => `the category known (${seen})`, 10000, async () => {
+      const [l, c] = [await get(`${b.url}/api/products?category=${slug}`), await get(`${b.url}/api/categories`)];
+      seen = `list ${l.status}, categories ${c.body.categories.map((x) => x.slug).join(',')}`;
+      return l.status === 200 && c.body.categories.some((x) => x.slug === slug);
+    }, 100);
+    assert.ok(Date.now() - t0 <= 4500, `${Date.now() - t0} ms`);
+  } finally {
+    s.mongosh(`db.categories.deleteOne({slug: '${slug}'})`);
+    await b.proc.stop();
+    s.backends.length = 0;
+  }
+});
+
 test('a catalogue larger than MIRROR_MAX_PRODUCTS is not held: the store answers lists and categories', async () => {
   const b = await s.startBackend({ MIRROR_MAX_PRODUCTS: '100' });
   try {
